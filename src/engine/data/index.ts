@@ -1,0 +1,12 @@
+export { DataError, rowError } from './example';
+export type { Example } from './example';
+export { customTask, findTask, getTask, TASKS } from './tasks';
+export type { ColumnRef, CustomTaskOptions, Metric, PoolSource, TableLayout, TaskInfo } from './tasks';
+export { parseDelimited } from './csv';
+export type { DelimitedOptions, DelimitedRecord } from './csv';
+export { describeLayout, layoutFor, loadSplitFile, POOL_JSON_LAYOUT, readExamplesFromText, topLevelKeyLines } from './readers';
+export type { FileRead, ReadOptions, SkippedRow } from './readers';
+export { mulberry32, sampleKShot, shuffled } from './sample';
+export type { KShotSample } from './sample';
+export { loadKShotSplit, loadTaskSplits, resolveSplitFolder, resolveTestFile } from './splits';
+export type { SplitOptions, TaskSplitRequest, TaskSplits, TestSet } from './splits';
