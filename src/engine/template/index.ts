@@ -1,0 +1,25 @@
+export { TemplateError } from './template-error';
+export {
+  parseTemplate,
+  scanTemplate,
+  templateTokens,
+  type TemplatePiece,
+  type SentencePiece,
+  type LiteralPiece,
+  type SpecialPiece,
+  type SentenceVariant,
+  type TemplateToken,
+} from './parse-template';
+export { templateProblems, validateTemplate, type TemplateCheckOptions } from './validate-template';
+export {
+  compilePrompt,
+  prepareTemplate,
+  encodeStandard,
+  sentenceText,
+  type PromptExample,
+  type PromptOptions,
+  type CompiledPrompt,
+  type EncodedInput,
+  type PreparedTemplate,
+} from './compile-prompt';
+export { labelWordIds, labelWordId } from './label-words';

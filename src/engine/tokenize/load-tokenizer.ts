@@ -1,0 +1,90 @@
+/**
+ * `loadTokenizer(dir)`: the tokenizer of a checkpoint folder, from whichever layout the folder holds:
+ *   1. `tokenizer.json` (+ `tokenizer_config.json`), read by tokenizers.js as is;
+ *   2. `vocab.txt` (+ `tokenizer_config.json`: `do_lower_case`, default true) → BERT WordPiece;
+ *   3. `vocab.json` + `merges.txt` → RoBERTa byte-level BPE.
+ * Layouts 2 and 3 are turned into the tokenizer.json that `transformers` would build for them (tokenizer-json.ts).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { BERT_SPECIAL_TOKENS, ROBERTA_SPECIAL_TOKENS, type TextTokenizer } from './text-tokenizer';
+import { bertWordPieceJson, byteLevelBpeJson, type TokenizerJson } from './tokenizer-json';
+import { resolveSpecialTokens, tokenizerFromJson, type TokenizerConfigJson } from './hf-text-tokenizer';
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function readJson<T>(file: string): Promise<T> {
+  const text = await fs.readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message}). Re-download the file from the model repository.`);
+  }
+}
+
+/** The lines of vocab.txt in id order (only the line break is removed, as in BERT's `load_vocab`). */
+export function parseVocabTxt(text: string): string[] {
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** merges.txt → [left, right] pairs in rank order; the `#version` header and blank lines are skipped. */
+export function parseMergesTxt(text: string, file: string): [string, string][] {
+  const merges: [string, string][] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line === '' || line.startsWith('#version')) return;
+    const parts = line.split(' ');
+    if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+      throw new Error(`${file}:${i + 1}: a merge is two symbols separated by one space, got ${JSON.stringify(line)}.`);
+    }
+    merges.push([parts[0], parts[1]]);
+  });
+  return merges;
+}
+
+export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
+  const at = (name: string) => path.join(dir, name);
+  const configFile = at('tokenizer_config.json');
+  const config: TokenizerConfigJson = (await exists(configFile)) ? await readJson<TokenizerConfigJson>(configFile) : {};
+
+  if (await exists(at('tokenizer.json'))) {
+    const json = await readJson<TokenizerJson>(at('tokenizer.json'));
+    return tokenizerFromJson(json, config, at('tokenizer.json'));
+  }
+
+  if (await exists(at('vocab.txt'))) {
+    const vocab = parseVocabTxt(await fs.readFile(at('vocab.txt'), 'utf8'));
+    const set = new Set(vocab);
+    const special = resolveSpecialTokens((t) => set.has(t), 'wordpiece', config, at('vocab.txt'));
+    const json = bertWordPieceJson(vocab, special, {
+      lowercase: config.do_lower_case ?? true,
+      stripAccents: config.strip_accents ?? null,
+      handleChineseChars: config.tokenize_chinese_chars ?? true,
+    });
+    return tokenizerFromJson(json, config, at('vocab.txt'));
+  }
+
+  const hasVocabJson = await exists(at('vocab.json'));
+  const hasMerges = await exists(at('merges.txt'));
+  if (hasVocabJson && hasMerges) {
+    const vocab = await readJson<Record<string, number>>(at('vocab.json'));
+    const merges = parseMergesTxt(await fs.readFile(at('merges.txt'), 'utf8'), at('merges.txt'));
+    const special = resolveSpecialTokens((t) => Object.prototype.hasOwnProperty.call(vocab, t), 'bpe', config, at('vocab.json'));
+    return tokenizerFromJson(byteLevelBpeJson(vocab, merges, special), config, `${at('vocab.json')} + merges.txt`);
+  }
+
+  const partial = hasVocabJson ? ' (vocab.json is there but merges.txt is missing)' : hasMerges ? ' (merges.txt is there but vocab.json is missing)' : '';
+  throw new Error(
+    `No tokenizer in ${dir}${partial}: looked for tokenizer.json, vocab.txt (BERT WordPiece, with optional ` +
+      `tokenizer_config.json), and vocab.json + merges.txt (RoBERTa byte-level BPE). Copy the tokenizer files of the ` +
+      `checkpoint into this folder.`,
+  );
+}
