@@ -1,0 +1,68 @@
+/**
+ * 2-D matrix products for every dense layer of the model, with gradients that never emit transposed matMuls.
+ *
+ * Why: tfjs-wasm hands only un-transposed, batch-1 matMuls to XNNPACK (25–30 GFLOP/s); `transposeA`/`transposeB`
+ * and batched matMuls fall back to a naive loop (about 2 GFLOP/s). tfjs's own matMul gradient always uses
+ * `transposeA`/`transposeB`, so a plain `tf.matMul` is slow in the backward pass. Here every product is an explicit
+ * `tf.transpose` (cheap, O(size)) followed by a plain matMul (docs: tfjs-backends.md §2.2, fix 2; 2.9× on fwd+bwd).
+ *
+ * Shapes: a [M, K], b [K, N] for `mm`; a [M, K], b [N, K] for `mmBT`.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
+
+/** [R, C] → [C, R] */
+function t2(x: tf.Tensor): tf.Tensor2D {
+  return tf.transpose(x as tf.Tensor2D, [1, 0]);
+}
+
+function assert2d(name: string, a: tf.Tensor, b: tf.Tensor): void {
+  if (a.rank !== 2 || b.rank !== 2) {
+    throw new Error(`backend/matmul.ts ${name}: expected two 2-D tensors, got shapes [${a.shape}] and [${b.shape}]; `
+      + 'reshape to [rows, features] first.');
+  }
+}
+
+const mmGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), // [M, N]
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved;
+      return [
+        tf.matMul(dy as tf.Tensor2D, t2(sb)), // dA = dY · Bᵀ   [M, N]·[N, K] → [M, K]
+        tf.matMul(t2(sa), dy as tf.Tensor2D), // dB = Aᵀ · dY   [K, M]·[M, N] → [K, N]
+      ];
+    },
+  };
+}) as unknown as CustomGradientFunc);
+
+const mmBTGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor2D, t2(b)), // [M, K]·[K, N] → [M, N]
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved;
+      return [
+        tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D), // dA = dY · B    [M, N]·[N, K] → [M, K]
+        tf.matMul(t2(dy), sa as tf.Tensor2D), // dB = dYᵀ · A   [N, M]·[M, K] → [N, K]
+      ];
+    },
+  };
+}) as unknown as CustomGradientFunc);
+
+/** a · b for a [M, K], b [K, N] → [M, N]. */
+export function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  assert2d('mm', a, b);
+  return mmGrad(a, b) as tf.Tensor2D;
+}
+
+/**
+ * a · bᵀ for a [M, K], b [N, K] → [M, N]. This is a Hugging Face Linear layer (weight stored [out, in]) and the
+ * MLM decoder (word embeddings [V, H]) without copying the weight into another layout.
+ */
+export function mmBT(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  assert2d('mmBT', a, b);
+  return mmBTGrad(a, b) as tf.Tensor2D;
+}

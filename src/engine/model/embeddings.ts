@@ -1,0 +1,47 @@
+/**
+ * Embeddings: word + position + token type, then LayerNorm and dropout (BertEmbeddings / RobertaEmbeddings).
+ * B batch, T tokens, H hidden.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { EncoderConfig } from './config';
+import { layerNorm, param, type Dropout } from './layer-ops';
+import { embeddingNames } from './param-names';
+import type { Params } from './weights';
+
+/**
+ * Position ids [B, T] int32.
+ * BERT: 0..T−1 for every row.
+ * RoBERTa (as HF's create_position_ids_from_input_ids): a non-pad token gets padTokenId + (number of non-pad tokens
+ * up to and including it), a pad token gets padTokenId. So real tokens count from padTokenId + 1 whatever the padding.
+ */
+export function positionIds(config: EncoderConfig, inputIds: tf.Tensor2D): tf.Tensor2D {
+  const [B, T] = inputIds.shape;
+  return tf.tidy(() => {
+    if (config.modelType === 'bert') {
+      return tf.tile(tf.range(0, T, 1, 'int32').reshape([1, T]), [B, 1]) as tf.Tensor2D; // [B, T]
+    }
+    const real = tf.cast(tf.notEqual(inputIds, config.padTokenId), 'int32'); // [B, T] 1 for non-pad
+    const counts = tf.cast(tf.cumsum(real, 1), 'int32'); // [B, T]
+    return tf.add(tf.mul(counts, real), config.padTokenId) as tf.Tensor2D; // [B, T]
+  });
+}
+
+/** inputIds, tokenTypeIds [B, T] int32 → embeddings [B·T, H]. */
+export function embed(
+  params: Params, config: EncoderConfig, inputIds: tf.Tensor2D, tokenTypeIds: tf.Tensor2D | undefined, dropout: Dropout,
+): tf.Tensor2D {
+  const [B, T] = inputIds.shape;
+  const lastPosition = T - 1 + config.positionOffset;
+  if (lastPosition >= config.maxPositions) {
+    throw new Error(`model/embeddings.ts: ${T} tokens need position id ${lastPosition}, but max_position_embeddings is `
+      + `${config.maxPositions}; truncate inputs to ${config.maxPositions - config.positionOffset} tokens.`);
+  }
+  const names = embeddingNames(config);
+  const flat = (ids: tf.Tensor2D): tf.Tensor1D => tf.cast(tf.reshape(ids, [B * T]), 'int32'); // [B·T]
+  const words = tf.gather(param(params, names.word), flat(inputIds)); // [B·T, H]
+  const positions = tf.gather(param(params, names.position), flat(positionIds(config, inputIds))); // [B·T, H]
+  const typeIds = tokenTypeIds ?? tf.zeros([B, T], 'int32');
+  const types = tf.gather(param(params, names.tokenType), flat(typeIds as tf.Tensor2D)); // [B·T, H]
+  const sum = tf.add(tf.add(words, positions), types) as tf.Tensor2D; // [B·T, H]
+  return dropout(layerNorm(params, names.norm, sum, config.layerNormEps), config.hiddenDropout);
+}

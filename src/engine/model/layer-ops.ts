@@ -1,0 +1,81 @@
+/**
+ * The small operations every block uses: dense layer, LayerNorm, activation, seeded dropout, parameter lookup.
+ * Dimension letters: N rows (B·T or B), H hidden, I intermediate, V vocabulary.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mmBT } from '../backend/matmul';
+import type { HiddenAct } from './config';
+import type { DenseNames, NormNames } from './param-names';
+import type { Params } from './weights';
+
+/** The variable named `name`; an error naming it if the Params lack it. */
+export function param(params: Params, name: string): tf.Variable {
+  const v = params.get(name);
+  if (!v) throw new Error(`model/layer-ops.ts: params have no tensor "${name}"; load them with loadCheckpoint or randomParams.`);
+  return v;
+}
+
+/**
+ * y = x Wᵀ + b with W stored [out, in] as in the checkpoint. mmBT (not mm with a transposed copy of W) because it
+ * needs the fewest transposes per step on wasm: W once forward and dY once backward, against four for mm(x, Wᵀ)
+ * (Wᵀ forward, and both its gradient products transposed back); only plain matMuls reach XNNPACK.
+ * x [N, in] → [N, out]
+ */
+export function dense(params: Params, names: DenseNames, x: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(mmBT(x, param(params, names.weight)), param(params, names.bias)); // [N, out]
+}
+
+/** LayerNorm over the last axis: (x − mean) / sqrt(var + eps) · γ + β (biased variance, as PyTorch). x [N, H] */
+export function layerNorm(params: Params, names: NormNames, x: tf.Tensor2D, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true); // [N, 1] each
+  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))); // [N, H]
+  return tf.add(tf.mul(normed, param(params, names.weight)), param(params, names.bias));
+}
+
+const SQRT_HALF = Math.SQRT1_2;
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/**
+ * Hugging Face activations. 'gelu' is the exact x·Φ(x) = ½x(1 + erf(x/√2)) (tf.erf has a registered gradient);
+ * 'gelu_new'/'gelu_pytorch_tanh' the tanh approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))), with x·x·x rather
+ * than pow (faster gradient on wasm).
+ */
+export function activation(kind: HiddenAct, x: tf.Tensor2D): tf.Tensor2D {
+  switch (kind) {
+    case 'gelu':
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT_HALF))));
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh': {
+      const cube = tf.mul(tf.mul(x, x), x);
+      const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), SQRT_2_OVER_PI);
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+    }
+    case 'relu':
+      return tf.relu(x);
+  }
+}
+
+/** Applies dropout to one tensor at one site: identity when not training or rate 0. */
+export type Dropout = <T extends tf.Tensor>(x: T, rate: number) => T;
+
+/** A 32-bit mix of (seed, site) so that each dropout site of each step gets its own, reproducible mask. */
+function mixSeed(seed: number, site: number): number {
+  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(site + 1, 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Dropout for one forward pass. With a seed, the k-th call uses the seed mix(seed, k), so a forward pass is
+ * reproducible (and identical on every backend: tfjs draws seeded randoms in JS). Without a seed, masks are random.
+ * Kept values are scaled by 1/(1 − rate) (inverted dropout, as PyTorch).
+ */
+export function makeDropout(training: boolean, seed?: number): Dropout {
+  let site = 0;
+  return <T extends tf.Tensor>(x: T, rate: number): T => {
+    if (!training || rate === 0) return x;
+    const s = seed === undefined ? undefined : mixSeed(seed, site++);
+    return tf.dropout(x, rate, undefined, s) as T;
+  };
+}

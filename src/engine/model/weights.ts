@@ -1,0 +1,137 @@
+/**
+ * Checkpoint tensors → Params: canonical names, the expected key set and shapes, a named list of ignored buffers,
+ * and the refusal of pickle-based weight files.
+ */
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { EncoderConfig } from './config';
+import { backbonePrefix, embeddingNames, expectedShapes, headNames } from './param-names';
+
+/** Trainable parameters keyed by their Hugging Face tensor names (see param-names.ts). */
+export type Params = Map<string, tf.Variable>;
+
+/** A checkpoint tensor not yet decoded, and the file it is in (for error messages). */
+export interface LoadedTensor { shape: number[]; file: string; read(): Float32Array }
+
+/**
+ * Tensors that checkpoints carry but the masked LM does not use. Each is matched on the canonical name.
+ * - pooler: the [CLS] pooler of BertModel/RobertaModel, never used by the MLM head;
+ * - position_ids / token_type_ids: constant index buffers saved by some transformers versions;
+ * - cls.seq_relationship: BERT's next-sentence head (BertForPreTraining checkpoints such as bert-base-uncased);
+ * - decoder.bias: an alias of cls.predictions.bias / lm_head.bias;
+ * - decoder.weight when tied: HF overwrites it with the word embeddings on load, and so do we.
+ */
+export function ignoredTensor(name: string, config: EncoderConfig): boolean {
+  const p = backbonePrefix(config);
+  const head = headNames(config);
+  return name.startsWith(`${p}pooler.`)
+    || name === `${p}embeddings.position_ids`
+    || name === `${p}embeddings.token_type_ids`
+    || name.startsWith('cls.seq_relationship.')
+    || name === 'cls.predictions.decoder.bias' || name === 'lm_head.decoder.bias'
+    || (config.tieWordEmbeddings && name === head.decoder);
+}
+
+/**
+ * The canonical name of a checkpoint key: adds the missing `bert.`/`roberta.` prefix (bare BertModel-style keys, as
+ * HF accepts) and renames TF-era LayerNorm `gamma`/`beta` to `weight`/`bias`.
+ */
+export function canonicalName(key: string, config: EncoderConfig): string {
+  const p = backbonePrefix(config);
+  let name = /^(embeddings|encoder|pooler)\./.test(key) ? p + key : key;
+  name = name.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
+  return name;
+}
+
+/** A trainable variable holding t's values; t itself is disposed (the variable keeps the data). */
+export function toVariable(t: tf.Tensor): tf.Variable {
+  const v = tf.variable(t, true);
+  t.dispose();
+  return v;
+}
+
+const shapeText = (s: number[]): string => `[${s.join(', ')}]`;
+
+/**
+ * Maps checkpoint tensors to Params (decoding only the expected ones), asserting the exact expected key set and shapes.
+ * `source` names the checkpoint (file or index) in errors about missing tensors.
+ */
+export function paramsFromTensors(tensors: Map<string, LoadedTensor>, config: EncoderConfig, source: string): Params {
+  const expected = expectedShapes(config);
+  const found = new Map<string, LoadedTensor>();
+  const unexpected: string[] = [];
+  for (const [key, t] of tensors) {
+    const name = canonicalName(key, config);
+    if (expected.has(name)) found.set(name, t);
+    else if (!ignoredTensor(name, config)) unexpected.push(`"${key}" (${t.file})`);
+  }
+  const missing = [...expected].filter(([name]) => !found.has(name));
+  if (missing.length > 0) {
+    const list = missing.slice(0, 5).map(([n, s]) => `"${n}" with shape ${shapeText(s)}`).join(', ');
+    throw new Error(`${source}: missing tensor ${list}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}. `
+      + `The checkpoint does not match config.json (${config.modelType}, ${config.numLayers} layers, hidden `
+      + `${config.hiddenSize}${config.tieWordEmbeddings ? '' : ', untied decoder'}).`);
+  }
+  for (const [name, t] of found) {
+    const want = expected.get(name)!;
+    if (want.length !== t.shape.length || want.some((d, i) => d !== t.shape[i])) {
+      throw new Error(`${t.file}: tensor "${name}" has shape ${shapeText(t.shape)}, expected ${shapeText(want)} `
+        + 'from config.json.');
+    }
+  }
+  if (unexpected.length > 0) {
+    throw new Error(`${source}: unexpected tensor ${unexpected.slice(0, 5).join(', ')}`
+      + `${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''}; this is not a plain `
+      + `${config.modelType === 'bert' ? 'BertForMaskedLM' : 'RobertaForMaskedLM'} checkpoint for this config.json.`);
+  }
+  const params: Params = new Map();
+  for (const name of expected.keys()) {
+    const t = found.get(name)!;
+    params.set(name, toVariable(tf.tensor(t.read(), t.shape, 'float32')));
+  }
+  return params;
+}
+
+const PICKLE_EXTENSIONS = ['.bin', '.pt', '.pth', '.ckpt'];
+
+/** True for weight files in PyTorch's pickle format, which ntk-lens never opens. */
+export function isPickleWeights(file: string): boolean {
+  return PICKLE_EXTENSIONS.includes(path.extname(file).toLowerCase());
+}
+
+/** The error for a pickle-based weight file: why it is refused and the one-line conversion. */
+export function pickleRefusal(file: string): Error {
+  const dir = path.dirname(file);
+  return new Error(`${file}: refusing to load a PyTorch pickle file (.bin/.pt/.ckpt): unpickling can run arbitrary `
+    + 'code. Convert it to safetensors once, in Python with transformers installed:\n'
+    + `  python -c "from transformers import AutoModelForMaskedLM as M; M.from_pretrained('${dir}')`
+    + `.save_pretrained('${dir}', safe_serialization=True)"`);
+}
+
+/** Which part of the model a parameter belongs to (for per-group learning rates and kernel blocks). */
+export function parameterGroup(name: string, config: EncoderConfig): 'embeddings' | 'encoder' | 'head' {
+  const p = backbonePrefix(config);
+  if (name.startsWith(`${p}embeddings.`)) return 'embeddings';
+  if (name.startsWith(`${p}encoder.`)) return 'encoder';
+  if (name.startsWith(config.modelType === 'bert' ? 'cls.' : 'lm_head.')) return 'head';
+  throw new Error(`model/weights.ts parameterGroup: "${name}" is not a parameter name of a ${config.modelType} masked LM.`);
+}
+
+/**
+ * Unties the MLM decoder (as the paper's reference code effectively does, paper-and-reference-code.md §3.2): returns
+ * a config with tieWordEmbeddings false and Params with a new decoder variable equal to the word embeddings.
+ * The word-embedding variable is shared with the input Params, not copied.
+ */
+export function untieDecoder(config: EncoderConfig, params: Params): { config: EncoderConfig; params: Params } {
+  if (!config.tieWordEmbeddings) return { config, params };
+  const word = params.get(embeddingNames(config).word);
+  if (!word) throw new Error('model/weights.ts untieDecoder: params have no word embeddings.');
+  const out: Params = new Map(params);
+  out.set(headNames(config).decoder, toVariable(word.clone()));
+  return { config: { ...config, tieWordEmbeddings: false }, params: out };
+}
+
+/** Disposes every variable of a Params map. */
+export function disposeParams(params: Params): void {
+  for (const v of params.values()) v.dispose();
+}

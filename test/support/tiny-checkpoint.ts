@@ -1,0 +1,186 @@
+/**
+ * Writes tiny random BERT/RoBERTa masked-LM checkpoints for tests, with its own safetensors writer and its own
+ * list of Hugging Face tensor names (independent of src/engine/model), and returns the float64 weights for
+ * reference-mlm.ts. Values are random but chosen exactly representable in the stored dtype, so the reference sees
+ * precisely what the loader should read. Scales give logits of order 1 and non-trivial biases and LayerNorms.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { RefConfig, RefTensor, RefWeights } from './reference-mlm';
+
+export interface TinySpec {
+  modelType: 'bert' | 'roberta';
+  dtype?: 'F32' | 'F16' | 'BF16';
+  shards?: number; // > 1 writes model.safetensors.index.json and shards
+  tied?: boolean; // default true
+  stripPrefix?: boolean; // store backbone keys without bert./roberta. (as bare BertModel checkpoints do)
+  extras?: boolean; // add pooler weights, an I64 position_ids buffer and (BERT) NSP head, which the loader must ignore
+  hiddenAct?: string;
+  seed?: number;
+  layers?: number;
+}
+
+export interface TinyCheckpoint { dir: string; config: RefConfig & Record<string, unknown>; weights: RefWeights }
+
+/** mulberry32: a tiny deterministic PRNG in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Rounds v so that it is exact in the dtype: multiples of 2⁻¹⁰ in (−2, 2) for F16, 2⁻⁷ for BF16, fround for F32. */
+function representable(v: number, dtype: 'F32' | 'F16' | 'BF16'): number {
+  if (dtype === 'F32') return Math.fround(v);
+  const q = dtype === 'F16' ? 1024 : 128;
+  return Math.max(-1.99, Math.min(1.99, Math.round(v * q) / q));
+}
+
+/** Half-precision bits of a value that is exactly representable (checked). */
+function exactF16Bits(v: number): number {
+  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
+  const a = Math.abs(v);
+  if (a === 0) return sign;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e -= 1;
+  let bits: number;
+  if (e < -14) bits = a / 2 ** -24;
+  else bits = ((e + 15) << 10) | ((a / 2 ** e - 1) * 1024);
+  if (!Number.isInteger(bits)) throw new Error(`tiny-checkpoint: ${v} is not exact in F16`);
+  return sign | bits;
+}
+
+/** The tensor names and shapes of a (Bert|Roberta)ForMaskedLM, written out independently of the engine. */
+function layout(cfg: RefConfig, maxPos: number, typeVocab: number): [string, number[]][] {
+  const { vocab_size: V, hidden_size: H, intermediate_size: I } = cfg;
+  const p = `${cfg.model_type}.`;
+  const out: [string, number[]][] = [
+    [`${p}embeddings.word_embeddings.weight`, [V, H]],
+    [`${p}embeddings.position_embeddings.weight`, [maxPos, H]],
+    [`${p}embeddings.token_type_embeddings.weight`, [typeVocab, H]],
+    [`${p}embeddings.LayerNorm.weight`, [H]], [`${p}embeddings.LayerNorm.bias`, [H]],
+  ];
+  for (let l = 0; l < cfg.num_hidden_layers; l++) {
+    const L = `${p}encoder.layer.${l}.`;
+    for (const m of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) {
+      out.push([`${L}${m}.weight`, [H, H]], [`${L}${m}.bias`, [H]]);
+    }
+    out.push([`${L}attention.output.LayerNorm.weight`, [H]], [`${L}attention.output.LayerNorm.bias`, [H]]);
+    out.push([`${L}intermediate.dense.weight`, [I, H]], [`${L}intermediate.dense.bias`, [I]]);
+    out.push([`${L}output.dense.weight`, [H, I]], [`${L}output.dense.bias`, [H]]);
+    out.push([`${L}output.LayerNorm.weight`, [H]], [`${L}output.LayerNorm.bias`, [H]]);
+  }
+  const head = cfg.model_type === 'bert'
+    ? ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm', 'cls.predictions.bias', 'cls.predictions.decoder.weight']
+    : ['lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias', 'lm_head.decoder.weight'];
+  out.push([`${head[0]}.weight`, [H, H]], [`${head[0]}.bias`, [H]]);
+  out.push([`${head[1]}.weight`, [H]], [`${head[1]}.bias`, [H]]);
+  out.push([head[2], [V]]);
+  if (!cfg.tie_word_embeddings) out.push([head[3], [V, H]]);
+  return out;
+}
+
+interface RawTensor { name: string; dtype: string; shape: number[]; bytes: Uint8Array }
+
+function encodeValues(values: Float64Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
+  const width = dtype === 'F32' ? 4 : 2;
+  const out = new Uint8Array(values.length * width);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => {
+    if (dtype === 'F32') view.setFloat32(4 * i, v, true);
+    else if (dtype === 'F16') view.setUint16(2 * i, exactF16Bits(v), true);
+    else {
+      const f = new DataView(new ArrayBuffer(4));
+      f.setFloat32(0, v);
+      if (f.getUint16(2) !== 0) throw new Error(`tiny-checkpoint: ${v} is not exact in BF16`);
+      view.setUint16(2 * i, f.getUint16(0), true);
+    }
+  });
+  return out;
+}
+
+/** A safetensors file, written from scratch (no engine code). */
+export function safetensorsBytes(tensors: RawTensor[]): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
+    offset += t.bytes.length;
+  }
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const out = Buffer.alloc(8 + json.length + offset);
+  out.writeBigUInt64LE(BigInt(json.length), 0);
+  json.copy(out, 8);
+  let p = 8 + json.length;
+  for (const t of tensors) {
+    out.set(t.bytes, p);
+    p += t.bytes.length;
+  }
+  return out;
+}
+
+/** Writes config.json and weights into dir; returns the config and the float64 weights under prefixed names. */
+export async function writeTinyCheckpoint(dir: string, spec: TinySpec): Promise<TinyCheckpoint> {
+  const dtype = spec.dtype ?? 'F32';
+  const roberta = spec.modelType === 'roberta';
+  const config = {
+    architectures: [roberta ? 'RobertaForMaskedLM' : 'BertForMaskedLM'],
+    model_type: spec.modelType,
+    vocab_size: 37, hidden_size: 16, num_hidden_layers: spec.layers ?? 2, num_attention_heads: 4,
+    intermediate_size: 24, max_position_embeddings: 20, type_vocab_size: roberta ? 1 : 2,
+    layer_norm_eps: roberta ? 1e-5 : 1e-12, hidden_act: spec.hiddenAct ?? 'gelu', pad_token_id: roberta ? 1 : 0,
+    tie_word_embeddings: spec.tied ?? true, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
+  };
+  const rand = prng(spec.seed ?? 1234);
+  const normalish = (): number => (rand() + rand() + rand() - 1.5) * 2; // mean 0, std 1, bounded by 3
+  const weights: RefWeights = new Map();
+  const raw: RawTensor[] = [];
+  const prefix = `${spec.modelType}.`;
+  for (const [name, shape] of layout(config, config.max_position_embeddings, config.type_vocab_size)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = new Float64Array(n);
+    const isNormWeight = /(LayerNorm|layer_norm)\.weight$/.test(name);
+    const isBias = name.endsWith('bias');
+    const isEmbedding = name.includes('embeddings.') || name.endsWith('decoder.weight');
+    const scale = isNormWeight ? 0.2 : isBias ? 0.1 : isEmbedding ? 0.5 : 1 / Math.sqrt(shape[1]);
+    for (let i = 0; i < n; i++) values[i] = representable((isNormWeight ? 1 : 0) + scale * normalish(), dtype);
+    weights.set(name, { shape, values } satisfies RefTensor);
+    const stored = spec.stripPrefix && name.startsWith(prefix) ? name.slice(prefix.length) : name;
+    raw.push({ name: stored, dtype, shape, bytes: encodeValues(values, dtype) });
+  }
+  if (spec.extras) {
+    const H = config.hidden_size;
+    const pooler = spec.stripPrefix ? 'pooler.dense' : `${prefix}pooler.dense`;
+    raw.push({ name: `${pooler}.weight`, dtype, shape: [H, H], bytes: encodeValues(new Float64Array(H * H), dtype) });
+    raw.push({ name: `${pooler}.bias`, dtype, shape: [H], bytes: encodeValues(new Float64Array(H), dtype) });
+    const posIds = new BigInt64Array(config.max_position_embeddings).map((_, i) => BigInt(i));
+    raw.push({
+      name: `${spec.stripPrefix ? '' : prefix}embeddings.position_ids`, dtype: 'I64',
+      shape: [1, config.max_position_embeddings], bytes: new Uint8Array(posIds.buffer),
+    });
+    if (!roberta) raw.push({ name: 'cls.seq_relationship.bias', dtype, shape: [2], bytes: encodeValues(new Float64Array(2), dtype) });
+  }
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  const shards = spec.shards ?? 1;
+  if (shards === 1) {
+    await fs.writeFile(path.join(dir, 'model.safetensors'), safetensorsBytes(raw));
+  } else {
+    const weightMap: Record<string, string> = {};
+    const per = Math.ceil(raw.length / shards);
+    for (let s = 0; s < shards; s++) {
+      const file = `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+      const part = raw.slice(s * per, (s + 1) * per);
+      part.forEach((t) => { weightMap[t.name] = file; });
+      await fs.writeFile(path.join(dir, file), safetensorsBytes(part));
+    }
+    await fs.writeFile(path.join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+  }
+  return { dir, config: config as TinyCheckpoint['config'], weights };
+}
