@@ -1,0 +1,97 @@
+/**
+ * The model output f(x) that both fine-tuning and the kernel use (paper-and-reference-code.md §2):
+ * - prompt mode: the raw masked-LM logits at the [MASK] position for the C label words, in class order;
+ * - standard (no-prompt) mode: a linear head W h + b on the first token's last hidden state, W and b initialised by
+ *   linear probing (classifier/linear-probe.ts), as the reference's `--from_linearhead`.
+ * Shapes: B batch, T tokens, H hidden, C classes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mmBT } from '../backend';
+import { encode, mlmLogits, type EncoderConfig, type Params } from '../model';
+import { disposeBatch, makeBatch, type EncodedExample } from './batch';
+import { fitLinearProbe } from './linear-probe';
+
+export const HEAD_WEIGHT = 'classifier.weight';
+export const HEAD_BIAS = 'classifier.bias';
+
+export interface ForwardOptions {
+  training: boolean;
+  seed?: number;
+}
+
+/** f(x) for a batch of encoded examples → [B, C]. Reads the parameters inside the call (gradients flow to them). */
+export type Classifier = (examples: EncodedExample[], opts: ForwardOptions) => tf.Tensor2D;
+
+/** The read-out hidden state (mask position, or the first token) of each example: [B, H]. */
+function readout(params: Params, config: EncoderConfig, examples: EncodedExample[], padId: number, opts: ForwardOptions): tf.Tensor2D {
+  const batch = makeBatch(examples, padId);
+  try {
+    return tf.tidy(() => {
+      const h = encode(params, config, batch, { training: opts.training, seed: opts.seed }); // [B, T, H]
+      const [B, T, H] = h.shape;
+      return tf.gather(tf.reshape(h, [B * T, H]), batch.readIndex) as tf.Tensor2D; // [B, H]
+    });
+  } finally {
+    disposeBatch(batch);
+  }
+}
+
+export function promptClassifier(params: Params, config: EncoderConfig, padId: number, labelIds: number[]): Classifier {
+  return (examples, opts) =>
+    tf.tidy(() => mlmLogits(params, config, readout(params, config, examples, padId, opts), labelIds)); // [B, C]
+}
+
+/** Standard mode: `params` must hold HEAD_WEIGHT [C, H] and HEAD_BIAS [C] (see `addLinearProbeHead`). */
+export function standardClassifier(params: Params, config: EncoderConfig, padId: number): Classifier {
+  const W = params.get(HEAD_WEIGHT);
+  const b = params.get(HEAD_BIAS);
+  if (!W || !b) throw new Error(`classifier: standard mode needs '${HEAD_WEIGHT}' and '${HEAD_BIAS}'; call addLinearProbeHead first`);
+  return (examples, opts) =>
+    tf.tidy(() => tf.add(mmBT(readout(params, config, examples, padId, opts), W), b) as tf.Tensor2D); // [B, C]
+}
+
+/**
+ * Fit the LP head on the frozen first-token features of the training examples (eval mode) and add it to `params`
+ * as two new variables. Returns the regularisation strength chosen by cross-validation.
+ */
+export function addLinearProbeHead(
+  params: Params,
+  config: EncoderConfig,
+  padId: number,
+  train: EncodedExample[],
+  labels: number[],
+  numClasses: number,
+  batchSize = 16,
+): { regC: number; cvAccuracy: number } {
+  const H = config.hiddenSize;
+  const feats = new Float64Array(train.length * H);
+  for (let i = 0; i < train.length; i += batchSize) {
+    const chunk = train.slice(i, i + batchSize).map((e) => ({ ...e, maskPos: -1 })); // first token
+    const h = readout(params, config, chunk, padId, { training: false });
+    feats.set(h.dataSync(), i * H);
+    h.dispose();
+  }
+  const probe = fitLinearProbe(feats, labels, numClasses);
+  params.set(HEAD_WEIGHT, tf.variable(tf.tensor2d(Float32Array.from(probe.W), [numClasses, H]), true, HEAD_WEIGHT));
+  params.set(HEAD_BIAS, tf.variable(tf.tensor1d(Float32Array.from(probe.b)), true, HEAD_BIAS));
+  return { regC: probe.regC, cvAccuracy: probe.cvAccuracy };
+}
+
+/** Logits of many examples in eval mode, batched: row-major [M·C] float64. */
+export function predictLogits(classify: Classifier, examples: EncodedExample[], batchSize = 16): Float64Array {
+  let C = 0;
+  const rows: Float32Array[] = [];
+  for (let i = 0; i < examples.length; i += batchSize) {
+    const z = classify(examples.slice(i, i + batchSize), { training: false });
+    C = z.shape[1];
+    rows.push(z.dataSync() as Float32Array);
+    z.dispose();
+  }
+  const out = new Float64Array(examples.length * C);
+  let o = 0;
+  for (const r of rows) {
+    out.set(r, o);
+    o += r.length;
+  }
+  return out;
+}

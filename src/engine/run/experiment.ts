@@ -1,0 +1,319 @@
+/**
+ * The engine's one entry: run the comparison of an experiment file, streaming progress events, returning a Report.
+ * The CLI, the worker process and the tests all call `runExperiment`.
+ *
+ * Resume: every finished (template, seed) is written to the results store (default `<spec dir>/.ntk`) atomically,
+ * keyed by the template text, words, model, task and every setting that changes the numbers; a later run reuses it.
+ * A cancelled run therefore keeps all of its finished seeds.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initBackend, type BackendName } from '../backend';
+import { loadTaskSplits } from '../data';
+import { loadCheckpoint, untieDecoder } from '../model';
+import { resolveModel } from '../model/hub';
+import { summarise, verdict } from '../report/summary';
+import { ResultsStore, templateKey } from '../report/store';
+import { REPORT_SCHEMA_VERSION, type Report, type RunEvent, type SeedResult, type TemplateReport } from '../report/types';
+import { loadSpec, parseSpec, SpecErrors, type ExperimentSpec, type SpecError, type TemplateSpec } from '../spec';
+import { labelWordIds, prepareTemplate, TemplateError, templateProblems } from '../template';
+import { loadTokenizer, type TextTokenizer } from '../tokenize';
+import { throwIfAborted } from '../util/abort';
+import { runSeed, type LoadedModel } from './seed-run';
+
+export interface RunOptions {
+  onEvent?: (e: RunEvent) => void;
+  signal?: AbortSignal;
+  /** Only these template names (default: all). */
+  templates?: string[];
+  /** Only these seeds (default: the file's). */
+  seeds?: number[];
+  /** Results store (default `<spec dir>/.ntk`). */
+  resultsDir?: string;
+  /** Overrides the file's `backend`. */
+  backend?: BackendName;
+  /** Memory the kernel may use for gradient vectors (default: half the free memory). */
+  memoryBudgetMB?: number;
+  hubCacheDir?: string;
+  /** Compute the kernels and their predictions only (no fine-tuning, no diagnostics): `ntk-lens kernel`. */
+  kernelsOnly?: boolean;
+}
+
+/** The folder of the built-in model, `models/ntk-mini` at the package root (works from src/ and from dist/). */
+export function builtinModelDir(name = 'ntk-mini'): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'models', name);
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`the built-in model '${name}' is missing (models/${name} next to package.json); reinstall ntk-lens or run \`npm run pretrain\``);
+}
+
+const modelCache = new Map<string, Promise<LoadedModel>>();
+
+/** Load (once per process) the model and tokenizer a spec names. */
+export function loadModel(spec: ExperimentSpec, opts: Pick<RunOptions, 'hubCacheDir' | 'signal'> & { onEvent?: (e: RunEvent) => void } = {}): Promise<LoadedModel> {
+  const ref = spec.model;
+  const id = ref.kind === 'builtin' ? ref.name : ref.kind === 'path' ? ref.path : ref.id;
+  const cacheKey = `${id}|${spec.kernel.untieDecoder}`;
+  let p = modelCache.get(cacheKey);
+  if (!p) {
+    p = (async () => {
+      let dir: string;
+      if (ref.kind === 'builtin') dir = builtinModelDir(ref.name);
+      else if (ref.kind === 'path') dir = ref.path;
+      else {
+        const resolved = await resolveModel(ref.id, {
+          cacheDir: opts.hubCacheDir,
+          signal: opts.signal,
+          onProgress: (e) => {
+            if (e.phase === 'progress' && e.total) opts.onEvent?.({ type: 'step', phase: 'download', step: e.loaded, total: e.total });
+            else if (e.phase === 'initiate') opts.onEvent?.({ type: 'log', level: 'info', message: `downloading ${e.model}/${e.file}` });
+          },
+        });
+        dir = resolved.dir;
+      }
+      let { config, params } = await loadCheckpoint(dir);
+      if (spec.kernel.untieDecoder && config.tieWordEmbeddings) ({ config, params } = untieDecoder(config, params));
+      const tokenizer = await loadTokenizer(dir);
+      return { id, dir, config, params, tokenizer };
+    })();
+    modelCache.set(cacheKey, p);
+    p.catch(() => modelCache.delete(cacheKey));
+  }
+  return p;
+}
+
+/** Everything that changes a template's numbers; hashed into its result key. */
+function settingsOf(spec: ExperimentSpec, kernelsOnly: boolean) {
+  return {
+    data: spec.data,
+    shots: spec.shots,
+    maxLength: spec.maxLength,
+    firstSentLimit: spec.firstSentLimit,
+    otherSentLimit: spec.otherSentLimit,
+    testSet: spec.testSet,
+    testLimit: spec.testLimit,
+    devLimit: spec.devLimit,
+    finetune: kernelsOnly ? null : spec.finetune,
+    kernel: spec.kernel,
+    schema: REPORT_SCHEMA_VERSION,
+  };
+}
+
+/** Where a template error sits in the experiment file. */
+function templateErrorAt(spec: ExperimentSpec, t: TemplateSpec, e: TemplateError): string {
+  const r = t.ranges;
+  let line = r.item.line;
+  let column = r.item.column;
+  if (e.source === 'labelWord' && t.labelWords && e.labelIndex !== undefined) {
+    const label = spec.task.labels[e.labelIndex];
+    const wr = r.words[label];
+    if (wr) ({ line, column } = wr);
+  } else if (r.template) {
+    ({ line, column } = r.template);
+    if (r.templateText?.exact) column = column + (r.templateText.offset - r.template.offset) + e.offset;
+  }
+  const text = e.source === 'labelWord' ? t.labelWords?.[e.labelIndex ?? 0] ?? '' : t.template ?? '';
+  return `${spec.file}:${line}:${column}: template '${t.name}': ${e.format(text)}`;
+}
+
+export async function runExperiment(specFile: string, opts: RunOptions = {}): Promise<Report> {
+  const started = Date.now();
+  const emit = opts.onEvent ?? (() => {});
+  const spec = loadSpec(path.resolve(specFile));
+  const backend = await initBackend(opts.backend ?? spec.backend);
+  emit({ type: 'phase', phase: 'load', message: `backend ${backend}; loading model ${describeModel(spec)}` });
+  const model = await loadModel(spec, { hubCacheDir: opts.hubCacheDir, signal: opts.signal, onEvent: emit });
+  const store = new ResultsStore(opts.resultsDir ?? path.join(path.dirname(spec.file), '.ntk'));
+  const templates = spec.templates.filter((t) => !opts.templates || opts.templates.includes(t.name));
+  if (opts.templates) {
+    const missing = opts.templates.filter((n) => !spec.templates.some((t) => t.name === n));
+    if (missing.length) throw new Error(`${spec.file}: no template named ${missing.map((m) => `'${m}'`).join(', ')}; the file has ${spec.templates.map((t) => t.name).join(', ')}`);
+  }
+  const seeds = opts.seeds ?? spec.seeds;
+  const kernelsOnly = opts.kernelsOnly ?? false;
+  const settings = settingsOf(spec, kernelsOnly);
+  const reports: TemplateReport[] = [];
+
+  for (const t of templates) {
+    // Compile-time checks first: a bad template or label word fails before any computation.
+    let labelIds: number[] | null = null;
+    let prepared;
+    if (t.mode === 'prompt') {
+      try {
+        const problems = templateProblems(t.template!, { numSentences: spec.task.numSentences, tokenizer: model.tokenizer });
+        if (problems.length) throw problems[0];
+        prepared = prepareTemplate(t.template!, model.tokenizer);
+        labelIds = labelWordIds(model.tokenizer, t.labelWords!);
+      } catch (e) {
+        if (e instanceof TemplateError) throw new Error(templateErrorAt(spec, t, e));
+        throw e;
+      }
+    }
+    const key = templateKey({ template: t.template ?? null, words: t.words ?? null, model: model.id, task: spec.task.name, settings });
+    const results: SeedResult[] = [];
+    for (const seed of seeds) {
+      throwIfAborted(opts.signal, `run (template '${t.name}', before seed ${seed})`);
+      const stored = store.readSeed(key, seed);
+      if (stored) {
+        results.push(stored);
+        emit({ type: 'seed-done', template: t.name, seed, result: stored, reused: true });
+        continue;
+      }
+      emit({ type: 'phase', phase: 'data', template: t.name, seed, message: `${spec.shots}-shot split, seed ${seed}` });
+      const splits = loadTaskSplits(spec.task, spec.data, { shots: spec.shots, seed, testSet: spec.testSet, skipMalformed: spec.skipMalformed });
+      for (const note of splits.notes) emit({ type: 'log', level: 'info', message: `${spec.task.name} seed ${seed}: ${note}` });
+      const result = await runSeed({
+        spec,
+        template: t,
+        labelIds,
+        prepared,
+        seed,
+        model,
+        splits,
+        store,
+        key,
+        kernelsOnly,
+        memoryBudgetBytes: opts.memoryBudgetMB ? opts.memoryBudgetMB * 2 ** 20 : undefined,
+        onEvent: emit,
+        signal: opts.signal,
+      });
+      store.writeSeed(key, seed, result);
+      results.push(result);
+      emit({ type: 'seed-done', template: t.name, seed, result, reused: false });
+    }
+    const metric = spec.task.metrics.includes('f1') ? 'f1' : 'acc';
+    const summary = summarise(results, metric);
+    const report: TemplateReport = {
+      name: t.name,
+      template: t.template ?? null,
+      mode: t.mode,
+      words: t.words ?? null,
+      labelTokenIds: labelIds,
+      key,
+      seeds: results,
+      summary,
+      verdict: verdict(results, summary, spec.finetune.optimizer),
+    };
+    store.writeTemplateReport(key, report, {
+      specFile: spec.file,
+      templateName: t.name,
+      model: model.id,
+      task: spec.task.name,
+      createdAt: new Date().toISOString(),
+      classes: spec.task.labels,
+    });
+    reports.push(report);
+    emit({ type: 'template-done', template: report });
+  }
+  emit({ type: 'phase', phase: 'done', message: `finished in ${((Date.now() - started) / 1000).toFixed(1)} s` });
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    createdAt: new Date().toISOString(),
+    specFile: spec.file,
+    task: spec.task.name,
+    classes: spec.task.labels,
+    model: { id: model.id, dir: model.dir, modelType: model.config.modelType, parameterCount: [...model.params.values()].reduce((s, v) => s + v.size, 0) },
+    backend,
+    templates: reports,
+    outDir: store.root,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+function describeModel(spec: ExperimentSpec): string {
+  const m = spec.model;
+  return m.kind === 'builtin' ? `${m.name} (built-in)` : m.kind === 'path' ? m.path : `${m.id} (Hugging Face Hub)`;
+}
+
+export interface EngineDiagnostic {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  message: string;
+  severity: 'error' | 'warning' | 'info';
+}
+
+/**
+ * Every problem of an experiment file's text, for the editor: the spec validator's, then each template's pieces, and
+ * (when the model's tokenizer can be loaded from disk without a download) label words that are not one token.
+ */
+export async function validateSpecFile(specFile: string, text: string): Promise<{ diagnostics: EngineDiagnostic[] }> {
+  const parsed = parseSpec(text, path.resolve(specFile), { checkPaths: false });
+  const diagnostics: EngineDiagnostic[] = parsed.errors.map(toDiagnostic);
+  const spec = parsed.spec;
+  if (!spec) return { diagnostics };
+  const tokenizer = await tokenizerIfLocal(spec).catch(() => undefined);
+  for (const t of spec.templates) {
+    if (t.mode !== 'prompt') continue;
+    const problems = templateProblems(t.template!, { numSentences: spec.task.numSentences, tokenizer });
+    if (tokenizer) {
+      try {
+        labelWordIds(tokenizer, t.labelWords!);
+      } catch (e) {
+        if (e instanceof TemplateError) problems.push(e);
+      }
+    }
+    for (const e of problems) diagnostics.push(templateDiagnostic(t, spec, e));
+  }
+  return { diagnostics };
+}
+
+/** Token ids of label words in the file's model (for the hover). */
+export async function labelWordTokens(specFile: string, text: string, words: string[]) {
+  const parsed = parseSpec(text, path.resolve(specFile), { checkPaths: false });
+  if (!parsed.spec) throw new SpecErrors(parsed.errors);
+  const tokenizer = await tokenizerIfLocal(parsed.spec);
+  if (!tokenizer) throw new Error(`the tokenizer of ${describeModel(parsed.spec)} is not on disk yet; run the comparison once to download it`);
+  return {
+    model: describeModel(parsed.spec),
+    tokens: words.map((word) => {
+      const ids = tokenizer.kind === 'bpe' ? tokenizer.encode(' ' + word) : tokenizer.encode(word);
+      return { word, ids, pieces: ids.map((i) => tokenizer.idToToken(i) ?? '?') };
+    }),
+  };
+}
+
+const tokenizerCache = new Map<string, Promise<TextTokenizer>>();
+async function tokenizerIfLocal(spec: ExperimentSpec): Promise<TextTokenizer | undefined> {
+  const m = spec.model;
+  let dir: string | undefined;
+  if (m.kind === 'builtin') dir = builtinModelDir(m.name);
+  else if (m.kind === 'path') dir = m.path;
+  else {
+    try {
+      dir = (await resolveModel(m.id, { offline: true })).dir;
+    } catch {
+      return undefined;
+    }
+  }
+  let p = tokenizerCache.get(dir);
+  if (!p) {
+    p = loadTokenizer(dir);
+    tokenizerCache.set(dir, p);
+    p.catch(() => tokenizerCache.delete(dir!));
+  }
+  return p;
+}
+
+function toDiagnostic(e: SpecError): EngineDiagnostic {
+  return { line: e.line, column: e.column, endLine: e.endLine, endColumn: e.endColumn, message: e.message, severity: e.severity };
+}
+
+function templateDiagnostic(t: TemplateSpec, spec: ExperimentSpec, e: TemplateError): EngineDiagnostic {
+  const r = t.ranges;
+  const message = `${e.message} (${e.hint})`;
+  if (e.source === 'labelWord' && e.labelIndex !== undefined) {
+    const wr = r.words[spec.task.labels[e.labelIndex]];
+    if (wr) return { line: wr.line, column: wr.column, endLine: wr.endLine, endColumn: wr.endColumn, message, severity: 'error' };
+  }
+  if (r.template && r.templateText?.exact && r.template.line === r.template.endLine) {
+    const col0 = r.template.column + (r.templateText.offset - r.template.offset) + e.offset;
+    return { line: r.template.line, column: col0, endLine: r.template.line, endColumn: col0 + Math.max(1, e.length), message, severity: 'error' };
+  }
+  const at = r.template ?? r.item;
+  return { line: at.line, column: at.column, endLine: at.endLine, endColumn: at.endColumn, message, severity: 'error' };
+}

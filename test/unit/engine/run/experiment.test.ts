@@ -1,0 +1,110 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { runExperiment, validateSpecFile } from '../../../../src/engine/run/experiment';
+import { readNpy } from '../../../../src/engine/report/npy';
+import { isAbortError } from '../../../../src/engine/util/abort';
+import type { RunEvent } from '../../../../src/engine/report/types';
+import { makeTinyExperiment, type TinyExperiment } from '../../../support/tiny-experiment';
+
+describe('runExperiment on a tiny model the test makes', function () {
+  this.timeout(300000);
+  let exp: TinyExperiment;
+  before(async () => {
+    await tf.setBackend('cpu');
+    exp = await makeTinyExperiment({ kinds: ['sgd', 'signgd', 'asymmetric-signgd'], seeds: [13, 21] });
+  });
+  after(() => exp?.cleanup());
+
+  it('produces a full report whose kernel files hold the kernels, and a second run reuses every seed', async () => {
+    const events: RunEvent[] = [];
+    const report = await runExperiment(exp.specFile, { onEvent: (e) => events.push(e) });
+    assert.equal(report.templates.length, 1);
+    const t = report.templates[0];
+    assert.equal(t.seeds.length, 2);
+    const s = t.seeds[0];
+    assert.equal(s.split.nTrain, 8);
+    assert.equal(s.split.nTest, 8);
+    assert.ok(s.finetune && s.finetune.lossCurve.length === 4, 'the loss curve has one point per step');
+    for (const kind of ['sgd', 'signgd', 'asymmetric-signgd'] as const) {
+      const k = s.kernels[kind]!;
+      assert.ok(k.test.acc >= 0 && k.test.acc <= 1);
+      assert.ok(k.agreement >= 0 && k.agreement <= 1);
+      assert.equal(k.spectrum.length, 16);
+      const npy = await readNpy(k.files.train);
+      const expectShape = kind === 'asymmetric-signgd' ? [2, 8, 2, 8, 2] : [8, 2, 8, 2];
+      assert.deepEqual(npy.shape, expectShape);
+      // The report's train matrix is the .npy kernel, row n·C + c.
+      assert.equal(k.trainMatrix![3][5], (npy.data as Float64Array)[3 * 16 + 5]);
+    }
+    // SignGD entries are integers.
+    const sign = await readNpy(s.kernels.signgd!.files.test);
+    assert.ok(Array.from(sign.data as Float64Array).every((v) => Number.isInteger(v)));
+    assert.ok(s.diagnostics.kernelChange! >= 0 && s.diagnostics.linearizationDistance! >= 0);
+    assert.ok(t.summary.kernels.sgd!.n === 2 && t.summary.finetune!.n === 2);
+    assert.ok(typeof t.verdict.text === 'string' && t.verdict.evidence.length >= 2);
+    assert.ok(events.some((e) => e.type === 'step' && e.phase === 'kernel'));
+    assert.ok(events.some((e) => e.type === 'step' && e.phase === 'finetune'));
+
+    const again: RunEvent[] = [];
+    const report2 = await runExperiment(exp.specFile, { onEvent: (e) => again.push(e) });
+    assert.ok(again.filter((e) => e.type === 'seed-done').every((e) => e.type === 'seed-done' && e.reused));
+    assert.ok(!again.some((e) => e.type === 'step'), 'a reused seed computes nothing');
+    assert.deepEqual(report2.templates[0].summary, t.summary);
+  });
+
+  it('two runs on the same inputs give the same numbers (deterministic on cpu)', async () => {
+    const a = await runExperiment(exp.specFile, { resultsDir: path.join(exp.dir, 'r1'), seeds: [13] });
+    const b = await runExperiment(exp.specFile, { resultsDir: path.join(exp.dir, 'r2'), seeds: [13] });
+    assert.deepEqual(a.templates[0].seeds[0].finetune!.lossCurve, b.templates[0].seeds[0].finetune!.lossCurve);
+    assert.deepEqual(a.templates[0].seeds[0].kernels.sgd!.testScores, b.templates[0].seeds[0].kernels.sgd!.testScores);
+  });
+
+  it('a cancelled run keeps the seeds it finished and the next run computes only the rest', async () => {
+    const dir = path.join(exp.dir, 'cancel');
+    const controller = new AbortController();
+    let finished = 0;
+    await assert.rejects(
+      runExperiment(exp.specFile, {
+        resultsDir: dir,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'seed-done') finished++;
+          // cancel during the second seed's fine-tuning
+          if (finished === 1 && e.type === 'step' && e.phase === 'finetune' && e.step === 2) controller.abort();
+        },
+      }),
+      (e) => isAbortError(e),
+    );
+    const seedFiles = fs.readdirSync(dir).flatMap((k) => (fs.existsSync(path.join(dir, k, 'seeds')) ? fs.readdirSync(path.join(dir, k, 'seeds')) : []));
+    assert.deepEqual(seedFiles, ['13.json']);
+    const events: RunEvent[] = [];
+    await runExperiment(exp.specFile, { resultsDir: dir, onEvent: (e) => events.push(e) });
+    const done = events.filter((e) => e.type === 'seed-done') as Extract<RunEvent, { type: 'seed-done' }>[];
+    assert.deepEqual(done.map((e) => [e.seed, e.reused]), [[13, true], [21, false]]);
+  });
+
+  it('a label word that is several tokens fails before any computation, naming the file and line', async () => {
+    const text = fs.readFileSync(exp.specFile, 'utf8').replace('"1": great', '"1": greatnessly');
+    const bad = path.join(exp.dir, 'bad.ntk.yaml');
+    fs.writeFileSync(bad, text);
+    const events: RunEvent[] = [];
+    await assert.rejects(runExperiment(bad, { onEvent: (e) => events.push(e) }), (e: Error) => {
+      assert.match(e.message, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+`));
+      assert.match(e.message, /greatnessly/);
+      return true;
+    });
+    assert.ok(!events.some((e) => e.type === 'step'));
+    const { diagnostics } = await validateSpecFile(bad, text);
+    const line = text.split('\n').findIndex((l) => l.includes('greatnessly')) + 1;
+    assert.ok(diagnostics.some((d) => d.line === line && /token/i.test(d.message)), JSON.stringify(diagnostics));
+  });
+
+  it('a template without *mask* is reported at its line by the validator', async () => {
+    const text = fs.readFileSync(exp.specFile, 'utf8').replace('*mask*', '');
+    const { diagnostics } = await validateSpecFile(exp.specFile, text);
+    const line = text.split('\n').findIndex((l) => l.includes('template:')) + 1;
+    assert.ok(diagnostics.some((d) => d.line === line && /mask/i.test(d.message)), JSON.stringify(diagnostics));
+  });
+});
