@@ -1,0 +1,239 @@
+/**
+ * `ntk-lens pretrain` / `npm run pretrain`: builds the corpus and vocabulary (once), then pre-trains ntk-mini,
+ * resuming from the last checkpoint in the work folder when there is one.
+ *
+ *   ntk-lens pretrain [--data ../shared/data] [--work .cache/pretrain] [--out models/ntk-mini]
+ *                     [--backend wasm] [--max-steps N] [--max-minutes M] [--checkpoint-minutes 5]
+ *                     [--log-every 10] [--eval-every 100] [--prepare-only]
+ *                     [--layers 4 --hidden 128 --heads 2 --intermediate 512 --vocab 12000 --max-len 128
+ *                      --batch 32 --lr 5e-4 --warmup 300 --total-steps 6000 --seed 20230601]
+ *
+ * Files in the work folder: run-config.json (the run's settings, fixed at the first start), tokenizer.json,
+ * blocks-T<maxLen>/ (packed data), ckpt/ (checkpoints, see train-state.ts), loss.jsonl (one line per logged step),
+ * eval.jsonl (held-out loss every --eval-every steps, SST-2 zero-shot at every checkpoint), and the process's
+ * own output when started as in models/ntk-mini/RECIPE.md (log.txt). SIGINT/SIGTERM save a checkpoint first.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend';
+import { saveCheckpoint } from '../model';
+import { getTask, loadSplitFile } from '../data';
+import { prepareData } from './dataset';
+import { DEFAULT_PRETRAIN_CONFIG, Pretrainer, encoderConfigFor, maskingOptions, type PretrainConfig } from './loop';
+import { heldOutMlm, zeroShotPrompt, type MlmEval, type PromptEval } from './evaluate';
+import { loadLatestTrainCheckpoint, saveTrainCheckpoint } from './train-state';
+import { modelCard } from './model-card';
+
+/** LM-BFF's SST-2 template; label words terrible (0) / great (1). */
+export const SST2_TEMPLATE = '*cls**sent_0*_It_was*mask*.*sep+*';
+
+interface CliOptions {
+  data: string;
+  work: string;
+  out: string;
+  backend: 'wasm' | 'cpu' | 'auto' | 'webgpu' | 'tensorflow';
+  maxSteps?: number;
+  maxMinutes?: number;
+  checkpointMinutes: number;
+  logEvery: number;
+  evalEvery: number;
+  prepareOnly: boolean;
+  /** Only settings given on the command line; the rest come from run-config.json or the defaults. */
+  cfg: Partial<PretrainConfig>;
+}
+
+const CFG_FLAGS: Record<string, keyof PretrainConfig> = {
+  '--layers': 'numLayers', '--hidden': 'hiddenSize', '--heads': 'numHeads', '--intermediate': 'intermediateSize',
+  '--max-len': 'maxLen', '--batch': 'batchSize', '--lr': 'learningRate', '--warmup': 'warmupSteps',
+  '--total-steps': 'totalSteps', '--seed': 'seed', '--weight-decay': 'weightDecay', '--dropout': 'dropout',
+};
+
+export function parsePretrainArgs(argv: string[], cwd = process.cwd()): CliOptions & { vocab?: number } {
+  const o: CliOptions & { vocab?: number } = {
+    data: path.resolve(cwd, '../shared/data'), work: path.resolve(cwd, '.cache/pretrain'), out: path.resolve(cwd, 'models/ntk-mini'),
+    backend: 'wasm', checkpointMinutes: 5, logEvery: 10, evalEvery: 100, prepareOnly: false, cfg: {},
+  };
+  const num = (flag: string, v: string | undefined): number => {
+    const x = Number(v);
+    if (v === undefined || !Number.isFinite(x)) throw new Error(`pretrain: ${flag} needs a number (got ${v === undefined ? 'nothing' : JSON.stringify(v)})`);
+    return x;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    switch (a) {
+      case '--data': o.data = path.resolve(cwd, v); i++; break;
+      case '--work': o.work = path.resolve(cwd, v); i++; break;
+      case '--out': o.out = path.resolve(cwd, v); i++; break;
+      case '--backend': o.backend = v as CliOptions['backend']; i++; break;
+      case '--max-steps': o.maxSteps = num(a, v); i++; break;
+      case '--max-minutes': o.maxMinutes = num(a, v); i++; break;
+      case '--checkpoint-minutes': o.checkpointMinutes = num(a, v); i++; break;
+      case '--log-every': o.logEvery = num(a, v); i++; break;
+      case '--eval-every': o.evalEvery = num(a, v); i++; break;
+      case '--vocab': o.vocab = num(a, v); i++; break;
+      case '--prepare-only': o.prepareOnly = true; break;
+      default:
+        if (a in CFG_FLAGS) { (o.cfg as Record<string, number>)[CFG_FLAGS[a]] = num(a, v); i++; break; }
+        throw new Error(`pretrain: unknown option ${a}; see src/engine/pretrain/cli.ts for the options`);
+    }
+  }
+  return o;
+}
+
+/** Keeps only the lines of a .jsonl log with step ≤ `step` (a resumed run rewrites what came after its checkpoint). */
+function truncateLog(file: string, step: number): void {
+  if (!fs.existsSync(file)) return;
+  const kept = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() && (JSON.parse(l) as { step: number }).step <= step);
+  fs.writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
+}
+
+/** Refuses to start while another live process trains in the same work folder (pid.txt), then records this one. */
+function claimWorkFolder(work: string): void {
+  const pidFile = path.join(work, 'pid.txt');
+  const other = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : NaN;
+  if (Number.isInteger(other) && other !== process.pid) {
+    let alive = false;
+    try { process.kill(other, 0); alive = true; } catch { /* no such process */ }
+    if (alive) throw new Error(`pretrain: process ${other} (${pidFile}) is already training in ${work}; stop it first (kill -TERM ${other} saves a checkpoint) or use another --work folder`);
+  }
+  fs.writeFileSync(pidFile, `${process.pid}\n`);
+}
+
+function sst2Test(dataDir: string): { textA: string; label: number }[] | undefined {
+  const file = path.join(dataDir, 'lm-bff', 'SST-2', 'k-shot', '16-42', 'test.tsv');
+  if (!fs.existsSync(file)) return undefined;
+  const task = getTask('SST-2');
+  return loadSplitFile(task, file).examples.map((e) => ({ textA: e.textA, label: task.labels.indexOf(e.label) }));
+}
+
+/** Entry point of `ntk-lens pretrain`; resolves when the run stops (max steps/minutes, total steps, or a signal). */
+export async function pretrainMain(argv: string[]): Promise<void> {
+  const opts = parsePretrainArgs(argv);
+  const log = (line: string): void => console.log(`[${new Date().toISOString()}] ${line}`);
+  fs.mkdirSync(opts.work, { recursive: true });
+
+  // Settings: fixed at the first start (run-config.json); later runs must not change them.
+  const runConfigFile = path.join(opts.work, 'run-config.json');
+  const saved = fs.existsSync(runConfigFile) ? JSON.parse(fs.readFileSync(runConfigFile, 'utf8')) as { cfg: PretrainConfig; vocabSize: number } : undefined;
+  const cfg: PretrainConfig = { ...DEFAULT_PRETRAIN_CONFIG, ...saved?.cfg, ...opts.cfg };
+  const vocabSize = opts.vocab ?? saved?.vocabSize ?? 12000;
+  if (saved) {
+    const changed = Object.keys(opts.cfg).filter((k) => (opts.cfg as Record<string, unknown>)[k] !== (saved.cfg as unknown as Record<string, unknown>)[k]);
+    if (changed.length > 0 || vocabSize !== saved.vocabSize) {
+      throw new Error(`pretrain: ${runConfigFile} fixes this run's settings; ${[...changed, ...(vocabSize !== saved.vocabSize ? ['vocab'] : [])].join(', ')} differ. Drop those options to resume, or use another --work folder for a new run.`);
+    }
+  } else {
+    fs.writeFileSync(runConfigFile, JSON.stringify({ cfg, vocabSize }, null, 2));
+  }
+
+  const data = await prepareData({ dataDir: opts.data, workDir: opts.work, vocabSize, maxLen: cfg.maxLen, log });
+  log(`data: ${data.train.count} train blocks, ${data.heldOut.count} held-out blocks of ${cfg.maxLen} tokens; vocabulary ${data.tokenizer.vocabSize}`);
+  if (opts.prepareOnly) return;
+  claimWorkFolder(opts.work);
+
+  const backend = await initBackend(opts.backend);
+  const ckptRoot = path.join(opts.work, 'ckpt');
+  const resume = loadLatestTrainCheckpoint(ckptRoot);
+  const tok = data.tokenizer;
+  const run = Pretrainer.create(cfg, tok, data.train, resume);
+  const lossLog = path.join(opts.work, 'loss.jsonl');
+  const evalLog = path.join(opts.work, 'eval.jsonl');
+  if (resume) {
+    truncateLog(lossLog, run.step);
+    truncateLog(evalLog, run.step);
+    log(`resumed from ${ckptRoot} at step ${run.step} (epoch ${resume.state.epoch}, block ${resume.state.cursor}), backend ${backend}`);
+  } else {
+    log(`new run: ${JSON.stringify(cfg)}; backend ${backend}`);
+  }
+  const nParams = [...run.params.values()].reduce((s, v) => s + v.size, 0);
+  const exportConfig = encoderConfigFor(cfg, tok, 0.1);
+  const masking = maskingOptions(cfg, tok);
+  const sst2 = sst2Test(opts.data);
+
+  let stop = false;
+  const onSignal = (sig: string): void => { log(`${sig}: saving a checkpoint, then stopping`); stop = true; };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+
+  let lastHeldOut: MlmEval | undefined;
+  let recent: number[] = [];
+  const evaluateHeldOut = (): MlmEval => {
+    lastHeldOut = heldOutMlm(run.params, run.config, data.heldOut, masking, { maxBlocks: 64 });
+    return lastHeldOut;
+  };
+
+  let lastZeroShot = 0;
+  const checkpoint = async (final = false): Promise<void> => {
+    const t0 = Date.now();
+    const held = lastHeldOut && (run.extra.heldOutStep === run.step) ? lastHeldOut : evaluateHeldOut();
+    // SST-2 zero-shot (872 forward passes) at most every 30 minutes, and at the end of the run.
+    let zs: PromptEval | undefined;
+    if (sst2 && (final || Date.now() - lastZeroShot > 30 * 60_000)) {
+      zs = zeroShotPrompt(run.params, run.config, tok, sst2, SST2_TEMPLATE, ['terrible', 'great']);
+      lastZeroShot = Date.now();
+      run.extra.sst2ZeroShot = { step: run.step, ...zs };
+    }
+    const zsLast = run.extra.sst2ZeroShot as (PromptEval & { step: number }) | undefined;
+    const history = (run.extra.history as { step: number; heldOutLoss: number; heldOutAccuracy: number; sst2ZeroShot?: number }[] | undefined) ?? [];
+    history.push({ step: run.step, heldOutLoss: held.loss, heldOutAccuracy: held.accuracy, sst2ZeroShot: zs?.accuracy });
+    run.extra.history = history;
+    fs.appendFileSync(evalLog, `${JSON.stringify({ step: run.step, kind: 'checkpoint', heldOutLoss: held.loss, heldOutAccuracy: held.accuracy, sst2ZeroShot: zs })}\n`);
+    saveTrainCheckpoint(ckptRoot, run.snapshot());
+    // Export the usable model (F16) beside its tokenizer and card.
+    await saveCheckpoint(opts.out, exportConfig, run.params, { dtype: 'F16' });
+    fs.copyFileSync(data.tokenizerFile, path.join(opts.out, 'tokenizer.json'));
+    const weightsBytes = fs.statSync(path.join(opts.out, 'model.safetensors')).size;
+    const emb = tok.vocabSize * cfg.hiddenSize + cfg.maxLen * cfg.hiddenSize + 2 * cfg.hiddenSize;
+    fs.writeFileSync(path.join(opts.out, 'README.md'), modelCard({
+      cfg, vocabSize: tok.vocabSize, parameters: nParams, nonEmbeddingParameters: nParams - emb, weightsBytes,
+      step: run.step, tokensSeen: run.tokensSeen, trainSeconds: run.trainSeconds, trainBlocks: data.train.count,
+      heldOutBlocks: data.heldOut.count, secondsPerStep: recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0,
+      backend, heldOut: held, sst2ZeroShot: zsLast, history, date: new Date().toISOString().slice(0, 10),
+    }));
+    log(`checkpoint step ${run.step}: held-out loss ${held.loss.toFixed(4)} acc ${(100 * held.accuracy).toFixed(1)}%${zs ? `, SST-2 zero-shot ${(100 * zs.accuracy).toFixed(1)}%` : ''}; exported ${opts.out} (${(weightsBytes / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  };
+
+  const started = Date.now();
+  let lastCheckpoint = Date.now();
+  const endStep = Math.min(cfg.totalSteps, opts.maxSteps ?? Infinity);
+  if (!resume) await checkpoint(true); // step 0: a usable (random) model exists from the start
+  while (run.step < endStep && !stop) {
+    await new Promise((resolve) => setImmediate(resolve)); // lets SIGINT/SIGTERM handlers run between steps
+    if (stop) {
+      await checkpoint(true);
+      break;
+    }
+    const t0 = Date.now();
+    const r = run.trainStep();
+    const sec = (Date.now() - t0) / 1000;
+    recent = [...recent.slice(-19), sec];
+    if (!Number.isFinite(r.loss)) throw new Error(`pretrain: loss is ${r.loss} at step ${r.step}; lower --lr and restart from the last checkpoint in ${ckptRoot}`);
+    if (r.step % opts.logEvery === 0 || r.step === 1) {
+      fs.appendFileSync(lossLog, `${JSON.stringify({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, masked: r.maskedTokens, secPerStep: sec, tokens: run.tokensSeen })}\n`);
+      log(`step ${r.step}/${cfg.totalSteps} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} |g| ${r.gradNorm.toFixed(2)} ${sec.toFixed(2)} s/step`);
+    }
+    if (r.step % opts.evalEvery === 0) {
+      const h = evaluateHeldOut();
+      run.extra.heldOutStep = run.step;
+      fs.appendFileSync(evalLog, `${JSON.stringify({ step: r.step, kind: 'held-out', heldOutLoss: h.loss, heldOutAccuracy: h.accuracy })}\n`);
+      log(`held-out step ${r.step}: loss ${h.loss.toFixed(4)} acc ${(100 * h.accuracy).toFixed(1)}%`);
+    }
+    const timeUp = opts.maxMinutes !== undefined && Date.now() - started > opts.maxMinutes * 60_000;
+    if (Date.now() - lastCheckpoint > opts.checkpointMinutes * 60_000 || run.step >= endStep || stop || timeUp) {
+      await checkpoint(run.step >= endStep || stop || timeUp);
+      lastCheckpoint = Date.now();
+      if (timeUp) break;
+    }
+  }
+  log(`stopped at step ${run.step} (${tf.memory().numTensors} tensors live)`);
+  run.dispose();
+}
+
+if (require.main === module) {
+  pretrainMain(process.argv.slice(2)).catch((e: unknown) => {
+    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+    process.exit(1);
+  });
+}

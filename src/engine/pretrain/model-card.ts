@@ -1,0 +1,93 @@
+/**
+ * The model card (models/ntk-mini/README.md), regenerated at every export from the run's own figures, so the
+ * shipped card always describes the shipped weights.
+ */
+import type { PretrainConfig } from './loop';
+
+export interface CardFigures {
+  cfg: PretrainConfig;
+  vocabSize: number;
+  parameters: number;
+  nonEmbeddingParameters: number;
+  weightsBytes: number;
+  step: number;
+  tokensSeen: number;
+  trainSeconds: number;
+  trainBlocks: number;
+  heldOutBlocks: number;
+  secondsPerStep: number;
+  backend: string;
+  heldOut?: { loss: number; accuracy: number; maskedTokens: number };
+  sst2ZeroShot?: { step: number; accuracy: number; predictedShare: number[]; examples: number };
+  history: { step: number; heldOutLoss: number; heldOutAccuracy: number; sst2ZeroShot?: number }[];
+  date: string;
+}
+
+const f = (x: number, d = 3): string => x.toFixed(d);
+
+export function modelCard(c: CardFigures): string {
+  const { cfg } = c;
+  const epochs = c.tokensSeen / (c.trainBlocks * cfg.maxLen);
+  const rows = c.history.slice(-12).map((h) => `| ${h.step} | ${f(h.heldOutLoss)} | ${f(100 * h.heldOutAccuracy, 1)}% | ${h.sst2ZeroShot === undefined ? '' : `${f(100 * h.sst2ZeroShot, 1)}%`} |`);
+  return `---
+language: en
+license: other
+tags: [fill-mask, bert, ntk-lens]
+---
+# ntk-mini
+
+A very small uncased BERT masked language model, pre-trained from scratch by ntk-lens's own engine
+(\`ntk-lens pretrain\`, \`src/engine/pretrain/\`) on a CPU, so that ntk-lens has a built-in model that runs a full
+prompt-fine-tuning vs. empirical-NTK comparison on a laptop CPU without downloading anything.
+
+**It is undertrained and weak.** It exists to make the tool's pipeline runnable offline; its scores are far below
+those of RoBERTa-base in Malladi et al. (2023) and must not be compared with them.
+
+_This card is written by the training run at every checkpoint export; the figures below are those of the weights
+in this folder (step ${c.step}, ${c.date})._
+
+## Model
+| | |
+|---|---|
+| Architecture | BERT (post-LayerNorm), ${cfg.numLayers} layers, hidden ${cfg.hiddenSize}, ${cfg.numHeads} heads, FFN ${cfg.intermediateSize}, GELU, tied decoder |
+| Vocabulary | ${c.vocabSize} WordPiece entries, uncased (BertNormalizer lower-case + accent stripping) |
+| Max positions | ${cfg.maxLen} |
+| Parameters | ${(c.parameters / 1e6).toFixed(2)} M (${(c.nonEmbeddingParameters / 1e6).toFixed(2)} M outside the embeddings) |
+| Weights file | model.safetensors, F16, ${(c.weightsBytes / 1e6).toFixed(1)} MB |
+| Dropout in config.json | 0.1 (BERT's default, for fine-tuning); pre-training used ${cfg.dropout} |
+
+### Why this size
+Measured forward+backward+update throughput on the tfjs wasm backend of the build machine (2 CPU cores, shared
+with other engineers' jobs while measured, so the figures vary by 2–3× with the load; batch 32 × 128 tokens,
+vocabulary 12,000, MLM decoder on the masked rows only): 4 layers × 256 hidden: 17.5 s/step (234 tokens/s; 52 s/step
+at a higher load); 4 × 192: 14.2 s/step; 4 × 128: 7.5 s/step (549 tokens/s); 3 × 128: 4.9 s/step (840 tokens/s).
+At those rates a 4 × 256 model would see about one pass over the ${(c.trainBlocks * cfg.maxLen / 1e6).toFixed(1)} M-token corpus in 10 hours, far too
+few tokens for its size; 4 × 128 sees 2–4 M tokens an hour, a better tokens-per-parameter ratio for a compute-bound run, and keeps a full ntk-lens comparison
+(per-example gradients of ~${Math.round(c.parameters / 1e5) / 10} M parameters for ~900 examples) near a minute on a laptop CPU.
+
+## Training
+- Data: see RECIPE.md (NLTK corpora + the unlabeled text of the LM-BFF \`pool/train.json\` files; every line containing
+  a test sentence of any of the 14 tasks removed). ${c.trainBlocks} train blocks and ${c.heldOutBlocks} held-out blocks of ${cfg.maxLen} tokens
+  (documents joined with [SEP], each block starting with [CLS]).
+- Objective: masked LM, ${cfg.maskProb * 100}% of tokens selected, 80% [MASK] / 10% random / 10% unchanged; no NSP.
+- Optimizer: AdamW (β = ${cfg.beta1}, ${cfg.beta2}; ε = ${cfg.eps}; weight decay ${cfg.weightDecay}, none on biases and LayerNorm),
+  peak learning rate ${cfg.learningRate}, linear warm-up over ${cfg.warmupSteps} steps then linear decay to 0 at step ${cfg.totalSteps},
+  gradient clipping at ${cfg.maxGradNorm}, batch ${cfg.batchSize} × ${cfg.maxLen} tokens, seed ${cfg.seed}.
+- Progress: step ${c.step} of ${cfg.totalSteps}, ${(c.tokensSeen / 1e6).toFixed(2)} M tokens (${f(epochs, 2)} epochs),
+  ${(c.trainSeconds / 3600).toFixed(2)} h of training on the ${c.backend} backend (${f(c.secondsPerStep, 2)} s/step lately).
+
+## Results
+${c.heldOut ? `- Held-out MLM (first ${c.heldOutBlocks >= 64 ? 64 : c.heldOutBlocks} held-out blocks, fixed masks, ${c.heldOut.maskedTokens} masked tokens): loss ${f(c.heldOut.loss)} nats
+  (perplexity ${f(Math.exp(c.heldOut.loss), 1)}), top-1 accuracy ${f(100 * c.heldOut.accuracy, 1)}%.` : '- Held-out MLM: not evaluated yet.'}
+${c.sst2ZeroShot ? `- SST-2 zero-shot prompt at step ${c.sst2ZeroShot.step} (872 test sentences, \`*cls**sent_0*_It_was*mask*.*sep+*\`, terrible/great):
+  accuracy ${f(100 * c.sst2ZeroShot.accuracy, 1)}% (predicted great for ${f(100 * c.sst2ZeroShot.predictedShare[1], 1)}% of sentences; chance is 50%).` : '- SST-2 zero-shot: not evaluated yet.'}
+
+| step | held-out loss | held-out acc. | SST-2 zero-shot |
+|---|---|---|---|
+${rows.join('\n')}
+
+## Rebuilding
+\`npm run pretrain\` (or \`ntk-lens pretrain\`) rebuilds the corpus, vocabulary and model from ../shared/data with the
+settings above; checkpoints go to .cache/pretrain/ and a later run resumes exactly from the last one.
+`;
+}
