@@ -22,8 +22,14 @@ if [ -f scripts/build.mjs ]; then
   if ! node scripts/build.mjs; then echo "build failed"; total_fail=$((total_fail + 1)); status=1; fi
 fi
 
+gpu_env=""  # a software WebGPU driver (Mesa lavapipe, private copy) for test/unit/engine/backend/webgpu.test.ts
+if [ -z "${NTK_LENS_SKIP_GPU:-}" ]; then
+  echo "== software GPU driver (scripts/setup-software-gpu.sh; NTK_LENS_SKIP_GPU=1 skips it and the webgpu tests)"
+  gpu_env=$(bash scripts/setup-software-gpu.sh) || { gpu_env=""; echo "(no software GPU driver: the webgpu tests will skip)"; }
+fi
+
 echo "== unit tests (mocha)"
-npx mocha 2>&1 | tee "$logdir/unit.log"; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+(eval "$gpu_env"; exec npx mocha) 2>&1 | tee "$logdir/unit.log"; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 tally "$logdir/unit.log" "unit tests"
 
 if [ -f scripts/vscode-e2e.sh ] && [ "${NTK_SKIP_E2E:-0}" != 1 ]; then

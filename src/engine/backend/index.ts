@@ -5,4 +5,5 @@
 export { initBackend, type BackendName, type BackendOptions } from './init-backend';
 export { mm, mmBT } from './matmul';
 export { registerSegmentSumKernel } from './segment-sum';
-export type { WebGpuOptions } from './webgpu-setup';
+export { webGpuOptionsFromEnv, type WebGpuOptions } from './webgpu-setup';
+export { maxBindingBytes, onWebGpu, sumPairwise, transpose2d } from './webgpu-workarounds';

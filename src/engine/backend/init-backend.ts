@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerSegmentSumKernel } from './segment-sum';
-import { setupWebGpu, type WebGpuOptions } from './webgpu-setup';
+import { guardSyncReads, setupWebGpu, type WebGpuOptions } from './webgpu-setup';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -62,9 +62,12 @@ export async function initBackend(name: BackendName, options: BackendOptions = {
           + 'fails). Set the backend to "auto" or "wasm".');
       }
       return activate('tensorflow');
-    case 'webgpu':
-      await setupWebGpu(options.webgpu);
-      return activate('webgpu');
+    case 'webgpu': {
+      await setupWebGpu(options.webgpu); // options.webgpu, else NTK_LENS_WEBGPU_OPTS, else Dawn's default backend
+      const active = await activate('webgpu');
+      guardSyncReads();
+      return active;
+    }
     case 'wasm':
       return initWasm();
     case 'cpu':

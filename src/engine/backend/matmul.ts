@@ -9,12 +9,16 @@
  * Shapes: a [M, K], b [K, N] for `mm`; a [M, K], b [N, K] for `mmBT`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { transpose2d } from './webgpu-workarounds';
 
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
 
-/** [R, C] → [C, R] */
+/**
+ * [R, C] → [C, R]. On webgpu the explicit transpose also keeps every product free of `transposeB`, whose split-K
+ * program is wrong in tfjs-webgpu 4.22 (tfjs-backends.md §3.4 item 1); transpose2d handles sides > 16·65 535.
+ */
 function t2(x: tf.Tensor): tf.Tensor2D {
-  return tf.transpose(x as tf.Tensor2D, [1, 0]);
+  return transpose2d(x as tf.Tensor2D);
 }
 
 function assert2d(name: string, a: tf.Tensor, b: tf.Tensor): void {

@@ -9,10 +9,33 @@
 import * as tf from '@tensorflow/tfjs';
 
 export interface WebGpuOptions {
-  /** Dawn toggles passed to `create()`, e.g. `['backend=vulkan']` (Linux default) or `['backend=opengles']`. */
+  /**
+   * Dawn toggles passed to `create()`, e.g. `['backend=vulkan']` (Linux default) or `['backend=opengles']`.
+   * Default: the environment variable NTK_LENS_WEBGPU_OPTS (see `webGpuOptionsFromEnv`), else the platform default.
+   */
   dawnOptions?: string[];
   /** Ask for a 'compatibility' adapter (needed by Dawn's OpenGL ES backend on Mesa llvmpipe). Default false. */
   compatibility?: boolean;
+}
+
+/**
+ * Options from NTK_LENS_WEBGPU_OPTS: comma-separated Dawn options (`backend=vulkan`, `backend=opengles`,
+ * `adapter=NAME`, …); the entry `featureLevel=compatibility` is not passed to Dawn but asks for a compatibility
+ * adapter. `scripts/setup-software-gpu.sh` prints `backend=vulkan` for Mesa lavapipe. Dawn's OpenGL ES backend
+ * on Mesa llvmpipe also needs EGL_PLATFORM=surfaceless in the environment.
+ */
+export function webGpuOptionsFromEnv(value = process.env.NTK_LENS_WEBGPU_OPTS): WebGpuOptions {
+  const entries = (value ?? '').split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+  if (entries.length === 0) return {};
+  for (const e of entries) {
+    if (!/^[A-Za-z][\w-]*=\S+$/.test(e)) {
+      throw new Error(`backend/webgpu-setup.ts: NTK_LENS_WEBGPU_OPTS entry "${e}" is not NAME=VALUE; write e.g. `
+        + 'NTK_LENS_WEBGPU_OPTS=backend=vulkan or backend=opengles,featureLevel=compatibility.');
+    }
+  }
+  const compatibility = entries.includes('featureLevel=compatibility');
+  const dawnOptions = entries.filter((e) => !e.startsWith('featureLevel='));
+  return { dawnOptions: dawnOptions.length ? dawnOptions : undefined, compatibility };
 }
 
 interface DawnModule { create(options: string[]): GPULike; globals: object }
@@ -23,7 +46,8 @@ function defaultDawnOptions(): string[] {
 }
 
 /** Installs Dawn as `navigator.gpu`, checks that an adapter exists, and loads tfjs-backend-webgpu. */
-export async function setupWebGpu(options: WebGpuOptions = {}): Promise<void> {
+export async function setupWebGpu(explicit?: WebGpuOptions): Promise<void> {
+  const options = explicit ?? webGpuOptionsFromEnv();
   let dawn: DawnModule;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -58,4 +82,27 @@ export async function setupWebGpu(options: WebGpuOptions = {}): Promise<void> {
     throw new Error('backend/webgpu-setup.ts: @tensorflow/tfjs-backend-webgpu did not register a backend. It was '
       + 'probably imported before navigator.gpu existed; call initBackend("webgpu") before anything imports it.');
   }
+}
+
+/**
+ * tfjs-webgpu reads tensors synchronously (`dataSync`, `arraySync`) through an OffscreenCanvas, which Node lacks:
+ * the call dies with "ReferenceError: OffscreenCanvas is not defined" deep inside tfjs. This replaces that failure
+ * by an error that says what to do. Engine code must read tensors with `await t.data()` / `await t.array()`.
+ */
+export function guardSyncReads(): void {
+  if (typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined') return;
+  const be = tf.findBackend('webgpu') as unknown as { readSync(id: object): unknown; ntkGuarded?: boolean } | null;
+  if (!be || be.ntkGuarded) return;
+  const readSync = be.readSync.bind(be);
+  be.readSync = (dataId: object) => {
+    try {
+      return readSync(dataId); // returns at once when the values are already on the CPU
+    } catch (e) {
+      if (!(e instanceof ReferenceError)) throw e;
+      throw new Error('backend/webgpu-setup.ts: the webgpu backend cannot read a tensor synchronously in Node '
+        + '(dataSync/arraySync need an OffscreenCanvas); the code that called it must use `await tensor.data()`. '
+        + 'Until then, use the wasm backend.');
+    }
+  };
+  be.ntkGuarded = true;
 }

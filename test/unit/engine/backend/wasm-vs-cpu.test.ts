@@ -15,7 +15,8 @@ async function gradientsOn(backend: 'cpu' | 'wasm'): Promise<Map<string, Float32
   await initBackend(backend);
   const params = randomParams(config, 17); // created per backend: tensors do not move across backends
   try {
-    return tf.tidy(() => {
+    const byName = new Map<string, Float32Array>();
+    tf.tidy(() => {
       const inputIds = tf.tensor2d([[0, 5, 6, 7, 8, 2], [0, 9, 10, 2, 1, 1]], undefined, 'int32');
       const attentionMask = tf.tensor2d([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]], undefined, 'int32');
       const targets = tf.oneHot(tf.tensor1d([40, 41], 'int32'), config.vocabSize);
@@ -25,10 +26,9 @@ async function gradientsOn(backend: 'cpu' | 'wasm'): Promise<Map<string, Float32
         const ce = tf.losses.softmaxCrossEntropy(targets, mlmLogits(params, config, atMask));
         return tf.add(ce, tf.mean(mlmLogits(params, config, atMask, [3, 4]))) as tf.Scalar;
       }, [...params.values()]);
-      const byName = new Map<string, Float32Array>();
       for (const [name, v] of params) byName.set(name, grads[v.name].dataSync() as Float32Array);
-      return byName;
     });
+    return byName;
   } finally {
     disposeParams(params);
   }
