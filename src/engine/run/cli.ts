@@ -102,11 +102,19 @@ function progressPrinter(write: (s: string) => void): (e: RunEvent) => void {
   };
 }
 
-export async function main(argv: string[], io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }): Promise<number> {
+export interface CliIO {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+const STDIO: CliIO = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) };
+
+export async function main(argv: string[], io: CliIO = STDIO): Promise<number> {
   if (argv[0] === 'pretrain') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { pretrainMain } = require('../pretrain/cli') as { pretrainMain: (argv: string[]) => Promise<number> };
-    return pretrainMain(argv.slice(1));
+    const { pretrainMain } = require('../pretrain/cli') as { pretrainMain: (argv: string[]) => Promise<void> };
+    await pretrainMain(argv.slice(1));
+    return EXIT.ok;
   }
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') {
     io.out(USAGE + '\n');

@@ -37,6 +37,8 @@ export interface RunOptions {
   hubCacheDir?: string;
   /** Compute the kernels and their predictions only (no fine-tuning, no diagnostics): `ntk-lens kernel`. */
   kernelsOnly?: boolean;
+  /** Fine-tune only, no kernels (used to evaluate the built-in model for its card). */
+  finetuneOnly?: boolean;
 }
 
 /** The folder of the built-in model, `models/ntk-mini` at the package root (works from src/ and from dist/). */
@@ -86,7 +88,7 @@ export function loadModel(spec: ExperimentSpec, opts: Pick<RunOptions, 'hubCache
 }
 
 /** Everything that changes a template's numbers; hashed into its result key. */
-function settingsOf(spec: ExperimentSpec, kernelsOnly: boolean) {
+function settingsOf(spec: ExperimentSpec, kernelsOnly: boolean, finetuneOnly: boolean) {
   return {
     data: spec.data,
     shots: spec.shots,
@@ -97,7 +99,7 @@ function settingsOf(spec: ExperimentSpec, kernelsOnly: boolean) {
     testLimit: spec.testLimit,
     devLimit: spec.devLimit,
     finetune: kernelsOnly ? null : spec.finetune,
-    kernel: spec.kernel,
+    kernel: finetuneOnly ? null : spec.kernel,
     schema: REPORT_SCHEMA_VERSION,
   };
 }
@@ -134,7 +136,9 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
   }
   const seeds = opts.seeds ?? spec.seeds;
   const kernelsOnly = opts.kernelsOnly ?? false;
-  const settings = settingsOf(spec, kernelsOnly);
+  const finetuneOnly = opts.finetuneOnly ?? false;
+  if (kernelsOnly && finetuneOnly) throw new Error('kernelsOnly and finetuneOnly exclude each other');
+  const settings = settingsOf(spec, kernelsOnly, finetuneOnly);
   const reports: TemplateReport[] = [];
 
   for (const t of templates) {
@@ -176,6 +180,7 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
         store,
         key,
         kernelsOnly,
+        finetuneOnly,
         memoryBudgetBytes: opts.memoryBudgetMB ? opts.memoryBudgetMB * 2 ** 20 : undefined,
         onEvent: emit,
         signal: opts.signal,

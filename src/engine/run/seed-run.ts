@@ -15,7 +15,9 @@ import type { EncodedExample } from '../classifier/batch';
 import type { Example, TaskSplits } from '../data';
 import { crossEntropyLoss, finetune, linearizedDynamics } from '../finetune';
 import { defaultMaxGradients, empiricalNtkFn, loraSubspace, selectParameters, type KernelBlock, type KernelParameter, type KernelResult as KernelBlocks } from '../kernel';
+import { structuredNtkFn, type EmpiricalNtk, type EmpiricalNtkOptions } from '../kernel';
 import { parameterGroup, type EncoderConfig, type Params } from '../model';
+import { recordingModel, type RecordHead } from '../model/recording';
 import { agreement, argmaxRows, pearson } from '../report/metrics';
 import { writeNpy } from '../report/npy';
 import type { ResultsStore } from '../report/store';
@@ -47,8 +49,15 @@ export interface SeedContext {
   key: string;
   /** Bytes the kernel may use for gradients (from the memory-budget setting). */
   memoryBudgetBytes?: number;
+  /**
+   * The θ0 kernels' implementation: 'structured' (default; batched recordings, kernel/structured-ntk.ts) or 'plain'
+   * (per-example autodiff, kernel/empirical-ntk.ts). LoRA kernels always use 'plain'.
+   */
+  kernelImplementation?: 'plain' | 'structured';
   /** Kernels and their predictions only: no fine-tuning, no diagnostics (`ntk-lens kernel`). */
   kernelsOnly?: boolean;
+  /** Fine-tuning only, no kernels (model-card evaluation of the built-in model). */
+  finetuneOnly?: boolean;
   onEvent: (e: RunEvent) => void;
   signal?: AbortSignal;
 }
@@ -96,14 +105,14 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     const before = { dev: scores(f0.dev, gold.dev, C, metric), test: scores(f0.test, gold.test, C, metric) };
     const kernelParams = kernelParameters(ctx, params);
     const parameterCount = countKernelCoordinates(kernelParams, spec.kernel.loraRank);
-    const kinds = spec.kernel.kinds as KernelKind[];
+    const kinds = (ctx.finetuneOnly ? [] : spec.kernel.kinds) as KernelKind[];
     // The diagnostics need the SGD kernel (fixed features; linearised SGD) even when the file does not ask for it.
-    const extraSgd = !kinds.includes('sgd') && !ctx.kernelsOnly;
+    const extraSgd = !kinds.includes('sgd') && !ctx.kernelsOnly && !ctx.finetuneOnly;
     const kernelStart = Date.now();
     const outputFn = (x: EncodedExample) => classify([x], { training: false });
     const maxGradientsInMemory = gradientCap(ctx, parameterCount, kinds);
-    const ntk = empiricalNtkFn(outputFn, kernelParams, { kinds: extraSgd ? [...kinds, 'sgd'] : kinds, maxGradientsInMemory });
-    const blocks: KernelBlocks = await ntk(data.train, [{ name: 'dev', inputs: data.dev }, { name: 'test', inputs: data.test }], {
+    const ntk = ctx.finetuneOnly ? undefined! : kernelFn(ctx, params, outputFn, kernelParams, { kinds: extraSgd ? [...kinds, 'sgd'] : kinds, maxGradientsInMemory });
+    const blocks: KernelBlocks = ctx.finetuneOnly ? {} : await ntk(data.train, [{ name: 'dev', inputs: data.dev }, { name: 'test', inputs: data.test }], {
       signal: ctx.signal,
       onProgress: (p) => emit({ type: 'step', phase: 'kernel', ...where, step: p.done, total: p.total, etaSeconds: p.etaSeconds }),
     });
@@ -215,6 +224,15 @@ function classIndex(classes: string[], e: Example): number {
   const i = classes.indexOf(e.label);
   if (i < 0) throw new Error(`${e.source.file}:${e.source.line}: label '${e.label}' is not one of the task's labels (${classes.join(', ')})`);
   return i;
+}
+
+/** The θ0 kernel function: structured (one batched recording per batch of examples) unless 'plain' or LoRA. */
+function kernelFn(ctx: SeedContext, params: Params, outputFn: (x: EncodedExample) => tf.Tensor2D, kernelParams: KernelParameter[], opts: EmpiricalNtkOptions): EmpiricalNtk<EncodedExample> {
+  if ((ctx.kernelImplementation ?? 'structured') === 'plain' || ctx.spec.kernel.parameters === 'lora') return empiricalNtkFn(outputFn, kernelParams, opts);
+  const head: RecordHead = ctx.template.mode === 'prompt'
+    ? { kind: 'mlm', labelIds: ctx.labelIds! }
+    : { kind: 'linear', weight: params.get(HEAD_WEIGHT)!, bias: params.get(HEAD_BIAS)! };
+  return structuredNtkFn(recordingModel(params, ctx.model.config, ctx.model.tokenizer.padId, head), kernelParams, opts);
 }
 
 function kernelParameters(ctx: SeedContext, params: Params): KernelParameter[] {

@@ -81,7 +81,7 @@ describe('engine/model/bert: forward-pass behaviour', function () {
     try {
       assert.deepEqual([...a.keys()], [...expectedShapes(config).keys()]);
       for (const [k, v] of a) assert.deepEqual(v.dataSync(), b.get(k)!.dataSync(), k);
-      const q = a.get('roberta.encoder.layer.0.attention.self.query.weight')!.dataSync();
+      const q = Array.from(a.get('roberta.encoder.layer.0.attention.self.query.weight')!.dataSync());
       const std = Math.sqrt(q.reduce((s, x) => s + x * x, 0) / q.length);
       assert.ok(Math.abs(std - INIT_STD) < 0.005, `std ${std}`);
       assert.ok(a.get('roberta.encoder.layer.0.attention.self.query.bias')!.dataSync().every((x) => x === 0));

@@ -1,0 +1,102 @@
+/**
+ * Evaluates the shipped built-in model for its model card (issue: ntk-mini, §4) and writes
+ * `models/ntk-mini/eval.json` plus an "Evaluation" section in `models/ntk-mini/README.md`:
+ *  - SST-2 zero-shot prompt accuracy on the 872 test sentences (the figure the shipped-model test checks);
+ *  - 16-shot prompt fine-tuning and standard (no-prompt, linear-probe head) fine-tuning on SST-2, MR, CR, MPQA, Subj
+ *    and TREC with the LM-BFF manual templates, 5 seeds, mean ± std (through `runExperiment`, fine-tuning only).
+ *
+ *   npx tsx scripts/evaluate-ntk-mini.ts [--steps 200] [--test-limit 500] [--seeds 13,21,42,87,100] [--tasks SST-2,mr]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { initBackend } from '../src/engine/backend';
+import { loadTaskSplits } from '../src/engine/data';
+import { loadCheckpoint } from '../src/engine/model';
+import { zeroShotPrompt } from '../src/engine/pretrain/evaluate';
+import { runExperiment } from '../src/engine/run/experiment';
+import { loadTokenizer } from '../src/engine/tokenize';
+
+const ROOT = path.resolve(__dirname, '..');
+const MODEL = path.join(ROOT, 'models', 'ntk-mini');
+const DATA = path.resolve(ROOT, '..', 'shared', 'data', 'lm-bff');
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+
+export async function sst2ZeroShot(): Promise<{ accuracy: number; examples: number; predictedShare: number[] }> {
+  const { config, params } = await loadCheckpoint(MODEL);
+  const tokenizer = await loadTokenizer(MODEL);
+  const test = loadTaskSplits('SST-2', path.join(DATA, 'SST-2'), { shots: 16, seed: 13 }).test;
+  const examples = test.map((e) => ({ textA: e.textA, label: Number(e.label) }));
+  return zeroShotPrompt(params, config, tokenizer, examples, '*cls**sent_0*_It_was*mask*.*sep+*', ['terrible', 'great']);
+}
+
+async function main() {
+  await initBackend('wasm');
+  const steps = Number(arg('steps', '200'));
+  const testLimit = Number(arg('test-limit', '500'));
+  const seeds = arg('seeds', '13,21,42,87,100').split(',').map(Number);
+  const tasks = arg('tasks', 'SST-2,mr,cr,mpqa,subj,trec').split(',');
+  const zs = await sst2ZeroShot();
+  console.error(`SST-2 zero-shot: ${(100 * zs.accuracy).toFixed(1)}% on ${zs.examples}`);
+  const cfg = JSON.parse(fs.readFileSync(path.join(MODEL, 'config.json'), 'utf8'));
+  const step = fs.existsSync(path.join(ROOT, '.cache/pretrain/ckpt/latest.json'))
+    ? JSON.parse(fs.readFileSync(path.join(ROOT, '.cache/pretrain/ckpt/latest.json'), 'utf8')).step ?? null
+    : null;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-mini-eval-'));
+  const rows: { task: string; prompt: { mean: number; std: number }; standard: { mean: number; std: number }; zeroShot: number }[] = [];
+  for (const task of tasks) {
+    const file = path.join(tmp, `${task}.ntk.yaml`);
+    fs.writeFileSync(
+      file,
+      `task: ${task}\ndata: ${path.join(DATA, task)}\nshots: 16\nseeds: [${seeds.join(', ')}]\nmodel: ntk-mini\nmax_length: 128\n` +
+        `test_limit: ${testLimit}\nbackend: wasm\nfinetune: {optimizer: adam, learning_rate: 1.0e-3, steps: ${steps}, batch_size: 8, eval_every: ${Math.max(1, Math.floor(steps / 4))}}\n` +
+        `templates:\n  - name: manual\n  - name: standard\n`,
+    );
+    const report = await runExperiment(file, { finetuneOnly: true, resultsDir: path.join(tmp, '.ntk'), onEvent: (e) => e.type === 'seed-done' && console.error(`${task} ${e.template} seed ${e.seed}`) });
+    const by = (name: string) => report.templates.find((t) => t.name === name)!;
+    const zero = by('manual').seeds.map((s) => s.finetune!.before.test.acc);
+    rows.push({
+      task,
+      prompt: by('manual').summary.finetune!,
+      standard: by('standard').summary.finetune!,
+      zeroShot: zero.reduce((a, b) => a + b, 0) / zero.length,
+    });
+  }
+  const evaluation = {
+    step,
+    createdAt: new Date().toISOString(),
+    sst2ZeroShot: zs,
+    finetune16: { steps, optimizer: 'adam', learningRate: 1e-3, batchSize: 8, testLimit, seeds, rows },
+    model: { hidden: cfg.hidden_size, layers: cfg.num_hidden_layers },
+  };
+  fs.writeFileSync(path.join(MODEL, 'eval.json'), JSON.stringify(evaluation, null, 2) + '\n');
+  const pct = (x: number) => (100 * x).toFixed(1);
+  const table = [
+    '| task | zero-shot prompt | 16-shot prompt FT | 16-shot standard FT (LP head) |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.task} | ${pct(r.zeroShot)} | ${pct(r.prompt.mean)} ± ${pct(r.prompt.std)} | ${pct(r.standard.mean)} ± ${pct(r.standard.std)} |`),
+  ].join('\n');
+  const section =
+    `<!-- evaluation:start -->\n## Evaluation (scripts/evaluate-ntk-mini.ts, weights of step ${step ?? '?'})\n\n` +
+    `- SST-2 zero-shot prompt accuracy on the ${zs.examples} test sentences: **${pct(zs.accuracy)}%** ` +
+    `(predicted shares terrible/great: ${zs.predictedShare.map(pct).join(' / ')}%). The shipped-model test recomputes this figure.\n` +
+    `- 16-shot fine-tuning, LM-BFF manual templates vs the standard head, ${seeds.length} seeds (mean ± population std), ` +
+    `AdamW lr 1e-3, ${steps} steps, batch 8, best dev checkpoint; test capped at the first ${testLimit} sentences of each task's test file; accuracy %.\n\n${table}\n<!-- evaluation:end -->\n`;
+  const cardFile = path.join(MODEL, 'README.md');
+  let card = fs.readFileSync(cardFile, 'utf8');
+  card = card.includes('<!-- evaluation:start -->')
+    ? card.replace(/<!-- evaluation:start -->[\s\S]*<!-- evaluation:end -->\n?/, section)
+    : card.trimEnd() + '\n\n' + section;
+  fs.writeFileSync(cardFile, card);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(table);
+}
+
+if (require.main === module) main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
