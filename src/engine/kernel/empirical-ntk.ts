@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { maxBindingBytes, transpose2d } from '../backend';
 import { throwIfAborted, yieldToEventLoop } from '../util/abort';
 import { asymmetricSigngdKernel } from './asymmetric-signgd';
 import type { ChunkPiece, EvaluatedPiece, KernelContraction } from './contraction';
@@ -96,7 +97,6 @@ export function empiricalNtkFn<I>(
     const C = countOutputs(outputFn, trainInputs[0]);
     const sizes = kparams.map(projectedSize);
     const P = sizes.reduce((a, b) => a + b, 0);
-    const layout = pieceLayout(sizes, options.maxPieceSize ?? MAX_PIECE);
     const maxG = options.maxGradientsInMemory ?? defaultMaxGradients(P, { signCopies: needsSign });
     if (!Number.isInteger(maxG) || maxG < 2 * C) {
       throw new Error(
@@ -105,6 +105,10 @@ export function empiricalNtkFn<I>(
       );
     }
     const perChunk = Math.min(N, Math.max(1, Math.floor(maxG / C) - 1));
+    // webgpu binds each held piece [k·C, length] whole, up to maxStorageBufferBindingSize (128 MiB on Mesa's
+    // software drivers, tfjs-backends.md §3.4 item 3): pieces shrink so that one fits. Infinity elsewhere.
+    const bindingPiece = Math.floor(maxBindingBytes() / (4 * perChunk * C));
+    const layout = pieceLayout(sizes, Math.max(1, Math.min(options.maxPieceSize ?? MAX_PIECE, bindingPiece)));
 
     // Result blocks, zero-initialised.
     const result: KernelResult = {};
@@ -141,7 +145,7 @@ export function empiricalNtkFn<I>(
         // Train × train: pairs n ≤ m, n ∈ [a, b), m ∈ [a, N).
         for (let m = a; m < N; m++) {
           const evaluated = m < b ? evaluatedFromChunk(chunk, (m - a) * C, C, needsSign) : evaluatedFrom(await gradientsOf(trainInputs[m]), needsSign);
-          const products = contractAll(contractions, chunk, evaluated, (b - a) * C, C);
+          const products = await contractAll(contractions, chunk, evaluated, (b - a) * C, C);
           disposeEvaluated(evaluated);
           fillTrain(result, contractions, products, a, Math.min(b, m + 1), m, N, C);
         }
@@ -150,7 +154,7 @@ export function empiricalNtkFn<I>(
           const M = set.inputs.length;
           for (let m = 0; m < M; m++) {
             const evaluated = evaluatedFrom(await gradientsOf(set.inputs[m]), needsSign);
-            const products = contractAll(contractions, chunk, evaluated, (b - a) * C, C);
+            const products = await contractAll(contractions, chunk, evaluated, (b - a) * C, C);
             disposeEvaluated(evaluated);
             fillEvaluated(result, contractions, products, set.name, a, b, m, M, C);
           }
@@ -190,11 +194,14 @@ async function buildChunk<I>(
   }
 }
 
-/** An evaluated example's pieces, transposed to [length, C]; consumes (disposes) `pieces`. */
+/**
+ * An evaluated example's pieces, transposed to [length, C]; consumes (disposes) `pieces`. (transpose2d: on webgpu
+ * a plain transpose of [C, length] throws for length > 16·65 535, tfjs-backends.md §3.4 item 4.)
+ */
 function evaluatedFrom(pieces: (tf.Tensor2D | null)[], needsSign: boolean): (EvaluatedPiece | null)[] {
   return pieces.map((p) => {
     if (!p) return null;
-    const rawT = tf.transpose(p) as tf.Tensor2D; // [len, C]
+    const rawT = transpose2d(p); // [len, C]
     p.dispose();
     return { rawT, signT: needsSign ? tf.sign(rawT) : undefined };
   });
@@ -204,7 +211,7 @@ function evaluatedFrom(pieces: (tf.Tensor2D | null)[], needsSign: boolean): (Eva
 function evaluatedFromChunk(chunk: (ChunkPiece | null)[], row0: number, C: number, needsSign: boolean): (EvaluatedPiece | null)[] {
   return chunk.map((p) => {
     if (!p) return null;
-    const rawT = tf.tidy(() => tf.transpose(tf.slice(p.raw, [row0, 0], [C, -1])) as tf.Tensor2D); // [len, C]
+    const rawT = tf.tidy(() => transpose2d(tf.slice(p.raw, [row0, 0], [C, -1]))); // [len, C]
     return { rawT, signT: needsSign ? tf.sign(rawT) : undefined };
   });
 }
@@ -219,19 +226,19 @@ interface Products {
   flipped?: Float64Array;
 }
 
-function contractAll(
+async function contractAll(
   contractions: KernelContraction[],
   chunk: (ChunkPiece | null)[],
   evaluated: (EvaluatedPiece | null)[],
   rows: number,
   C: number,
-): Products[] {
+): Promise<Products[]> {
   const out: Products[] = contractions.map((c) => ({
     main: new Float64Array(rows * C),
     flipped: c.hasFlipped ? new Float64Array(rows * C) : undefined,
   }));
   const targets: Float64Array[] = [];
-  const values = tf.tidy(() => {
+  const stacked: tf.Tensor | undefined = tf.tidy(() => {
     const parts: tf.Tensor2D[] = [];
     chunk.forEach((cp, j) => {
       const ep = evaluated[j];
@@ -243,8 +250,17 @@ function contractAll(
         if (r.flipped) { parts.push(r.flipped); targets.push(out[k].flipped!); }
       });
     });
-    return parts.length ? (tf.stack(parts).dataSync() as Float32Array) : new Float32Array(0); // [L, rows, C]
-  });
+    return parts.length ? tf.stack(parts) : undefined; // [L, rows, C]
+  }) as tf.Tensor | undefined;
+  // An asynchronous read: the webgpu backend cannot read synchronously in Node (backend/webgpu-setup.ts).
+  let values: Float32Array = new Float32Array(0);
+  if (stacked) {
+    try {
+      values = (await stacked.data()) as Float32Array;
+    } finally {
+      stacked.dispose();
+    }
+  }
   const size = rows * C;
   targets.forEach((t, l) => {
     for (let i = 0; i < size; i++) t[i] += values[l * size + i];

@@ -1,0 +1,395 @@
+import * as tf from '@tensorflow/tfjs';
+import { throwIfAborted, yieldToEventLoop } from '../util/abort';
+import { defaultMaxGradients } from './empirical-ntk';
+import { denseGradientRows, sparseGradients, structuredDenseProduct, vectorGradientRows, type SparseGradient } from './structured-features';
+import type { DenseSite, RowsSite, Site, StructuredModel, VectorSite } from './structured-types';
+import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKind, KernelParameter, KernelResult, KernelRunOptions } from './types';
+
+/**
+ * The structured empirical NTK: the same kernels as `empiricalNtkFn` (same result layout, same options), computed
+ * from batched recordings of the model instead of per-example gradients (Novak et al. 2022, "Fast Finite Width NTK").
+ *
+ * For a batch of B examples the model runs ONE batched forward and the backward passes of Σ_b f_c(x_b)
+ * (structured-types.ts, model/recording.ts), recording per parameter site its input activations a [T, in] and output
+ * cotangents δ [T, out] per example. Examples do not interact, so each example's gradient follows per site:
+ *   dense W:   G = Σ_t a_t ⊗ δ_t     and   ⟨G, G'⟩ = Σ_{t,s} (δ_t·δ'_s)(a_t·a'_s)
+ *   bias, LN:  Σ_t δ_t (⊙ x̂_t)
+ *   tables:    only the rows of the example's tokens (and the C label-word rows of the decoder), merged by row id.
+ * Dense layers use, per (layer, evaluated batch), the cheaper of the explicit form (form G_{m,c'} = A_mᵀΔ_{m,c'},
+ * then one [Be·C, in·out]×[in·out, Bt·C] matMul against the held train gradients) and the structured form (Gram
+ * matrices of a and δ: O(T_m·T_n·(in + C²·out)) per pair), by flop count (`form: 'auto'`). Embedding tables are
+ * contracted sparsely on the host (float64): shared row ids only, never a dense V×H vector.
+ *
+ * Sign kernels (SignGD, A-SignGD) need the sign of every coordinate of the per-example gradient, which the
+ * structured identity cannot give: for them the dense sites always use the explicit G (`denseGradientRows`), and
+ * the tables use the signs of their sparse rows (rows not touched are 0 and count 0). They still share the batched
+ * forward/backward.
+ *
+ * Batching and memory: inputs are sorted by length and batched (≤ batchSize), each batch padded to its longest
+ * input. The train set is processed in chunks of k = ⌊maxGradientsInMemory / C⌋ − 1 examples whose gradients are
+ * held (dense and vector coordinates explicitly, tables sparsely); each evaluated batch then holds the explicit
+ * gradients of one layer at a time, at most C·P coordinates (the batch size is capped at ⌊P / largest layer⌋), which
+ * keeps the plain kernel's bound of (k + 1)·C gradient vectors. Every evaluated set, and the train set itself (for
+ * train×train, made exactly symmetric afterwards), is streamed in batches against each chunk.
+ *
+ * Per-site products are float32 on the device and summed across sites in float64 (as the plain kernel's pieces; a
+ * layer holds far fewer than 2^24 coordinates, so SignGD stays exact). Progress: one event per recorded batch
+ * (counted in examples); the AbortSignal is checked before each batch. All tensors are released, also on error.
+ */
+export interface StructuredNtkOptions extends EmpiricalNtkOptions {
+  /** Examples per recorded batch (default 32). */
+  batchSize?: number;
+  /** Dense-layer contraction: the cheaper per layer and batch ('auto', default), or one form everywhere (tests). */
+  form?: 'auto' | 'explicit' | 'structured';
+}
+
+type Side = 'raw' | 'sign';
+interface Target { kind: KernelKind; flipped: boolean; evalSide: Side; trainSide: Side }
+
+/** What each kind contracts: train side × evaluated side (A-SignGD: K signs the train side, K' the evaluated side). */
+const TARGETS: Record<KernelKind, Target[]> = {
+  sgd: [{ kind: 'sgd', flipped: false, evalSide: 'raw', trainSide: 'raw' }],
+  signgd: [{ kind: 'signgd', flipped: false, evalSide: 'sign', trainSide: 'sign' }],
+  'asymmetric-signgd': [
+    { kind: 'asymmetric-signgd', flipped: false, evalSide: 'raw', trainSide: 'sign' },
+    { kind: 'asymmetric-signgd', flipped: true, evalSide: 'sign', trainSide: 'raw' },
+  ],
+};
+
+/** A held train batch: its examples' gradients, per dense site as columns [size, Bt·C] (+ structured factors). */
+interface TrainBatch {
+  indices: number[];
+  dense: Map<tf.Variable, { raw?: tf.Tensor2D; sign?: tf.Tensor2D; aT?: tf.Tensor2D; dT?: tf.Tensor2D }>;
+  vector?: { raw: tf.Tensor2D; sign?: tf.Tensor2D };
+}
+
+/** The chunk's table rows: table → row id → the train examples touching it, with their [C·W] values (and signs). */
+type SparseStore = Map<tf.Variable, Map<number, { n: number; v: Float64Array; s?: Float64Array }[]>>;
+
+const signs = (v: Float64Array): Float64Array => v.map((x) => (x > 0 ? 1 : x < 0 ? -1 : 0));
+
+export function structuredNtkFn<I>(
+  model: StructuredModel<I>,
+  params: (tf.Variable | KernelParameter)[],
+  options: StructuredNtkOptions,
+): EmpiricalNtk<I> {
+  const kparams: KernelParameter[] = params.map((p) => (p instanceof tf.Variable ? { variable: p } : p));
+  const kinds = [...new Set(options.kinds)];
+  if (kinds.length === 0) throw new Error('kernel/structured-ntk.ts: `kinds` is empty; ask for at least one of sgd, signgd, asymmetric-signgd');
+  for (const k of kinds) if (!(k in TARGETS)) throw new Error(`kernel/structured-ntk.ts: unknown kernel kind '${k}'; use sgd, signgd or asymmetric-signgd`);
+  if (kparams.length === 0) throw new Error('kernel/structured-ntk.ts: no parameters selected for the kernel; check the parameter subset');
+  const projected = kparams.find((p) => p.project);
+  if (projected) {
+    throw new Error(`kernel/structured-ntk.ts: parameter '${projected.name ?? projected.variable.name}' has a projection (LoRA); `
+      + 'the structured kernel contracts full gradients only: use the plain implementation (empiricalNtkFn) for LoRA kernels');
+  }
+  const selected = new Set(kparams.map((p) => p.variable));
+  const targets = kinds.flatMap((k) => TARGETS[k]);
+  const needsSign = targets.some((t) => t.evalSide === 'sign' || t.trainSide === 'sign');
+  const form = options.form ?? 'auto';
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`kernel/structured-ntk.ts: batchSize ${batchSize} must be a positive integer`);
+  const C = model.numClasses;
+  const P = kparams.reduce((a, p) => a + p.variable.size, 0);
+
+  return async (trainInputs: I[], evalSets: EvalSet<I>[], run: KernelRunOptions = {}): Promise<KernelResult> => {
+    const { signal, onProgress } = run;
+    const N = trainInputs.length;
+    if (N === 0) throw new Error('kernel/structured-ntk.ts: the training set is empty');
+    const names = new Set<string>();
+    for (const s of evalSets) {
+      if (s.name === 'train' || names.has(s.name)) {
+        throw new Error(`kernel/structured-ntk.ts: evaluated set name '${s.name}' is reserved or repeated; give each set a unique name other than 'train'`);
+      }
+      names.add(s.name);
+    }
+    throwIfAborted(signal, 'kernel');
+    const maxG = options.maxGradientsInMemory ?? defaultMaxGradients(P, { signCopies: needsSign });
+    if (!Number.isInteger(maxG) || maxG < 2 * C) {
+      throw new Error(`kernel/structured-ntk.ts: maxGradientsInMemory = ${maxG} cannot hold one train example and one evaluated example `
+        + `(2·C = ${2 * C} gradient vectors of ${P} coordinates); raise it to at least ${2 * C}`);
+    }
+    const perChunk = Math.min(N, Math.max(1, Math.floor(maxG / C) - 1));
+
+    const sets = [{ name: 'train', inputs: trainInputs }, ...evalSets];
+    const result: KernelResult = {};
+    for (const kind of kinds) {
+      const blocks: Record<string, KernelBlock> = {};
+      for (const s of sets) {
+        const len = N * C * s.inputs.length * C;
+        blocks[s.name] = { data: new Float64Array(len), shape: [N, C, s.inputs.length, C] };
+        if (kind === 'asymmetric-signgd') blocks[s.name].flipped = new Float64Array(len);
+      }
+      result[kind] = blocks;
+    }
+    const lengthOf = (x: I) => model.length(x);
+    const byLength = (inputs: I[]) => inputs.map((_, i) => i).sort((a, b) => lengthOf(inputs[a]) - lengthOf(inputs[b]) || a - b);
+    const trainOrder = byLength(trainInputs);
+
+    let total = 0;
+    for (let a = 0; a < N; a += perChunk) total += Math.min(perChunk, N - a) + sets.reduce((s, x) => s + x.inputs.length, 0);
+    let done = 0;
+    const started = Date.now();
+    const recordBatch = async (inputs: I[]) => {
+      throwIfAborted(signal, `kernel (after ${done} of ${total} examples)`);
+      const rec = model.record(inputs);
+      done += inputs.length;
+      const elapsed = (Date.now() - started) / 1000;
+      onProgress?.({ phase: 'kernel', done, total, etaSeconds: (elapsed / done) * (total - done) });
+      await yieldToEventLoop();
+      return rec;
+    };
+
+    let evalBatch = 0; // set from the first recording: min(batchSize, ⌊P / largest layer⌋)
+    for (let a = 0; a < N; a += perChunk) {
+      const chunkIdx = trainOrder.slice(a, a + perChunk);
+      const chunk: TrainBatch[] = [];
+      const store: SparseStore = new Map();
+      try {
+        for (let b = 0; b < chunkIdx.length; b += batchSize) {
+          const indices = chunkIdx.slice(b, b + batchSize);
+          const rec = await recordBatch(indices.map((i) => trainInputs[i]));
+          try {
+            const split = splitSites(rec.sites, selected);
+            try {
+              if (evalBatch === 0) {
+                const largest = Math.max(1, ...split.dense.map((s) => s.a.shape[1] * s.delta.shape[2]), split.vector.reduce((x, s) => x + s.variable.size, 0));
+                evalBatch = Math.max(1, Math.min(batchSize, Math.floor(P / largest)));
+              }
+              chunk.push(holdTrainBatch(split, indices, indices.map((i) => lengthOf(trainInputs[i])), C, needsSign, form, store));
+            } finally {
+              split.dispose();
+            }
+          } finally {
+            rec.dispose();
+          }
+        }
+        for (const set of sets) {
+          const order = byLength(set.inputs);
+          for (let b = 0; b < order.length; b += evalBatch) {
+            const indices = order.slice(b, b + evalBatch);
+            const rec = await recordBatch(indices.map((i) => set.inputs[i]));
+            try {
+              const lengths = indices.map((i) => lengthOf(set.inputs[i]));
+              const split = splitSites(rec.sites, selected);
+              try {
+                contractBatch(split, indices, lengths, chunk, store, targets, form, C, result, set.name, set.inputs.length);
+              } finally {
+                split.dispose();
+              }
+            } finally {
+              rec.dispose();
+            }
+          }
+        }
+      } finally {
+        for (const t of chunk) {
+          for (const d of t.dense.values()) tf.dispose([d.raw, d.sign, d.aT, d.dT].filter((x): x is tf.Tensor2D => !!x));
+          if (t.vector) tf.dispose([t.vector.raw, t.vector.sign].filter((x): x is tf.Tensor2D => !!x));
+        }
+      }
+    }
+    symmetrizeTrain(result, N, C);
+    return result;
+  };
+}
+
+interface SplitSites { dense: DenseSite[]; vector: VectorSite[]; rows: RowsSite[]; dispose(): void }
+
+/**
+ * The selected sites by kind. Dense sites that share one input tensor (query, key, value) are merged into one site
+ * whose δ is their concatenation along the outputs: its gradient is the stacked [Σout, in] block, and for the
+ * structured form Σ_sites (δ·δ')(a·a') = (δ_cat·δ'_cat)(a·a'). Fewer, larger products.
+ */
+function splitSites(sites: Site[], selected: Set<tf.Variable>): SplitSites {
+  const out: SplitSites = { dense: [], vector: [], rows: [], dispose: () => tf.dispose(owned) };
+  const owned: tf.Tensor[] = [];
+  const byInput = new Map<tf.Tensor, DenseSite[]>();
+  for (const s of sites) {
+    if (!selected.has(s.variable)) continue;
+    if (s.kind === 'dense') {
+      const group = byInput.get(s.a);
+      if (group) group.push(s); else byInput.set(s.a, [s]);
+    } else if (s.kind === 'vector') out.vector.push(s);
+    else out.rows.push(s);
+  }
+  for (const group of byInput.values()) {
+    if (group.length === 1) { out.dense.push(group[0]); continue; }
+    const delta = tf.concat(group.map((s) => s.delta), 2) as tf.Tensor3D; // [C, R, Σout]
+    owned.push(delta);
+    out.dense.push({ ...group[0], delta });
+  }
+  return out;
+}
+
+function holdTrainBatch(split: SplitSites, indices: number[], lengths: number[], C: number, needsSign: boolean, form: string, store: SparseStore): TrainBatch {
+  const batch: TrainBatch = { indices, dense: new Map() };
+  const B = indices.length;
+  for (const site of split.dense) {
+    const held: { raw?: tf.Tensor2D; sign?: tf.Tensor2D; aT?: tf.Tensor2D; dT?: tf.Tensor2D } = {};
+    batch.dense.set(site.variable, held);
+    if (form !== 'structured' || needsSign) {
+      held.raw = tf.tidy(() => tf.transpose(denseGradientRows(site, B, C)) as tf.Tensor2D); // [out·in, B·C]
+      if (needsSign) held.sign = tf.sign(held.raw);
+    }
+    if (form !== 'explicit') {
+      held.aT = tf.transpose(site.a) as tf.Tensor2D; // [in, R]
+      held.dT = tf.tidy(() => tf.transpose(tf.reshape(site.delta, [-1, site.delta.shape[2]])) as tf.Tensor2D); // [out, C·R]
+    }
+  }
+  if (split.vector.length) {
+    const raw = tf.tidy(() => tf.transpose(vectorGradientRows(split.vector, B, C)) as tf.Tensor2D); // [Pv, B·C]
+    batch.vector = { raw, sign: needsSign ? tf.sign(raw) : undefined };
+  }
+  sparseGradients(split.rows, lengths, C).forEach((g, j) => {
+    for (const [table, rows] of g) {
+      let t = store.get(table);
+      if (!t) { t = new Map(); store.set(table, t); }
+      for (const [id, v] of rows) {
+        let list = t.get(id);
+        if (!list) { list = []; t.set(id, list); }
+        list.push({ n: indices[j], v, s: needsSign ? signs(v) : undefined });
+      }
+    }
+  });
+  return batch;
+}
+
+/** Flops of the two dense forms for one site, evaluated batch against the whole chunk. */
+function denseCosts(site: DenseSite, lengths: number[], chunk: TrainBatch[], C: number): { explicit: number; structured: number } {
+  const [Re, inner] = site.a.shape;
+  const out = site.delta.shape[2];
+  const Be = lengths.length;
+  const kC = chunk.reduce((s, t) => s + t.indices.length, 0) * C;
+  const explicit = 2 * Re * inner * out * C + 2 * Be * C * inner * out * kC;
+  let structured = 0;
+  for (const t of chunk) {
+    const Rt = t.dense.get(site.variable)?.aT?.shape[1] ?? Infinity;
+    structured += 2 * Re * Rt * inner + 2 * C * C * Re * Rt * out + 4 * C * C * Re * Rt;
+  }
+  return { explicit, structured };
+}
+
+/** Contracts one recorded evaluated batch with every held train batch of the chunk and adds it into `result`. */
+function contractBatch(
+  split: SplitSites, evalIdx: number[], lengths: number[], chunk: TrainBatch[], store: SparseStore,
+  targets: Target[], form: string, C: number, result: KernelResult, setName: string, M: number,
+): void {
+  const Be = evalIdx.length;
+  // Device products: each [Be·C, Bt·C]; read back once and summed across sites in float64.
+  const products: { tensor: tf.Tensor2D; batch: TrainBatch; target: Target }[] = [];
+  try {
+    for (const site of split.dense) {
+      const { explicit, structured } = denseCosts(site, lengths, chunk, C);
+      const structuredForSgd = form === 'structured' || (form === 'auto' && structured < explicit);
+      const needExplicit = targets.some((t) => t.evalSide === 'sign' || t.trainSide === 'sign' || !structuredForSgd);
+      const raw = needExplicit ? denseGradientRows(site, Be, C) : undefined; // [Be·C, out·in]
+      const sign = raw && targets.some((t) => t.evalSide === 'sign') ? tf.sign(raw) : undefined;
+      const dE = structuredForSgd ? tf.reshape(site.delta, [-1, site.delta.shape[2]]) as tf.Tensor2D : undefined; // [C·Re, out]
+      try {
+        for (const batch of chunk) {
+          const held = batch.dense.get(site.variable)!;
+          for (const target of targets) {
+            const tensor = target.evalSide === 'raw' && target.trainSide === 'raw' && structuredForSgd
+              ? structuredDenseProduct(site.a, dE!, Be, held.aT!, held.dT!, batch.indices.length, C)
+              : tf.matMul(target.evalSide === 'raw' ? raw! : sign!, target.trainSide === 'raw' ? held.raw! : held.sign!) as tf.Tensor2D;
+            products.push({ tensor, batch, target });
+          }
+        }
+      } finally {
+        tf.dispose([raw, sign, dE].filter((x): x is tf.Tensor2D => !!x));
+      }
+    }
+    if (split.vector.length) {
+      const raw = vectorGradientRows(split.vector, Be, C); // [Be·C, Pv]
+      const sign = targets.some((t) => t.evalSide === 'sign') ? tf.sign(raw) : undefined;
+      for (const batch of chunk) {
+        for (const target of targets) {
+          const tensor = tf.matMul(target.evalSide === 'raw' ? raw : sign!, target.trainSide === 'raw' ? batch.vector!.raw : batch.vector!.sign!) as tf.Tensor2D;
+          products.push({ tensor, batch, target });
+        }
+      }
+      tf.dispose([raw, sign].filter((x): x is tf.Tensor2D => !!x));
+    }
+    if (products.length) {
+      const flat = tf.tidy(() => tf.concat(products.map((p) => tf.reshape(p.tensor, [-1])))); // all products, one read-back
+      const values = flat.dataSync() as Float32Array;
+      flat.dispose();
+      let o = 0;
+      for (const { batch, target } of products) {
+        const blk = result[target.kind]![setName];
+        const dst = target.flipped ? blk.flipped! : blk.data;
+        const Bt = batch.indices.length;
+        for (let e = 0; e < Be; e++) {
+          for (let c2 = 0; c2 < C; c2++) {
+            for (let j = 0; j < Bt; j++) {
+              for (let c = 0; c < C; c++) dst[((batch.indices[j] * C + c) * M + evalIdx[e]) * C + c2] += values[o + (e * C + c2) * Bt * C + j * C + c];
+            }
+          }
+        }
+        o += Be * C * Bt * C;
+      }
+    }
+  } finally {
+    tf.dispose(products.map((p) => p.tensor));
+  }
+  contractSparse(sparseGradients(split.rows, lengths, C), evalIdx, store, targets, C, result, setName, M);
+}
+
+/** Table rows on the host: for each row id of an evaluated example, every train example of the chunk with that id. */
+function contractSparse(
+  perExample: SparseGradient[], evalIdx: number[], store: SparseStore, targets: Target[], C: number,
+  result: KernelResult, setName: string, M: number,
+): void {
+  const needSign = targets.some((t) => t.evalSide === 'sign');
+  perExample.forEach((g, e) => {
+    const m = evalIdx[e];
+    for (const [table, rows] of g) {
+      const held = store.get(table);
+      if (!held) continue;
+      for (const [id, v] of rows) {
+        const list = held.get(id);
+        if (!list) continue;
+        const W = v.length / C;
+        const s = needSign ? signs(v) : undefined;
+        for (const entry of list) {
+          for (const target of targets) {
+            const blk = result[target.kind]![setName];
+            const dst = target.flipped ? blk.flipped! : blk.data;
+            const x = target.trainSide === 'raw' ? entry.v : entry.s!;
+            const y = target.evalSide === 'raw' ? v : s!;
+            for (let c = 0; c < C; c++) {
+              for (let c2 = 0; c2 < C; c2++) {
+                let dot = 0;
+                for (let w = 0; w < W; w++) dot += x[c * W + w] * y[c2 * W + w];
+                dst[((entry.n * C + c) * M + m) * C + c2] += dot;
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+/**
+ * train×train was computed for every ordered pair; make it exactly symmetric from the pairs (n, c) ≤ (m, c') (row-major
+ * index i = n·C + c ≤ j = m·C + c'), as the plain kernel: K[j, i] = K[i, j], and for A-SignGD K[j, i] = K'[i, j],
+ * K'[j, i] = K[i, j].
+ */
+function symmetrizeTrain(result: KernelResult, N: number, C: number): void {
+  const D = N * C;
+  for (const blocks of Object.values(result)) {
+    const blk = blocks!.train;
+    for (let i = 0; i < D; i++) {
+      for (let j = i + 1; j < D; j++) {
+        if (blk.flipped) {
+          blk.data[j * D + i] = blk.flipped[i * D + j];
+          blk.flipped[j * D + i] = blk.data[i * D + j];
+        } else {
+          blk.data[j * D + i] = blk.data[i * D + j];
+        }
+      }
+    }
+  }
+}
