@@ -1,0 +1,102 @@
+// Drives code-server like a user: open the example from the Explorer, see the CodeLens, run a template from it,
+// read the figures in the panel beside, hover the task name, cancel a run. Screenshots into <shotsDir>.
+// Usage: node ui.e2e.js <workbenchUrl> <shotsDir>; prints "ui-e2e: N passed, N failed".
+const { launch } = require('./browser');
+const [url, shots] = process.argv.slice(2);
+const real = process.env.NTK_E2E_ENGINE === 'real';
+const RUN_TIMEOUT = real ? 600000 : 60000; // the real engine on 2 shared cores: minutes
+let passed = 0, failed = 0, page;
+const t0 = Date.now();
+async function step(name, fn) {
+  try { const info = await fn(); passed++; console.log(`ok   [${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}${info ? ': ' + info : ''}`); }
+  catch (e) {
+    failed++; console.log(`FAIL [${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}: ${e.message.split('\n')[0]}`);
+    await page.screenshot({ path: `${shots}/fail-${passed + failed}.png` }).catch(() => undefined);
+  }
+}
+(async () => {
+  const browser = await launch();
+  page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+  page.setDefaultTimeout(30000);
+  const offsite = [];
+  page.on('request', r => { const u = new URL(r.url()); if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !u.protocol.startsWith('data') && !u.protocol.startsWith('blob')) offsite.push(r.url()); });
+  await page.goto(url);
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'sentiment.ntk.yaml' });
+  await step('workbench loads with the example workspace', async () => { await row.waitFor({ timeout: 60000 }); });
+  await step('open sentiment.ntk.yaml from the explorer', async () => {
+    await row.click();
+    await page.locator('.editor-instance .view-lines', { hasText: 'templates' }).waitFor();
+  });
+  const runLens = page.locator('.codelens-decoration', { hasText: 'Run NTK comparison' });
+  await step('a ▶ Run CodeLens above each template', async () => {
+    await runLens.first().waitFor();
+    const n = await runLens.count();
+    await page.screenshot({ path: `${shots}/01-codelens.png` });
+    if (n !== 2) throw new Error(`expected 2 run lenses, got ${n}`);
+    return `${n} lenses`;
+  });
+  const inner = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+  await step('clicking the CodeLens runs the template; the panel beside shows progress, then the figures', async () => {
+    await runLens.first().locator('a', { hasText: 'Run NTK comparison' }).click();
+    await inner.locator('#title').waitFor();
+    const groups = await page.locator('.editor-group-container').count();
+    if (groups !== 2) throw new Error(`expected the panel in a second editor group, got ${groups} groups`);
+    await inner.locator('#phase, #summary').first().waitFor({ timeout: RUN_TIMEOUT });
+    await page.screenshot({ path: `${shots}/02-running.png` });
+    await inner.locator('#summary').waitFor({ timeout: RUN_TIMEOUT });
+    await inner.locator('#heatmap, #scatter').first().waitFor();
+    await page.waitForTimeout(500); // let chart.js paint before the screenshot
+    await page.screenshot({ path: `${shots}/03-panel-results.png` });
+    const mean = (await inner.locator('#summary tr.mean').innerText()).replace(/\s+/g, ' ');
+    if (!/\d+\.\d ± \d+\.\d/.test(mean)) throw new Error(`no mean ± std in "${mean}"`);
+    return `${mean} | verdict: ${(await inner.locator('#verdict').innerText()).slice(0, 80)}`;
+  });
+  await step('the CodeLens shows the result summary', async () => {
+    const lens = page.locator('.codelens-decoration', { hasText: /kernel \d+\.\d · FT/ }).first();
+    await lens.waitFor({ timeout: 20000 });
+    return (await lens.innerText()).replace(/\s+/g, ' ');
+  });
+  await step('hover on the task name shows the results table', async () => {
+    const box = await page.evaluate(() => {
+      const root = document.querySelector('.editor-instance .view-lines');
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const i = n.textContent.indexOf('custom');
+        if (i >= 0 && n.parentElement.closest('.view-line').textContent.startsWith('task')) {
+          const r = document.createRange(); r.setStart(n, i + 1); r.setEnd(n, i + 4);
+          const b = r.getBoundingClientRect(); return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+        }
+      }
+      return null;
+    });
+    if (!box) throw new Error('"task: custom" not found in the editor DOM');
+    await page.mouse.move(box.x, box.y - 40);
+    await page.mouse.move(box.x, box.y, { steps: 5 });
+    const hover = page.locator('.monaco-hover', { hasText: 'kernel SGD' }).first();
+    await hover.waitFor();
+    await page.screenshot({ path: `${shots}/04-hover.png` });
+    await page.mouse.move(5, 450);
+    return (await hover.innerText()).replace(/\s+/g, ' ').slice(0, 160);
+  });
+  await step('cancel a running template from its CodeLens', async () => {
+    await page.locator('.tab', { hasText: 'sentiment.ntk.yaml' }).first().click();
+    await page.keyboard.press('Control+Home'); // back to the top, where the lenses are
+    await runLens.first().locator('a', { hasText: 'Run NTK comparison' }).click();
+    const cancel = page.locator('.codelens-decoration a', { hasText: /^Cancel$/ }).first();
+    await cancel.waitFor({ timeout: RUN_TIMEOUT });
+    await page.locator('.codelens-decoration', { hasText: /\d+\/\d+/ }).first().waitFor({ timeout: RUN_TIMEOUT });
+    await page.screenshot({ path: `${shots}/05-running-lens.png` });
+    await cancel.click();
+    await page.locator('.notification-toast', { hasText: 'run cancelled' }).waitFor({ timeout: 20000 });
+    await page.screenshot({ path: `${shots}/06-cancelled.png` });
+  });
+  await step('no request left 127.0.0.1', async () => {
+    // *.vscode-resource.vscode-cdn.net is the webview's resource origin: its service worker answers from the server
+    const bad = offsite.filter(u => !/vsda|marketplace|open-vsx|update\.code|\.vscode-resource\.vscode-cdn\.net\//.test(u));
+    if (bad.length) throw new Error(bad.slice(0, 3).join(', '));
+    return `${offsite.length} gallery/update lookups ignored`;
+  });
+  await browser.close();
+  console.log(`ui-e2e (${real ? 'real' : 'FAKE'} engine): ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+})().catch(e => { console.error(e); process.exit(1); });
