@@ -57,7 +57,7 @@ export const SPEC_DEFAULTS = {
     maxGradNorm: 1.0, evalEvery: 100, dropout: true,
   } as FinetuneSpec,
   kernel: {
-    kinds: ['sgd'], solver: 'lstsq', ridge: 0, aroundInit: false, parameters: 'all', loraRank: 8, untieDecoder: true,
+    kinds: ['sgd'], solver: 'lstsq', ridge: 0, aroundInit: false, parameters: 'all', loraRank: 8, untieDecoder: false,
     maxGradientsInMemory: 'auto',
   } as KernelSpec,
 };
