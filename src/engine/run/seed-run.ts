@@ -145,11 +145,11 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
         hyper: sel.hyper,
         dev: sel.dev,
         test: sel.test!,
-        testScores: rows(sel.testScores.data, C),
+        testScores: byRows(sel.testScores.data, C),
         agreement: NaN,
         logitCorrelation: NaN,
         spectrum: spectrum(b.train as KernelBlock),
-        trainMatrix: b.train.shape[0] * C <= MAX_MATRIX_ROWS ? rows(b.train.data, b.train.shape[0] * C) : undefined,
+        trainMatrix: b.train.shape[0] * C <= MAX_MATRIX_ROWS ? byRows(b.train.data, b.train.shape[0] * C) : undefined,
         files: files[kind] ?? {},
         parameterCount,
         seconds: kernelSeconds,
@@ -163,7 +163,7 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     // 4. Fine-tuning from θ0.
     throwIfAborted(ctx.signal, 'run: before fine-tuning');
     const ft = await fineTune(ctx, classify, params, data, gold, metric, before);
-    ft.testLogitsBefore = rows(f0.test, C);
+    ft.testLogitsBefore = byRows(f0.test, C);
     const ftPred = argmaxRows(Float64Array.from(ft.testLogits.flat()), test.length, C);
     for (const kind of kinds) {
       const k = kernels[kind]!;
@@ -310,7 +310,7 @@ async function fineTune(
     lossCurve: result.lossCurve,
     devCurve: result.devCurve,
     testLogitsBefore: [],
-    testLogits: rows(testLogits, C),
+    testLogits: byRows(testLogits, C),
     seconds: (Date.now() - started) / 1000,
   };
 }
@@ -414,8 +414,9 @@ function mat(data: Float64Array, C: number): ScoreMatrix {
   return { data, shape: [data.length / C, C] };
 }
 
-function rows(data: ArrayLike<number>, nRows: number): number[][] {
-  const cols = data.length / nRows;
+/** Row-major data with `cols` columns → an array of rows. */
+function byRows(data: ArrayLike<number>, cols: number): number[][] {
+  const nRows = data.length / cols;
   return Array.from({ length: nRows }, (_, r) => Array.from({ length: cols }, (_, c) => data[r * cols + c]));
 }
 

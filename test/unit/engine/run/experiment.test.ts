@@ -27,6 +27,11 @@ describe('runExperiment on a tiny model the test makes', function () {
     assert.equal(s.split.nTrain, 8);
     assert.equal(s.split.nTest, 8);
     assert.ok(s.finetune && s.finetune.lossCurve.length === 4, 'the loss curve has one point per step');
+    // [M, C] layouts: one row per test example, one column per class.
+    for (const m of [s.finetune.testLogits, s.finetune.testLogitsBefore, s.kernels.sgd!.testScores]) {
+      assert.equal(m.length, 8);
+      assert.ok(m.every((row) => row.length === 2));
+    }
     for (const kind of ['sgd', 'signgd', 'asymmetric-signgd'] as const) {
       const k = s.kernels[kind]!;
       assert.ok(k.test.acc >= 0 && k.test.acc <= 1);
@@ -83,6 +88,28 @@ describe('runExperiment on a tiny model the test makes', function () {
     await runExperiment(exp.specFile, { resultsDir: dir, onEvent: (e) => events.push(e) });
     const done = events.filter((e) => e.type === 'seed-done') as Extract<RunEvent, { type: 'seed-done' }>[];
     assert.deepEqual(done.map((e) => [e.seed, e.reused]), [[13, true], [21, false]]);
+  });
+
+  it('cancelled during the kernel, the run stops within a step and keeps the seed it finished', async () => {
+    const dir = path.join(exp.dir, 'cancel-kernel');
+    const controller = new AbortController();
+    let seedsDone = 0;
+    let kernelStepsAfterAbort = 0;
+    await assert.rejects(
+      runExperiment(exp.specFile, {
+        resultsDir: dir,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'seed-done') seedsDone++;
+          if (controller.signal.aborted && e.type === 'step') kernelStepsAfterAbort++;
+          if (seedsDone === 1 && e.type === 'step' && e.phase === 'kernel' && !controller.signal.aborted) controller.abort();
+        },
+      }),
+      (e) => isAbortError(e),
+    );
+    assert.ok(kernelStepsAfterAbort <= 1, `${kernelStepsAfterAbort} kernel steps after the abort`);
+    const seeds = fs.readdirSync(dir).flatMap((k) => (fs.existsSync(path.join(dir, k, 'seeds')) ? fs.readdirSync(path.join(dir, k, 'seeds')) : []));
+    assert.deepEqual(seeds, ['13.json']);
   });
 
   it('a label word that is several tokens fails before any computation, naming the file and line', async () => {

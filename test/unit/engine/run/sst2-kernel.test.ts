@@ -38,22 +38,27 @@ describe('ntk-lens kernel on the SST-2 16-shot split (seed 13)', function () {
     fs.writeFileSync(
       path.join(dir, 'sst2.ntk.yaml'),
       `task: SST-2\ndata: ${SST2}\nshots: 16\nseeds: [13]\nmodel: ./model\nmax_length: 64\ntest_limit: 6\nbackend: cpu\n` +
+        `finetune: {optimizer: adam, learning_rate: 1.0e-3, steps: 4, batch_size: 8, eval_every: 2}\n` +
         `kernel: {kinds: [sgd, signgd, asymmetric-signgd], solver: lstsq}\ntemplates:\n  - name: manual\n`,
     );
   });
   after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('writes [32, 2, M, 2] float64 kernels whose entries equal explicit per-example gradient dot products', async () => {
+  it('ntk-lens run gives the full report and [32, 2, M, 2] float64 kernels equal to explicit per-example gradient dot products', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(['kernel', path.join(dir, 'sst2.ntk.yaml'), '--json'], { out: (s) => out.push(s), err: (s) => err.push(s) });
+    const code = await main(['run', path.join(dir, 'sst2.ntk.yaml'), '--json'], { out: (s) => out.push(s), err: (s) => err.push(s) });
     assert.equal(code, 0, err.join(''));
     const report = JSON.parse(out.join(''));
     const seed = report.templates[0].seeds[0];
     assert.equal(seed.split.nTrain, 32);
     assert.equal(seed.split.nDev, 32);
     assert.equal(seed.split.nTest, 6);
-    assert.equal(seed.finetune, undefined, '`kernel` does not fine-tune');
+    assert.equal(seed.finetune.lossCurve.length, 4);
+    assert.equal(seed.finetune.testLogits.length, 6);
+    for (const kind of ['sgd', 'signgd', 'asymmetric-signgd']) assert.ok(seed.kernels[kind].agreement >= 0 && seed.kernels[kind].agreement <= 1);
+    assert.ok(seed.diagnostics.kernelChange >= 0 && seed.diagnostics.linearizationDistance >= 0);
+    assert.ok(report.templates[0].verdict.evidence.length >= 2);
     const K = { sgd: await readNpy(seed.kernels.sgd.files.test), sign: await readNpy(seed.kernels.signgd.files.test), asym: await readNpy(seed.kernels['asymmetric-signgd'].files.test) };
     assert.deepEqual(K.sgd.shape, [32, 2, 6, 2]);
     assert.deepEqual(K.asym.shape, [2, 32, 2, 6, 2]);
