@@ -9,30 +9,12 @@
  * here for seed 13 is NOT LM-BFF's official 16-13 split: use the shipped `k-shot/` folders where they exist.
  */
 import { DataError, Example } from './example';
+import { mulberry32, shuffledCopy } from '../util/random';
 
-/** mulberry32 PRNG: returns a function giving uniform numbers in [0, 1), fully determined by the 32-bit seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** A shuffled copy (Fisher–Yates) of `items`, using `rand` for the draws. */
-export function shuffled<T>(items: readonly T[], rand: () => number): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const tmp = out[i];
-    out[i] = out[j];
-    out[j] = tmp;
-  }
-  return out;
-}
+export const shuffled = shuffledCopy;
 
 export interface KShotSample {
   /** k examples per label, grouped by label in `labelOrder`. */

@@ -8,26 +8,13 @@
  * False), and steps continue into the next epoch.
  */
 
-/** mulberry32 seeded PRNG: returns uniform draws in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32, shuffledCopy } from '../util/random';
+
+export { mulberry32 };
 
 /** A uniformly random permutation of 0..n−1 (Fisher–Yates) drawn from `rand`. */
 export function shuffled(n: number, rand: () => number): number[] {
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
+  return shuffledCopy(Array.from({ length: n }, (_, i) => i), rand);
 }
 
 /** An endless sequence of mini-batches of training indices, reshuffled every epoch. */
