@@ -2,7 +2,10 @@
 //   dist/extension.js  (vscode external)       dist/worker.js (engine worker process)
 //   dist/cli.js        (from src/engine/run/cli.ts, when it exists)
 //   dist/webview/main.js + main.css (panel UI)  dist/*.wasm (tfjs-backend-wasm binaries; setWasmPaths(dist/))
-// @tensorflow/* and webgpu stay external (native/optional modules); they ship in node_modules.
+// @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm are bundled (pure JS), so the .vsix needs no node_modules; the
+// optional backends stay external and are require()d in try/catch (src/engine/backend/init-backend.ts): the native
+// @tensorflow/tfjs-node(-gpu), @tensorflow/tfjs-backend-webgpu and its Dawn binding `webgpu`. tfjs keeps its engine
+// and kernel registry on the global object, so an external backend registers into the bundled tfjs.
 // Usage: node scripts/build.mjs [--watch] [--dev]   (--dev: no minify, inline source maps)
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
@@ -22,7 +25,7 @@ const node = {
   sourcemap: dev ? 'inline' : true,
   minify: !dev,
   logLevel: 'warning',
-  external: ['vscode', '@tensorflow/*', 'webgpu'],
+  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-webgpu', 'webgpu'],
   absWorkingDir: root,
 };
 
@@ -41,7 +44,7 @@ const builds = [
   },
 ];
 if (exists('src/engine/run/cli.ts')) {
-  builds.push({ ...node, entryPoints: ['src/engine/run/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } });
+  builds.push({ ...node, entryPoints: ['src/engine/run/cli.ts'], outfile: 'dist/cli.js' }); // keeps cli.ts's own #! line
 } else console.warn('build: src/engine/run/cli.ts does not exist yet: dist/cli.js not built');
 if (!exists('src/engine/run/experiment.ts')) console.warn('build: src/engine/run/experiment.ts does not exist yet: dist/worker.js needs NTK_LENS_ENGINE');
 

@@ -1,10 +1,11 @@
-// Drives code-server like a user: open the example from the Explorer, see the CodeLens, run a template from it,
-// read the figures in the panel beside, hover the task name, cancel a run. Screenshots into <shotsDir>.
-// Usage: node ui.e2e.js <workbenchUrl> <shotsDir>; prints "ui-e2e: N passed, N failed".
+// Drives code-server like a user: open the example from the Explorer, see the CodeLens, run a template from it (the
+// real engine on ntk-mini), read the figures in the panel beside and check them against the report stored under
+// <workspace>/.ntk, hover the task name, cancel a run. Screenshots into <shotsDir>.
+// Usage: node ui.e2e.js <workbenchUrl> <shotsDir> <workspaceDir>; prints "ui-e2e: N passed, N failed".
 const { launch } = require('./browser');
-const [url, shots] = process.argv.slice(2);
-const real = process.env.NTK_E2E_ENGINE === 'real';
-const RUN_TIMEOUT = real ? 600000 : 60000; // the real engine on 2 shared cores: minutes
+const { expectedSummaryRows, storedReport } = require('./figures');
+const [url, shots, ws] = process.argv.slice(2);
+const RUN_TIMEOUT = 240000; // a real run of the small example copy: about a minute on 2 shared cores
 let passed = 0, failed = 0, page;
 const t0 = Date.now();
 async function step(name, fn) {
@@ -36,7 +37,7 @@ async function step(name, fn) {
     return `${n} lenses`;
   });
   const inner = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
-  await step('clicking the CodeLens runs the template; the panel beside shows progress, then the figures', async () => {
+  await step('clicking the CodeLens runs the template; the panel beside shows progress, then the figures of the stored report', async () => {
     await runLens.first().locator('a', { hasText: 'Run NTK comparison' }).click();
     await inner.locator('#title').waitFor();
     const groups = await page.locator('.editor-group-container').count();
@@ -47,14 +48,22 @@ async function step(name, fn) {
     await inner.locator('#heatmap, #scatter').first().waitFor();
     await page.waitForTimeout(500); // let chart.js paint before the screenshot
     await page.screenshot({ path: `${shots}/03-panel-results.png` });
-    const mean = (await inner.locator('#summary tr.mean').innerText()).replace(/\s+/g, ' ');
-    if (!/\d+\.\d ± \d+\.\d/.test(mean)) throw new Error(`no mean ± std in "${mean}"`);
-    return `${mean} | verdict: ${(await inner.locator('#verdict').innerText()).slice(0, 80)}`;
+    const shown = await inner.locator('#summary tbody tr').evaluateAll(rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.textContent.trim())));
+    const report = storedReport(ws, 'it-was');
+    const expected = expectedSummaryRows(report);
+    if (JSON.stringify(shown) !== JSON.stringify(expected)) {
+      throw new Error(`panel shows ${JSON.stringify(shown)}, the stored report says ${JSON.stringify(expected)}`);
+    }
+    return `${JSON.stringify(shown)} = .ntk/${report.key}/report.json | verdict: ${(await inner.locator('#verdict').innerText()).slice(0, 80)}`;
   });
-  await step('the CodeLens shows the result summary', async () => {
+  await step('the CodeLens shows the result summary of the stored report', async () => {
     const lens = page.locator('.codelens-decoration', { hasText: /kernel \d+\.\d · FT/ }).first();
     await lens.waitFor({ timeout: 20000 });
-    return (await lens.innerText()).replace(/\s+/g, ' ');
+    const text = (await lens.innerText()).replace(/\s+/g, ' ');
+    const { summaryLine } = require('./figures');
+    const want = summaryLine(storedReport(ws, 'it-was'));
+    if (!text.includes(want)) throw new Error(`lens "${text}" does not show "${want}"`);
+    return text;
   });
   await step('hover on the task name shows the results table', async () => {
     const box = await page.evaluate(() => {
@@ -81,13 +90,17 @@ async function step(name, fn) {
   await step('cancel a running template from its CodeLens', async () => {
     await page.locator('.tab', { hasText: 'sentiment.ntk.yaml' }).first().click();
     await page.keyboard.press('Control+Home'); // back to the top, where the lenses are
-    await runLens.first().locator('a', { hasText: 'Run NTK comparison' }).click();
+    // the second template: the first one's result is stored, so running it again would only reuse it
+    await runLens.nth(1).locator('a', { hasText: 'Run NTK comparison' }).click();
     const cancel = page.locator('.codelens-decoration a', { hasText: /^Cancel$/ }).first();
     await cancel.waitFor({ timeout: RUN_TIMEOUT });
     await page.locator('.codelens-decoration', { hasText: /\d+\/\d+/ }).first().waitFor({ timeout: RUN_TIMEOUT });
     await page.screenshot({ path: `${shots}/05-running-lens.png` });
     await cancel.click();
     await page.locator('.notification-toast', { hasText: 'run cancelled' }).waitFor({ timeout: 20000 });
+    // stopped: the lens is back to ▶ Run and no progress count remains
+    await page.locator('.codelens-decoration a', { hasText: /^Cancel$/ }).waitFor({ state: 'detached', timeout: 20000 });
+    if (await runLens.count() !== 2) throw new Error(`expected 2 run lenses after the cancel, got ${await runLens.count()}`);
     await page.screenshot({ path: `${shots}/06-cancelled.png` });
   });
   await step('no request left 127.0.0.1', async () => {
@@ -97,6 +110,6 @@ async function step(name, fn) {
     return `${offsite.length} gallery/update lookups ignored`;
   });
   await browser.close();
-  console.log(`ui-e2e (${real ? 'real' : 'FAKE'} engine): ${passed} passed, ${failed} failed`);
+  console.log(`ui-e2e (real engine): ${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 })().catch(e => { console.error(e); process.exit(1); });

@@ -3,6 +3,8 @@
  * both optional and usually not installable, tfjs-backends.md §1) and otherwise uses wasm with SIMD, which is the
  * always-available engine (29 GFLOP/s matMul against 0.9 for 'cpu'). 'cpu' is the pure-JS reference used by tests.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerSegmentSumKernel } from './segment-sum';
 import { guardSyncReads, setupWebGpu, type WebGpuOptions } from './webgpu-setup';
@@ -37,7 +39,10 @@ async function activate(name: string): Promise<string> {
 
 async function initWasm(): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('@tensorflow/tfjs-backend-wasm'); // finds its .wasm files next to itself in Node
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  // Bundled (dist/worker.js, dist/cli.js: scripts/build.mjs copies the .wasm files beside them), it must be told where
+  // they are; from node_modules (src/ under tsx, tests) it finds them next to itself.
+  if (fs.existsSync(path.join(__dirname, 'tfjs-backend-wasm.wasm'))) wasm.setWasmPaths(__dirname + path.sep);
   registerSegmentSumKernel('wasm');
   const name = await activate('wasm');
   if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) {
