@@ -88,7 +88,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     if (!target) return;
     await showResults(target.specFile, target.name);
     const report = await runs.run(target.specFile, [target.name]);
-    if (report && ResultsPanel.current?.current?.specFile === target.specFile) {
+    // Refresh also after a cancel or failure, so the panel drops its "running" state.
+    if (ResultsPanel.current?.current?.specFile === target.specFile) {
       ResultsPanel.current.setState(await panelStateFor(runs, target.specFile, ResultsPanel.current.current.templateName));
     }
     return report;

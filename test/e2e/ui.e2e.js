@@ -101,6 +101,8 @@ async function step(name, fn) {
     // stopped: the lens is back to ▶ Run and no progress count remains
     await page.locator('.codelens-decoration a', { hasText: /^Cancel$/ }).waitFor({ state: 'detached', timeout: 20000 });
     if (await runLens.count() !== 2) throw new Error(`expected 2 run lenses after the cancel, got ${await runLens.count()}`);
+    // the panel beside drops its running state too
+    await inner.locator('#running').waitFor({ state: 'detached', timeout: 20000 });
     await page.screenshot({ path: `${shots}/06-cancelled.png` });
   });
   await step('no request left 127.0.0.1', async () => {
