@@ -43,6 +43,13 @@ export interface StructuredNtkOptions extends EmpiricalNtkOptions {
   form?: 'auto' | 'explicit' | 'structured';
 }
 
+/**
+ * Default budget for held gradients on tfjs-wasm: its heap is a 32-bit wasm memory (at most 4 GiB, shared with the
+ * model, the activations and the device-side copies), and a failed allocation there corrupts the heap instead of
+ * throwing. The free system memory is no guide to it.
+ */
+const WASM_GRADIENT_BYTES = 2 ** 30;
+
 type Side = 'raw' | 'sign';
 interface Target { kind: KernelKind; flipped: boolean; evalSide: Side; trainSide: Side }
 
@@ -104,7 +111,8 @@ export function structuredNtkFn<I>(
       names.add(s.name);
     }
     throwIfAborted(signal, 'kernel');
-    const maxG = options.maxGradientsInMemory ?? defaultMaxGradients(P, { signCopies: needsSign });
+    const maxG = options.maxGradientsInMemory
+      ?? Math.max(2 * C, defaultMaxGradients(P, { signCopies: needsSign, budgetBytes: tf.getBackend() === 'wasm' ? WASM_GRADIENT_BYTES : undefined }));
     if (!Number.isInteger(maxG) || maxG < 2 * C) {
       throw new Error(`kernel/structured-ntk.ts: maxGradientsInMemory = ${maxG} cannot hold one train example and one evaluated example `
         + `(2·C = ${2 * C} gradient vectors of ${P} coordinates); raise it to at least ${2 * C}`);

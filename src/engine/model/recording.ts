@@ -37,6 +37,11 @@ export type RecordHead =
   | { kind: 'mlm'; labelIds: number[] }
   | { kind: 'linear'; weight: tf.Variable /* [C, H] */; bias: tf.Variable /* [C] */ };
 
+/** C copies of x stacked along the first axis (tf.tile is slow on wasm; concat copies). */
+function replicate(x: tf.Tensor, C: number): tf.Tensor {
+  return C === 1 ? x.clone() : tf.concat(Array.from({ length: C }, () => x), 0);
+}
+
 /** Placeholder for a cotangent filled in after the backward pass. */
 const PENDING = null as unknown as tf.Tensor3D;
 
@@ -91,12 +96,12 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
   const kept: tf.Tensor[] = [];
   const keep = <T extends tf.Tensor>(t: T): T => { kept.push(tf.keep(t)); return t; };
   const taps: tf.Tensor2D[] = [];
+  const scratch: tf.Tensor[] = []; // released when the pass ends, also on error
   const tapSites: { sites: Site[]; rows: number }[] = []; // tapSites[i]: the sites whose cotangent is taps[i]
-  let posIdsHost: Int32Array;
   try {
     const idsT = tf.tensor2d(ids, [B, T], 'int32');
     const posT = positionIds(config, idsT); // [B, T]
-    posIdsHost = Int32Array.from(posT.dataSync());
+    const posIdsHost = Int32Array.from(posT.dataSync());
     const emb = embeddingNames(config);
     // Word + position + type embeddings [R, H], replicated per class → [C·R, H]. Constant for the taps.
     const e0 = tf.tidy(() => {
@@ -105,18 +110,21 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         tf.gather(param(params, emb.word), flat(idsT)),
         tf.gather(param(params, emb.position), flat(posT))),
       tf.gather(param(params, emb.tokenType), tf.tensor1d(types, 'int32'))) as tf.Tensor2D; // [R, H]
-      return tf.tile(sum, [C, 1]) as tf.Tensor2D; // [C·R, H]
+      return replicate(sum, C) as tf.Tensor2D; // [C·R, H]
     });
     tf.dispose([idsT, posT]);
-    const bias = tf.tidy(() => tf.tile(attentionBias(tf.tensor2d(mask, [B, T], 'int32')), [C, 1, 1, 1]) as tf.Tensor4D); // [C·B, 1, 1, T]
+    const bias = tf.tidy(() => replicate(attentionBias(tf.tensor2d(mask, [B, T], 'int32')), C) as tf.Tensor4D); // [C·B, 1, 1, T]
     const readIdx = tf.tensor1d(read, 'int32');
-    const rows0R = tf.range(0, R, 1, 'int32'); // replica 0's rows
-    const rows0B = tf.range(0, B, 1, 'int32');
+    scratch.push(bias, readIdx);
     // Transposed weights of the pass: the forward is x·Wᵀ with a plain matMul.
     const weightsT = new Map<string, tf.Tensor2D>();
     const denseOf = (names: DenseNames) => {
       const W = param(params, names.weight) as tf.Tensor as tf.Tensor2D;
-      if (!weightsT.has(names.weight)) weightsT.set(names.weight, tf.transpose(W));
+      if (!weightsT.has(names.weight)) {
+        const Wt = tf.transpose(W);
+        weightsT.set(names.weight, Wt);
+        scratch.push(Wt);
+      }
       return inputOnlyDense(W, weightsT.get(names.weight)!);
     };
     // The taps: tensors created before the pass whose cotangent is a site's output cotangent δ. The embedding sum e0
@@ -130,7 +138,7 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
     taps.push(e0);
     for (const { bias: name, rows } of biasOrder) {
       const b = param(params, name);
-      taps.push(tf.tidy(() => tf.tile(tf.reshape(b, [1, b.shape[0]]), [C * rows, 1]) as tf.Tensor2D)); // [C·rows, out]
+      taps.push(tf.tidy(() => tf.matMul(tf.ones([C * rows, 1]), tf.reshape(b, [1, b.shape[0]])))); // [C·rows, out], rows of b
     }
     let nextTap = 1;
     const tapFor = (rows: number, tapped: Site[]): tf.Tensor2D => {
@@ -146,11 +154,11 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
 
     const f = (): tf.Scalar => {
       // x [C·N, in] (N = R or B): records a (replica 0 rows) and taps the output.
-      // Replica 0's rows of x [C·n, w] → [n, w] (gather: tfjs-wasm's slice reads its whole source), one copy per x.
+      // Replica 0's rows of x [C·n, w] → [n, w], a contiguous prefix; one copy per x.
       const firstRows = new Map<tf.Tensor, tf.Tensor2D>();
       const replica0 = (x: tf.Tensor2D, n: number): tf.Tensor2D => {
         let r = firstRows.get(x);
-        if (!r) { r = keep(tf.gather(x, n === R ? rows0R : rows0B)) as tf.Tensor2D; firstRows.set(x, r); }
+        if (!r) { r = keep(tf.slice(x, [0, 0], [n, -1])); firstRows.set(x, r); }
         return r;
       };
       const dense = (names: DenseNames, x: tf.Tensor2D, n: number, rpe: number): tf.Tensor2D => {
@@ -202,7 +210,7 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         for (let c = 0; c < C; c++) rowIds.fill(head.labelIds[c], c * B, (c + 1) * B);
         // Decoder rows: ∂f_c/∂E[label_c] = t (gathered, vocabulary-sparse), and ∂f_c/∂bias[label_c] = 1.
         const t0 = replica0(t, B); // [B, H]
-        sites.push({ kind: 'rows', variable: decoderWeight(params, config), rowsPerExample: 1, ids: rowIds, values: keep(tf.tile(tf.reshape(t0, [1, B, H]), [C, 1, 1]) as tf.Tensor3D) });
+        sites.push({ kind: 'rows', variable: decoderWeight(params, config), rowsPerExample: 1, ids: rowIds, values: keep(tf.reshape(replicate(t0, C), [C, B, H]) as tf.Tensor3D) });
         sites.push({ kind: 'rows', variable: param(params, hn.bias), rowsPerExample: 1, ids: rowIds, values: keep(tf.ones([C, B, 1]) as tf.Tensor3D) });
         const Wc = tf.gather(decoderWeight(params, config), labelIds); // [C, H]
         logits = tf.add(tf.matMul(t, tf.transpose(Wc)), tf.gather(param(params, hn.bias), labelIds)) as tf.Tensor2D;
@@ -227,12 +235,11 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         else s.delta = d;
       }
     });
-    tf.dispose([bias, readIdx, rows0R, rows0B, ...weightsT.values()]);
   } catch (e) {
     tf.dispose(kept);
     throw e;
   } finally {
-    tf.dispose(taps);
+    tf.dispose([...taps, ...scratch]);
   }
   return { sites, dispose: () => tf.dispose(kept) };
 }

@@ -1,0 +1,284 @@
+/**
+ * `npm run bench`: throughput of the engine on this machine, per tfjs backend, printed and written as JSON to
+ * bench/results/<date>-<backend>.json.
+ *
+ * Models: the built-in model (models/ntk-mini, or while it does not exist a random model of its shape: 4 layers,
+ * 256 hidden, 4 heads, 1024 intermediate, 12k vocabulary) and a random checkpoint of bert-base shape (12 layers, 768
+ * hidden, 30,522 vocabulary; only a few timings, the SST-2 kernel time is EXTRAPOLATED from them and marked so).
+ * Data: SST-2 16-shot, seed 13 (../shared/data/lm-bff/SST-2), prompt "*cls**sent_0*_It_was*mask*.*sep+*", C = 2.
+ *
+ * Figures: matMul GFLOP/s (1024³, the floor's rate); fine-tuning steps/s (batch 8, bert-base 2; forward + backward + SGD);
+ * per-example gradients/s (plain autodiff, C backward passes each); kernel entries/s (structured SGD eNTK, entries
+ * N·C·M·C); peak RSS (sampled every 50 ms); and, for the built-in model on wasm, the end-to-end time of
+ * `ntk-lens kernel` on the SST-2 16-shot file (32 train × (32 dev + 872 test)), with its distance from the floor
+ * (one forward and C backward passes per example at the measured matMul rate).
+ *
+ * Usage: npm run bench [-- --backends wasm,cpu] [--skip-e2e] [--skip-base] [--skip-small]
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/engine/backend';
+import { promptClassifier } from '../src/engine/classifier/masked-lm-classifier';
+import type { EncodedExample } from '../src/engine/classifier/batch';
+import { exampleJacobian } from '../src/engine/kernel/gradients';
+import { structuredNtkFn } from '../src/engine/kernel/structured-ntk';
+import { loadCheckpoint, makeEncoderConfig, randomParams, saveCheckpoint, type EncoderConfig, type Params } from '../src/engine/model';
+import { recordingModel } from '../src/engine/model/recording';
+import { loadTokenizer, trainWordPiece, type TextTokenizer } from '../src/engine/tokenize';
+
+const ROOT = path.resolve(__dirname, '..');
+const SST2 = path.resolve(ROOT, '../shared/data/lm-bff/SST-2');
+const SPLIT = path.join(SST2, 'k-shot/16-13');
+const TEMPLATE = '*cls**sent_0*_It_was*mask*.*sep+*';
+const WORDS = { negative: 'terrible', positive: 'great' };
+
+interface Args { backends: string[]; e2e: boolean; base: boolean; small: boolean }
+function parseArgs(argv: string[]): Args {
+  const a: Args = { backends: ['wasm', 'cpu'], e2e: true, base: true, small: true };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--backends') a.backends = argv[++i].split(',');
+    else if (argv[i] === '--skip-e2e') a.e2e = false;
+    else if (argv[i] === '--skip-base') a.base = false;
+    else if (argv[i] === '--skip-small') a.small = false;
+    else throw new Error(`bench/run.ts: unknown option ${argv[i]}; use --backends wasm,cpu, --skip-e2e, --skip-base, --skip-small`);
+  }
+  return a;
+}
+
+/** Peak RSS, sampled. */
+class RssPeak {
+  peak = process.memoryUsage().rss;
+  private timer = setInterval(() => { this.peak = Math.max(this.peak, process.memoryUsage().rss); }, 50);
+  stop(): number { clearInterval(this.timer); this.peak = Math.max(this.peak, process.memoryUsage().rss); return this.peak; }
+}
+
+const now = () => performance.now() / 1000;
+
+function readTsv(file: string): { sentence: string; label: number }[] {
+  return fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => {
+    const [sentence, label] = l.split('\t');
+    return { sentence, label: Number(label) };
+  });
+}
+
+/** The built-in model folder, or a folder holding a random model of its shape and a tokenizer (made once). */
+async function smallModelDir(): Promise<{ dir: string; random: boolean }> {
+  const builtIn = path.join(ROOT, 'models/ntk-mini');
+  if (fs.existsSync(path.join(builtIn, 'config.json'))) return { dir: builtIn, random: false };
+  const dir = path.join(os.tmpdir(), 'ntk-lens-bench-ntk-mini-shape');
+  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return { dir, random: true };
+  fs.mkdirSync(dir, { recursive: true });
+  const tokFile = path.join(dir, 'tokenizer.json');
+  const pretrainTok = path.join(ROOT, '.cache/pretrain/tokenizer.json'); // the pre-training run's 12k vocabulary
+  if (fs.existsSync(pretrainTok)) fs.copyFileSync(pretrainTok, tokFile);
+  else {
+    const texts = readTsv(path.join(SST2, 'original-glue/train.tsv')).map((r) => r.sentence);
+    fs.writeFileSync(tokFile, JSON.stringify(trainWordPiece(texts, { vocabSize: 12000, lowercase: true, minFrequency: 2 })));
+  }
+  const tok = await loadTokenizer(dir);
+  const config = makeEncoderConfig({ modelType: 'bert', vocabSize: tok.vocabSize, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 512 });
+  const params = randomParams(config, 1);
+  await saveCheckpoint(dir, config, params);
+  params.forEach((v) => v.dispose());
+  return { dir, random: true };
+}
+
+/** [CLS] sentence It was [MASK] . [SEP], as the LM-BFF template (for the in-process timings). */
+function encodePrompt(tok: TextTokenizer, s: string, maxLength = 128): EncodedExample {
+  const body = tok.encode(s).slice(0, maxLength - 6);
+  const tail = tok.encode(' It was');
+  const ids = [tok.clsId, ...body, ...tail, tok.maskId, ...tok.encode('.'), tok.sepId];
+  return { inputIds: ids, tokenTypeIds: ids.map(() => 0), maskPos: 1 + body.length + tail.length };
+}
+
+function matmulGflops(backend: string): number {
+  const n = backend === 'cpu' ? 256 : 1024;
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  for (let i = 0; i < 2; i++) tf.matMul(a, b).dispose();
+  // Best of 3 rounds: on a shared machine a single round can catch a load spike and make the floor look slow.
+  const iters = backend === 'cpu' ? 2 : 5;
+  let best = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const t0 = now();
+    for (let i = 0; i < iters; i++) { const c = tf.matMul(a, b); c.dataSync(); c.dispose(); }
+    best = Math.min(best, (now() - t0) / iters);
+  }
+  tf.dispose([a, b]);
+  return (2 * n ** 3) / best / 1e9;
+}
+
+/**
+ * SST-2 kernel time extrapolated from a small run: every recorded example (train twice, evaluated once) at the
+ * measured seconds per example, plus the explicit contraction 2·P·(N·C)·((N + M)·C) at the matMul rate (the small
+ * run contracts against few train examples, so its per-example time misses most of it).
+ */
+function extrapolateSst2(f: ModelFigures, N: number, M: number, gflops: number): number {
+  return f.secondsPerRecordedExample * (2 * N + M) + (2 * f.parameters * (N * 2) * ((N + M) * 2)) / (gflops * 1e9);
+}
+
+/** Forward flops of one example of T tokens (dense layers, attention, MLM head restricted to C rows). */
+function forwardFlops(config: EncoderConfig, T: number, C: number): number {
+  const { hiddenSize: H, intermediateSize: I, numLayers: L } = config;
+  return L * (2 * T * (4 * H * H + 2 * H * I) + 4 * T * T * H) + 2 * H * H + 2 * H * C;
+}
+
+interface ModelFigures {
+  model: string; random: boolean; parameters: number; backend: string;
+  matmulGflops: number; stepsPerSecond: number; stepBatch: number; secondsPerRecordedExample: number; gradientsPerSecond: number; kernelEntriesPerSecond: number;
+  kernelEntriesMeasured: string; sst2KernelSeconds?: number; sst2KernelSecondsIsExtrapolated?: boolean; floorSeconds?: number; floorRatio?: number;
+}
+
+async function measureModel(name: string, config: EncoderConfig, params: Params, tok: TextTokenizer | null, backend: string,
+  train: EncodedExample[], evalSet: EncodedExample[], labelIds: number[], sizes: { step: number; grads: number; kTrain: number; kEval: number; batchSize?: number; form?: 'structured' }, gflops: number): Promise<ModelFigures> {
+  const C = labelIds.length;
+  const classify = promptClassifier(params, config, tok?.padId ?? 0, labelIds);
+  const vars = [...new Set(params.values())];
+  // Fine-tuning step: forward + backward of the CE loss, SGD update.
+  const batch = train.slice(0, sizes.step);
+  const labels = tf.oneHot(tf.tensor1d(batch.map((_, i) => i % C), 'int32'), C);
+  const step = () => {
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, classify(batch, { training: true, seed: 1 })) as tf.Scalar, vars);
+    for (const v of vars) { const g = grads[v.name]; if (g) v.assign(tf.tidy(() => tf.sub(v, tf.mul(g, 1e-6)))); }
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  step();
+  console.error(`  ${name}: timing fine-tuning steps`);
+  const stepRuns = backend === 'cpu' || config.numLayers > 4 ? 2 : 5;
+  let t0 = now();
+  for (let i = 0; i < stepRuns; i++) step();
+  const stepsPerSecond = stepRuns / (now() - t0);
+  labels.dispose();
+  console.error(`  ${name}: timing per-example gradients`);
+  // Per-example gradients, plain autodiff (C backward passes each).
+  const kp = vars.map((variable) => ({ variable }));
+  const outputFn = (x: EncodedExample) => classify([x], { training: false });
+  exampleJacobian(outputFn, kp, train[0], C).forEach((t) => t.dispose());
+  t0 = now();
+  for (let i = 0; i < sizes.grads; i++) exampleJacobian(outputFn, kp, train[i % train.length], C).forEach((t) => { t.dataSync(); t.dispose(); });
+  const gradientsPerSecond = sizes.grads / (now() - t0);
+  console.error(`  ${name}: timing the structured kernel`);
+  // Structured SGD kernel on a subset.
+  const ntk = structuredNtkFn(recordingModel(params, config, tok?.padId ?? 0, { kind: 'mlm', labelIds }), kp, { kinds: ['sgd'], batchSize: sizes.batchSize, form: sizes.form });
+  const kTrain = train.slice(0, sizes.kTrain);
+  const kEval = evalSet.slice(0, sizes.kEval);
+  t0 = now();
+  await ntk(kTrain, [{ name: 'test', inputs: kEval }]);
+  const kSeconds = now() - t0;
+  const entries = kTrain.length * C * (kTrain.length + kEval.length) * C;
+  const recorded = 2 * kTrain.length + kEval.length; // the train set is recorded as chunk and as evaluated set
+  const P = vars.reduce((a, v) => a + v.size, 0);
+  return {
+    model: name, random: true, parameters: P, backend, matmulGflops: gflops, stepsPerSecond, stepBatch: batch.length, gradientsPerSecond,
+    kernelEntriesPerSecond: entries / kSeconds, secondsPerRecordedExample: kSeconds / recorded, kernelEntriesMeasured: `${kTrain.length} train × (${kTrain.length} + ${kEval.length}) evaluated, C = ${C}, ${kSeconds.toFixed(2)} s`,
+  };
+}
+
+function writeSpec(modelDir: string): string {
+  const file = path.join(os.tmpdir(), 'ntk-lens-bench-sst2.ntk.yaml');
+  fs.writeFileSync(file, [
+    'task: SST-2', `data: ${SST2}`, 'shots: 16', 'seeds: [13]', `model: ${modelDir}`, 'max_length: 128', 'test_set: full',
+    'kernel: {kinds: [sgd], solver: lstsq}', 'templates:', '  - name: it-was', `    template: "${TEMPLATE}"`,
+    `    words: {'0': ${WORDS.negative}, '1': ${WORDS.positive}}`, '',
+  ].join('\n'));
+  return file;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(SPLIT)) throw new Error(`bench/run.ts: SST-2 data not found at ${SPLIT}; the benchmark needs ../shared/data/lm-bff next to the repository`);
+  const small = await smallModelDir();
+  const tok = await loadTokenizer(small.dir);
+  const trainRows = readTsv(path.join(SPLIT, 'train.tsv'));
+  const evalRows = [...readTsv(path.join(SPLIT, 'dev.tsv')), ...readTsv(path.join(SPLIT, 'test.tsv'))];
+  const train = trainRows.map((r) => encodePrompt(tok, r.sentence));
+  const evals = evalRows.map((r) => encodePrompt(tok, r.sentence));
+  const labelIds = [WORDS.negative, WORDS.positive].map((w) => tok.encode(` ${w}`)[0] ?? tok.unkId);
+  const meanT = [...train, ...evals].reduce((a, x) => a + x.inputIds.length, 0) / (train.length + evals.length);
+  const date = new Date().toISOString().slice(0, 10);
+  fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+  // Token counts for the PyTorch comparison (bench/pytorch_entk.py --lengths).
+  const lengthsFile = path.join(ROOT, 'bench/results/sst2-lengths.json');
+  fs.writeFileSync(lengthsFile, JSON.stringify({ train: train.map((x) => x.inputIds.length), eval: evals.map((x) => x.inputIds.length) }));
+
+  for (const backend of args.backends) {
+    const used = await initBackend(backend as 'wasm' | 'cpu');
+    const rss = new RssPeak();
+    const started = now();
+    const out: Record<string, unknown> = {
+      date: new Date().toISOString(), backend: used, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
+      data: { split: 'SST-2 16-13', train: train.length, evaluated: evals.length, meanTokens: meanT },
+    };
+    const gflops = matmulGflops(used);
+    console.log(`\n== backend ${used}: matMul ${gflops.toFixed(1)} GFLOP/s (load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+    const models: ModelFigures[] = [];
+    // Built-in model.
+    const cpu = used === 'cpu';
+    if (args.small) {
+      const ck = await loadCheckpoint(small.dir);
+      const fig = await measureModel(small.random ? 'random (ntk-mini shape)' : 'ntk-mini', ck.config, ck.params, tok, used, train, evals, labelIds,
+        cpu ? { step: 4, grads: 2, kTrain: 2, kEval: 4 } : { step: 8, grads: 8, kTrain: 16, kEval: 48 }, gflops);
+      fig.random = small.random;
+      // Floor: every example once, one forward and C = 2 backward passes (each ≈ 2 forwards): 5 forwards' flops.
+      const fwd = [...train, ...evals].reduce((a, x) => a + forwardFlops(ck.config, x.inputIds.length, 2), 0);
+      fig.floorSeconds = (5 * fwd) / (gflops * 1e9);
+      ck.params.forEach((v) => v.dispose());
+      if (args.e2e && !cpu) {
+        const spec = writeSpec(small.dir);
+        const t0 = now();
+        const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-lens-bench-out-')); // fresh: the results store would reuse a finished seed
+        const r = spawnSync('npx', ['tsx', 'src/engine/run/cli.ts', 'kernel', spec, '--backend', used, '--out', outDir, '--json'], { cwd: ROOT, encoding: 'utf8' });
+        fs.rmSync(outDir, { recursive: true, force: true });
+        const seconds = now() - t0;
+        if (r.status !== 0) console.log(`ntk-lens kernel failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+        else { fig.sst2KernelSeconds = seconds; fig.sst2KernelSecondsIsExtrapolated = false; fig.floorRatio = seconds / fig.floorSeconds; }
+      } else {
+        fig.sst2KernelSeconds = extrapolateSst2(fig, train.length, evals.length, gflops);
+        fig.sst2KernelSecondsIsExtrapolated = true;
+        fig.floorRatio = fig.sst2KernelSeconds / fig.floorSeconds;
+      }
+      models.push(fig);
+    }
+    // bert-base shape, random: a few timings, the kernel time extrapolated.
+    if (args.base && !cpu) {
+      const config = makeEncoderConfig({ modelType: 'bert', vocabSize: 30522 });
+      const params = randomParams(config, 2);
+      const ids = labelIds.map((i) => i % 30522);
+      const f = await measureModel('random (bert-base shape)', config, params, null, used, train, evals, ids,
+        // The structured form holds no explicit gradients: a bert-base explicit gradient (85M dense coordinates per
+        // example and class) does not fit the 32-bit wasm heap next to the model more than a few times.
+        { step: 2, grads: 1, kTrain: 1, kEval: 4, batchSize: 2, form: 'structured' }, gflops);
+      // + the explicit per-example gradients the full run would form (2·T·C·P per example) at the matMul rate.
+      const meanT = [...train, ...evals].reduce((a, x) => a + x.inputIds.length, 0) / (train.length + evals.length);
+      f.sst2KernelSeconds = extrapolateSst2(f, train.length, evals.length, gflops)
+        + (2 * meanT * 2 * f.parameters * (2 * train.length + evals.length)) / (gflops * 1e9);
+      f.sst2KernelSecondsIsExtrapolated = true;
+      const fwdBase = [...train, ...evals].reduce((a, x) => a + forwardFlops(config, x.inputIds.length, 2), 0);
+      f.floorSeconds = (5 * fwdBase) / (gflops * 1e9);
+      f.floorRatio = f.sst2KernelSeconds / f.floorSeconds;
+      params.forEach((v) => v.dispose());
+      models.push(f);
+    }
+    out.models = models;
+    out.peakRssMB = rss.stop() / 2 ** 20;
+    out.seconds = now() - started;
+    for (const m of models) {
+      console.log(`${m.model} (${(m.parameters / 1e6).toFixed(1)}M params): ${m.stepsPerSecond.toFixed(2)} steps/s (batch ${m.stepBatch}), `
+        + `${m.gradientsPerSecond.toFixed(2)} per-example gradients/s, ${m.kernelEntriesPerSecond.toFixed(0)} kernel entries/s [${m.kernelEntriesMeasured}]`);
+      console.log(`  SST-2 16-shot kernel (32 × 904, C = 2): ${m.sst2KernelSeconds?.toFixed(1)} s${m.sst2KernelSecondsIsExtrapolated ? ' (EXTRAPOLATED: s per recorded example × (2N + M) + contraction flops at the matMul rate)' : ' (measured end to end: ntk-lens kernel)'}; `
+        + `floor ${m.floorSeconds?.toFixed(1)} s → ratio ${m.floorRatio?.toFixed(2)}`);
+    }
+    console.log(`peak RSS ${(out.peakRssMB as number).toFixed(0)} MB`);
+    const file = path.join(ROOT, `bench/results/${date}-${used}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`written ${path.relative(ROOT, file)}`);
+  }
+  console.log(`PyTorch comparison (same shape, SST-2 token counts): /usr/bin/python3 bench/pytorch_entk.py --threads 1 --lengths ${path.relative(ROOT, lengthsFile)} `
+    + '--hidden H --heads NH --intermediate I --layers L --vocab V (the built-in model\'s config.json)');
+}
+
+main().catch((e) => { console.error(e instanceof Error ? e.stack ?? e.message : e); process.exit(1); });
