@@ -6,6 +6,10 @@
  *    and TREC with the LM-BFF manual templates, 5 seeds, mean ± std (through `runExperiment`, fine-tuning only).
  *
  *   npx tsx scripts/evaluate-ntk-mini.ts [--steps 200] [--test-limit 500] [--seeds 13,21,42,87,100] [--tasks SST-2,mr]
+ *
+ * On a multi-core machine, split the tasks over processes (wasm uses one core each) and merge:
+ *   npx tsx scripts/evaluate-ntk-mini.ts --part a --tasks SST-2,mr,cr &  npx tsx scripts/evaluate-ntk-mini.ts --part b --tasks mpqa,subj,trec
+ *   npx tsx scripts/evaluate-ntk-mini.ts --render      (merges the parts, computes the zero-shot figure, writes eval.json + the card)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,20 +38,13 @@ export async function sst2ZeroShot(): Promise<{ accuracy: number; examples: numb
   return zeroShotPrompt(params, config, tokenizer, examples, '*cls**sent_0*_It_was*mask*.*sep+*', ['terrible', 'great']);
 }
 
-async function main() {
-  await initBackend('wasm');
-  const steps = Number(arg('steps', '200'));
-  const testLimit = Number(arg('test-limit', '500'));
-  const seeds = arg('seeds', '13,21,42,87,100').split(',').map(Number);
-  const tasks = arg('tasks', 'SST-2,mr,cr,mpqa,subj,trec').split(',');
-  const zs = await sst2ZeroShot();
-  console.error(`SST-2 zero-shot: ${(100 * zs.accuracy).toFixed(1)}% on ${zs.examples}`);
-  const cfg = JSON.parse(fs.readFileSync(path.join(MODEL, 'config.json'), 'utf8'));
-  const step = fs.existsSync(path.join(ROOT, '.cache/pretrain/ckpt/latest.json'))
-    ? JSON.parse(fs.readFileSync(path.join(ROOT, '.cache/pretrain/ckpt/latest.json'), 'utf8')).step ?? null
-    : null;
+type Row = { task: string; prompt: { mean: number; std: number }; standard: { mean: number; std: number }; zeroShot: number };
+interface Part { steps: number; testLimit: number; seeds: number[]; rows: Row[] }
+const PARTS = path.join(ROOT, '.cache', 'ntk-mini-eval');
+
+async function finetuneRows(tasks: string[], steps: number, testLimit: number, seeds: number[]): Promise<Row[]> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-mini-eval-'));
-  const rows: { task: string; prompt: { mean: number; std: number }; standard: { mean: number; std: number }; zeroShot: number }[] = [];
+  const rows: Row[] = [];
   for (const task of tasks) {
     const file = path.join(tmp, `${task}.ntk.yaml`);
     fs.writeFileSync(
@@ -66,6 +63,39 @@ async function main() {
       zeroShot: zero.reduce((a, b) => a + b, 0) / zero.length,
     });
   }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return rows;
+}
+
+async function main() {
+  await initBackend('wasm');
+  let steps = Number(arg("steps", "200"));
+  let testLimit = Number(arg("test-limit", "500"));
+  let seeds = arg("seeds", "13,21,42,87,100").split(",").map(Number);
+  const tasks = arg('tasks', 'SST-2,mr,cr,mpqa,subj,trec').split(',');
+  const partName = arg('part', '');
+  if (partName) {
+    const part: Part = { steps, testLimit, seeds, rows: await finetuneRows(tasks, steps, testLimit, seeds) };
+    fs.mkdirSync(PARTS, { recursive: true });
+    fs.writeFileSync(path.join(PARTS, `${partName}.json`), JSON.stringify(part, null, 2));
+    return;
+  }
+  let rows: Row[];
+  if (process.argv.includes('--render')) {
+    const parts = fs.readdirSync(PARTS).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(PARTS, f), 'utf8')) as Part);
+    const differ = parts.find((p) => p.steps !== parts[0].steps || p.testLimit !== parts[0].testLimit || p.seeds.join() !== parts[0].seeds.join());
+    if (!parts.length || differ) throw new Error(`${PARTS}: no parts, or parts with different settings`);
+    ({ steps, testLimit, seeds } = parts[0] as Part);
+    rows = parts.flatMap((p) => p.rows);
+  } else {
+    rows = await finetuneRows(tasks, steps, testLimit, seeds);
+  }
+  const zs = await sst2ZeroShot();
+  console.error(`SST-2 zero-shot: ${(100 * zs.accuracy).toFixed(1)}% on ${zs.examples}`);
+  const cfg = JSON.parse(fs.readFileSync(path.join(MODEL, 'config.json'), 'utf8'));
+  // The pre-training step of the shipped weights, read from the model card the training run writes.
+  const stepMatch = /\(step (\d+),/.exec(fs.readFileSync(path.join(MODEL, 'README.md'), 'utf8'));
+  const step = stepMatch ? Number(stepMatch[1]) : null;
   const evaluation = {
     step,
     createdAt: new Date().toISOString(),
@@ -92,7 +122,6 @@ async function main() {
     ? card.replace(/<!-- evaluation:start -->[\s\S]*<!-- evaluation:end -->\n?/, section)
     : card.trimEnd() + '\n\n' + section;
   fs.writeFileSync(cardFile, card);
-  fs.rmSync(tmp, { recursive: true, force: true });
   console.log(table);
 }
 
