@@ -211,7 +211,9 @@ function evaluatedFrom(pieces: (tf.Tensor2D | null)[], needsSign: boolean): (Eva
 function evaluatedFromChunk(chunk: (ChunkPiece | null)[], row0: number, C: number, needsSign: boolean): (EvaluatedPiece | null)[] {
   return chunk.map((p) => {
     if (!p) return null;
-    const rawT = tf.tidy(() => transpose2d(tf.slice(p.raw, [row0, 0], [C, -1]))); // [len, C]
+    // gather, not slice: tfjs-wasm's slice copies its whole source to JS first ([k·C, len] per call: seconds per
+    // chunk), while gather runs in wasm and touches only the C rows it returns.
+    const rawT = tf.tidy(() => transpose2d(tf.gather(p.raw, tf.range(row0, row0 + C, 1, 'int32')))); // [len, C]
     return { rawT, signT: needsSign ? tf.sign(rawT) : undefined };
   });
 }

@@ -173,7 +173,7 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
 
     // 5. Diagnostics of the kernel regime.
     emit({ type: 'phase', phase: 'diagnostics', ...where, message: 'fixed features (kernel change) and linearisation' });
-    const diagnostics = await diagnose(ctx, classify, kernelParams, blocks, f0, data, gold, ft, metric, maxGradientsInMemory);
+    const diagnostics = await diagnose(ctx, classify, params, kernelParams, blocks, f0, data, gold, ft, metric, maxGradientsInMemory);
     return { ...seedShell(ctx, data, test, gold.test), finetune: ft, kernels, diagnostics, seconds: (Date.now() - started) / 1000 };
   } finally {
     restore(params, theta0);
@@ -318,6 +318,7 @@ async function fineTune(
 async function diagnose(
   ctx: SeedContext,
   classify: Classifier,
+  params: Params,
   kernelParams: KernelParameter[],
   blocks: KernelBlocks,
   f0: Record<'train' | 'dev' | 'test', Float64Array>,
@@ -333,7 +334,8 @@ async function diagnose(
   // Fixed features: the SGD train×train kernel at the fine-tuned weights against the one at θ0.
   const sgd0 = blocks.sgd?.train;
   if (sgd0) {
-    const ntk = empiricalNtkFn((x: EncodedExample) => classify([x], { training: false }), kernelParams, { kinds: ['sgd'], maxGradientsInMemory });
+    // The same implementation as the θ0 kernel (structured unless LoRA or 'plain'), so the two are comparable.
+    const ntk = kernelFn(ctx, params, (x: EncodedExample) => classify([x], { training: false }), kernelParams, { kinds: ['sgd'], maxGradientsInMemory });
     const end = await ntk(data.train, [], {
       signal: ctx.signal,
       onProgress: (p) => ctx.onEvent({ type: 'step', phase: 'kernel', template: template.name, seed, step: p.done, total: p.total, etaSeconds: p.etaSeconds }),
