@@ -8,30 +8,24 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { config } from './config';
 
-/** The LM-BFF manual template and words for a few tasks (paper Table 1 / LM-BFF's manual prompts). */
-const LMBFF_EXAMPLES: Record<string, { template: string; words: Record<string, string> }> = {
-  'SST-2': { template: '*cls**sent_0*_It_was*mask*.*sep+*', words: { '0': 'terrible', '1': 'great' } },
-  mr: { template: '*cls**sent_0*_It_was*mask*.*sep+*', words: { '0': 'terrible', '1': 'great' } },
-  cr: { template: '*cls**sent_0*_It_was*mask*.*sep+*', words: { '0': 'terrible', '1': 'great' } },
-  subj: { template: '*cls**sent_0*_This_is*mask*.*sep+*', words: { '0': 'subjective', '1': 'objective' } },
-  RTE: { template: '*cls**sent-_0*?*mask*,*+sentl_1**sep+*', words: { not_entailment: 'No', entailment: 'Yes' } },
-};
+/**
+ * LM-BFF tasks offered by "Open example" when ntkLens.dataFolder is set. The experiment file names only the template
+ * `manual`: the engine fills in the task's LM-BFF manual template and label words (src/engine/data/tasks.ts), so they
+ * are written down in one place.
+ */
+const LMBFF_EXAMPLE_TASKS = ['SST-2', 'mr', 'cr', 'subj', 'trec', 'RTE'];
 
 export function lmBffSpec(task: string, dataDir: string): string {
-  const e = LMBFF_EXAMPLES[task];
-  const words = Object.entries(e.words).map(([k, v]) => `"${k}": ${v}`).join(', ');
   return [
-    `# ${task} with the LM-BFF manual prompt, on the data in ${dataDir}`,
+    `# ${task} with the LM-BFF manual prompt and the no-prompt baseline, on the data in ${dataDir}`,
     `task: ${task}`,
     `data: ${JSON.stringify(path.join(dataDir, task))}`,
     'shots: 16',
     'seeds: [13]',
     `model: ${config.defaultModel()}`,
     'templates:',
-    '  - name: manual',
-    `    template: "${e.template}"`,
-    `    words: {${words}}`,
-    '  - name: standard',
+    '  - name: manual    # the LM-BFF manual template and label words of the task',
+    '  - name: standard  # no prompt: a linear head on [CLS]',
     '',
   ].join('\n');
 }
@@ -65,7 +59,7 @@ export async function openExample(extensionPath: string): Promise<void> {
   if (config.dataFolder()) {
     const pick = await vscode.window.showQuickPick(
       [{ label: 'quickstart', description: 'tiny movie-review task shipped with ntk-lens' },
-        ...Object.keys(LMBFF_EXAMPLES).map(t => ({ label: t, description: `LM-BFF task from ${config.dataFolder()}` }))],
+        ...LMBFF_EXAMPLE_TASKS.map(t => ({ label: t, description: `LM-BFF task from ${config.dataFolder()}` }))],
       { title: 'Open an ntk-lens example' },
     );
     if (!pick) return;
