@@ -169,7 +169,7 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
       emit({ type: 'phase', phase: 'data', template: t.name, seed, message: `${spec.shots}-shot split, seed ${seed}` });
       const splits = loadTaskSplits(spec.task, spec.data, { shots: spec.shots, seed, testSet: spec.testSet, skipMalformed: spec.skipMalformed });
       for (const note of splits.notes) emit({ type: 'log', level: 'info', message: `${spec.task.name} seed ${seed}: ${note}` });
-      const result = await runSeed({
+      const result = await runSeedExplained({
         spec,
         template: t,
         labelIds,
@@ -226,6 +226,30 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
     outDir: store.root,
     seconds: (Date.now() - started) / 1000,
   };
+}
+
+/**
+ * Out-of-memory failures come out of tfjs as low-level errors (a wasm trap, a failed ArrayBuffer allocation); say
+ * what ran out and what to change. Seeds finished before are already stored and are kept.
+ */
+const OOM = /memory access out of bounds|Cannot allocate Wasm memory|Array buffer allocation failed|out of memory|Invalid typed array length|Aborted\(OOM\)/i;
+
+async function runSeedExplained(ctx: Parameters<typeof runSeed>[0]): Promise<SeedResult> {
+  try {
+    return await runSeed(ctx);
+  } catch (e) {
+    if (e instanceof Error && OOM.test(e.message)) {
+      const err = new Error(
+        `${ctx.spec.file}: template '${ctx.template.name}', seed ${ctx.seed}: ran out of memory (${e.message}). ` +
+          `The wasm backend has a 4 GB heap; lower kernel.max_gradients_in_memory (or --memory-mb / ntkLens.memoryBudgetMB), ` +
+          `use fewer or shorter examples (test_limit, max_length), or a backend with more memory (webgpu, tensorflow). ` +
+          `Seeds finished before this one are kept in the results folder.`,
+      );
+      (err as Error & { cause?: unknown }).cause = e;
+      throw err;
+    }
+    throw e;
+  }
 }
 
 function describeModel(spec: ExperimentSpec): string {
