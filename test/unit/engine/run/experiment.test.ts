@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { runExperiment, validateSpecFile } from '../../../../src/engine/run/experiment';
+import { labelWordTokens, runExperiment, validateSpecFile } from '../../../../src/engine/run/experiment';
 import { readNpy } from '../../../../src/engine/report/npy';
 import { isAbortError } from '../../../../src/engine/util/abort';
 import type { RunEvent } from '../../../../src/engine/report/types';
@@ -133,5 +133,20 @@ describe('runExperiment on a tiny model the test makes', function () {
     const { diagnostics } = await validateSpecFile(exp.specFile, text);
     const line = text.split('\n').findIndex((l) => l.includes('template:')) + 1;
     assert.ok(diagnostics.some((d) => d.line === line && /mask/i.test(d.message)), JSON.stringify(diagnostics));
+  });
+});
+
+describe('labelWordTokens (the label-word hover)', () => {
+  it("gives each word's token ids and pieces in the file's model, several for a word that is not one token", async () => {
+    const exp = await makeTinyExperiment();
+    try {
+      const r = await labelWordTokens(exp.specFile, fs.readFileSync(exp.specFile, 'utf8'), ['great', 'greatnessly']);
+      assert.equal(r.tokens[0].ids.length, 1);
+      assert.equal(r.tokens[0].pieces[0], 'great');
+      assert.ok(r.tokens[1].ids.length > 1, JSON.stringify(r.tokens[1]));
+      assert.equal(r.tokens[1].pieces.join('').replace(/##/g, ''), 'greatnessly');
+    } finally {
+      exp.cleanup();
+    }
   });
 });
