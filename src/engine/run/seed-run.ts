@@ -27,6 +27,7 @@ import type { ExperimentSpec, TemplateSpec } from '../spec';
 import { compilePrompt, encodeStandard, type PreparedTemplate } from '../template';
 import type { TextTokenizer } from '../tokenize';
 import { throwIfAborted } from '../util/abort';
+import { mulberry32, shuffledCopy } from '../util/random';
 
 export interface LoadedModel {
   id: string;
@@ -75,8 +76,8 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
   const C = classes.length;
 
   // 1. Encode.
-  const dev = spec.devLimit ? splits.dev.slice(0, spec.devLimit) : splits.dev;
-  const test = spec.testLimit ? splits.test.slice(0, spec.testLimit) : splits.test;
+  const dev = limitRows(splits.dev, spec.devLimit);
+  const test = limitRows(splits.test, spec.testLimit);
   const enc = (examples: Example[]) => examples.map((e) => encodeExample(ctx, e));
   const data = { train: enc(splits.train), dev: enc(dev), test: enc(test) };
   const gold = {
@@ -182,6 +183,16 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
       if (!model.params.has(name)) params.get(name)?.dispose();
     }
   }
+}
+
+/**
+ * At most `n` rows, drawn by a fixed-seed shuffle (mulberry32 seed 42, like the reference's 1k-test cap) and kept in
+ * file order. Not the first n: LM-BFF test files are often grouped by label (CR's first 1,000 rows are all negative).
+ */
+export function limitRows<T>(rows: T[], n: number | undefined): T[] {
+  if (n === undefined || n >= rows.length) return rows;
+  const keep = shuffledCopy(rows.map((_, i) => i), mulberry32(42)).slice(0, n).sort((a, b) => a - b);
+  return keep.map((i) => rows[i]);
 }
 
 function seedShell(ctx: SeedContext, data: Record<'train' | 'dev' | 'test', EncodedExample[]>, test: Example[], goldTest: number[]) {

@@ -10,7 +10,7 @@
  * max_length: 128                      # default: the task's (256 for MNLI, SNLI, RTE, AG News)
  * first_sent_limit: 110                # default: the task's (docs §1.5); other_sent_limit likewise
  * test_set: 1k                         # 1k (default: the kernel paper's test-1k/) or full
- * test_limit: 200                      # optional: evaluate the first N test examples; dev_limit likewise
+ * test_limit: 200                      # optional: evaluate N test examples (a fixed seed-42 sample, file order); dev_limit likewise
  * skip_malformed: false                # default false: a malformed data row is an error
  * backend: auto                        # auto | tensorflow | webgpu | wasm | cpu
  * finetune: {optimizer: sgd, learning_rate: 1.0e-4, steps: 1000, batch_size: 8}

@@ -131,7 +131,7 @@ export interface ExperimentSpec {
   firstSentLimit?: number;
   otherSentLimit?: number;
   testSet: TestSet;
-  /** Evaluate only the first N test / dev examples (file order), for quick looks; undefined = all. */
+  /** Evaluate only N test / dev examples (a fixed seed-42 sample kept in file order: run/seed-run.ts limitRows); undefined = all. */
   testLimit?: number;
   devLimit?: number;
   skipMalformed: boolean;

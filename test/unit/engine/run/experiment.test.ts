@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { labelWordTokens, runExperiment, validateSpecFile } from '../../../../src/engine/run/experiment';
+import { limitRows } from '../../../../src/engine/run/seed-run';
 import { readNpy } from '../../../../src/engine/report/npy';
 import { isAbortError } from '../../../../src/engine/util/abort';
 import type { RunEvent } from '../../../../src/engine/report/types';
@@ -148,5 +149,18 @@ describe('labelWordTokens (the label-word hover)', () => {
     } finally {
       exp.cleanup();
     }
+  });
+});
+
+describe('test_limit / dev_limit sampling', () => {
+  it('keeps both classes of a file grouped by label, in file order, the same rows every time', async () => {
+    const rows = [...Array(100).keys()].map((i) => ({ i, label: i < 50 ? '0' : '1' }));
+    const a = limitRows(rows, 20);
+    assert.equal(a.length, 20);
+    assert.ok(a.some((r) => r.label === '0') && a.some((r) => r.label === '1'), 'a first-N cut would keep one class only');
+    assert.deepEqual(a.map((r) => r.i), [...a.map((r) => r.i)].sort((x, y) => x - y));
+    assert.deepEqual(limitRows(rows, 20), a);
+    assert.equal(limitRows(rows, undefined), rows);
+    assert.equal(limitRows(rows, 500), rows);
   });
 });
