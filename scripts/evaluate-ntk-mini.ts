@@ -131,7 +131,7 @@ async function main() {
     `- SST-2 zero-shot prompt accuracy on the ${zs.examples} test sentences: **${pct(zs.accuracy)}%** ` +
     `(predicted shares terrible/great: ${zs.predictedShare.map(pct).join(' / ')}%). The shipped-model test recomputes this figure.\n` +
     `- 16-shot fine-tuning, LM-BFF manual templates vs the standard head, ${seeds.length} seeds (mean ± population std), ` +
-    `AdamW lr 1e-3, ${steps} steps, batch 8, best dev checkpoint; test capped at ${testLimit} sentences of each task's test file (a fixed seed-42 sample, `test_limit`); accuracy %. ` +
+    `AdamW lr 1e-3, ${steps} steps, batch 8, best dev checkpoint; test capped at ${testLimit} sentences of each task's test file (a fixed seed-42 sample, as test_limit draws it); accuracy %. ` +
     `Subj uses the words opinion / fact (LM-BFF's "subjective" is two tokens in this vocabulary).\n\n${table}\n<!-- evaluation:end -->\n`;
   const cardFile = path.join(MODEL, 'README.md');
   let card = fs.readFileSync(cardFile, 'utf8');

@@ -13,6 +13,7 @@ import { loadTaskSplits } from '../../../../src/engine/data';
 import { loadCheckpoint, makeEncoderConfig, randomParams, saveCheckpoint, disposeParams } from '../../../../src/engine/model';
 import { readNpy } from '../../../../src/engine/report/npy';
 import { main } from '../../../../src/engine/run/cli';
+import { limitRows } from '../../../../src/engine/run/seed-run';
 import { compilePrompt, labelWordIds } from '../../../../src/engine/template';
 import { loadTokenizer, trainWordPiece } from '../../../../src/engine/tokenize';
 
@@ -67,6 +68,7 @@ describe('ntk-lens kernel on the SST-2 16-shot split (seed 13)', function () {
     const { config, params } = await loadCheckpoint(path.join(dir, 'model'));
     const tokenizer = await loadTokenizer(path.join(dir, 'model'));
     const splits = loadTaskSplits('SST-2', SST2, { shots: 16, seed: 13 });
+    const testRows = limitRows(splits.test, 6); // the rows `test_limit: 6` evaluates
     const classify = promptClassifier(params, config, tokenizer.padId, labelWordIds(tokenizer, ['terrible', 'great']));
     const template = '*cls**sent_0*_It_was*mask*.*sep+*';
     const enc = (e: { textA: string }) => compilePrompt(template, tokenizer, e, { maxLength: 64 });
@@ -82,7 +84,7 @@ describe('ntk-lens kernel on the SST-2 16-shot split (seed 13)', function () {
     norm = Math.sqrt(norm);
     for (const [n, m] of [[0, 0], [17, 3], [31, 5]]) {
       const gTrain = [0, 1].map((c) => grad(enc(splits.train[n]), c));
-      const gTest = [0, 1].map((c) => grad(enc(splits.test[m]), c));
+      const gTest = [0, 1].map((c) => grad(enc(testRows[m]), c));
       for (let c = 0; c < 2; c++) {
         for (let c2 = 0; c2 < 2; c2++) {
           let sgd = 0, sign = 0, asym = 0;
