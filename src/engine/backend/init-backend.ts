@@ -7,6 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerSegmentSumKernel } from './segment-sum';
+import { registerWasmBatchMatMul } from './wasm-batch-matmul';
+import { registerWasmIdentity } from './wasm-identity';
 import { guardSyncReads, setupWebGpu, type WebGpuOptions } from './webgpu-setup';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -44,6 +46,9 @@ async function initWasm(): Promise<string> {
   // they are; from node_modules (src/ under tsx, tests) it finds them next to itself.
   if (fs.existsSync(path.join(__dirname, 'tfjs-backend-wasm.wasm'))) wasm.setWasmPaths(__dirname + path.sep);
   registerSegmentSumKernel('wasm');
+  // after the package's require, which registers the package's own kernels on import:
+  registerWasmBatchMatMul();
+  registerWasmIdentity();
   const name = await activate('wasm');
   if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) {
     // Still correct, about 4× slower (7 GFLOP/s); Node ≥ 16 always has SIMD, so this is only a note.

@@ -1,0 +1,145 @@
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../../../src/engine/backend';
+import { SOURCE_SHA256 } from '../../../../src/engine/backend/wasm-batch-matmul/binary';
+import { mulberry32 } from '../../../../src/engine/util/random';
+
+const root = path.resolve(__dirname, '../../../..');
+
+/** Float64 reference: op(A)·op(B) for one matrix pair, from plain arrays. */
+function refMatMul(a: Float64Array, b: Float64Array, M: number, N: number, K: number, ta: boolean, tb: boolean): Float64Array {
+  const out = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += (ta ? a[k * M + i] : a[i * K + k]) * (tb ? b[j * K + k] : b[k * N + j]);
+      out[i * N + j] = s;
+    }
+  }
+  return out;
+}
+
+function randomArray(n: number, rand: () => number): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = rand() * 2 - 1;
+  return x;
+}
+
+interface Case { batchA: number[]; batchB: number[]; M: number; N: number; K: number; ta: boolean; tb: boolean }
+
+/** Runs tf.matMul on the wasm backend and compares every entry with the float64 reference. Returns max |error|. */
+function check(c: Case, rand: () => number): number {
+  const aShape = [...c.batchA, ...(c.ta ? [c.K, c.M] : [c.M, c.K])];
+  const bShape = [...c.batchB, ...(c.tb ? [c.N, c.K] : [c.K, c.N])];
+  const na = aShape.reduce((p, d) => p * d, 1), nb = bShape.reduce((p, d) => p * d, 1);
+  const av = randomArray(na, rand), bv = randomArray(nb, rand);
+  const got = tf.tidy(() => tf.matMul(tf.tensor(av, aShape), tf.tensor(bv, bShape), c.ta, c.tb).dataSync());
+  const batchA = c.batchA.reduce((p, d) => p * d, 1), batchB = c.batchB.reduce((p, d) => p * d, 1);
+  const batch = Math.max(batchA, batchB);
+  assert.equal(got.length, batch * c.M * c.N, `output size for ${JSON.stringify(c)}`);
+  let worst = 0;
+  for (let b = 0; b < batch; b++) {
+    const ia = batchA === 1 ? 0 : b, ib = batchB === 1 ? 0 : b;
+    const ref = refMatMul(Float64Array.from(av.subarray(ia * c.M * c.K, (ia + 1) * c.M * c.K)),
+      Float64Array.from(bv.subarray(ib * c.K * c.N, (ib + 1) * c.K * c.N)), c.M, c.N, c.K, c.ta, c.tb);
+    for (let i = 0; i < ref.length; i++) {
+      const err = Math.abs(got[b * c.M * c.N + i] - ref[i]) / Math.sqrt(Math.max(c.K, 1));
+      if (err > worst) worst = err;
+    }
+  }
+  return worst;
+}
+
+describe('engine/backend/wasm-batch-matmul: our WebAssembly BatchMatMul for the wasm backend', function () {
+  this.timeout(120_000);
+  let previous: string;
+  before(async () => { previous = tf.getBackend(); await initBackend('wasm'); });
+  after(async () => { if (previous) await tf.setBackend(previous); });
+
+  it('equals a float64 product for every transpose, batch broadcast and edge size (M % 4, N % 8, K = 0, 1, K beyond one 256-deep block)', () => {
+    const rand = mulberry32(7);
+    const cases: Case[] = [];
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        for (const [M, N, K] of [[1, 1, 1], [3, 5, 7], [4, 8, 16], [5, 9, 3], [13, 17, 33], [7, 3, 64], [66, 31, 20],
+          [129, 12, 5], [2, 130, 9], [9, 4, 0], [6, 11, 600], [4, 16, 512]]) {
+          cases.push({ batchA: [], batchB: [], M, N, K, ta, tb });
+          cases.push({ batchA: [3], batchB: [3], M, N, K, ta, tb });
+          cases.push({ batchA: [2, 3], batchB: [2, 3], M, N, K, ta, tb });
+          cases.push({ batchA: [1], batchB: [4], M, N, K, ta, tb });
+          cases.push({ batchA: [4], batchB: [], M, N, K, ta, tb });
+        }
+      }
+    }
+    let worst = 0;
+    for (const c of cases) {
+      const err = check(c, rand);
+      assert.ok(err < 1e-6, `case ${JSON.stringify(c)}: error ${err}`);
+      worst = Math.max(worst, err);
+    }
+    assert.ok(cases.length === 240 && worst > 0, 'the cases ran and compared non-trivial products');
+  });
+
+  it('handles a wide right-hand side (a decoder-shaped [20, 64]·[64, 3001]ᵀ) and empty outputs', () => {
+    const rand = mulberry32(8);
+    assert.ok(check({ batchA: [], batchB: [], M: 20, N: 3001, K: 64, ta: false, tb: true }, rand) < 1e-6);
+    assert.ok(check({ batchA: [2], batchB: [2], M: 0, N: 5, K: 3, ta: false, tb: false }, rand) === 0);
+    assert.ok(check({ batchA: [2], batchB: [2], M: 4, N: 0, K: 3, ta: false, tb: false }, rand) === 0);
+  });
+
+  it('never writes outside its output: tensors made before many products keep their values', () => {
+    const rand = mulberry32(9);
+    const sentinels = Array.from({ length: 20 }, (_, i) => tf.fill([64 + i * 37], i + 0.5));
+    try {
+      for (let r = 0; r < 30; r++) {
+        // growing and shrinking scratch (packed right-hand sides of different sizes), outputs of different sizes
+        const n = 1 + Math.floor(rand() * 300), k = 1 + Math.floor(rand() * 200), m = 1 + Math.floor(rand() * 50);
+        tf.tidy(() => tf.matMul(tf.randomNormal([2, m, k]), tf.randomNormal([2, n, k]), false, true).dataSync());
+      }
+      sentinels.forEach((s, i) => {
+        const v = s.dataSync();
+        assert.ok(v.every((x) => x === i + 0.5), `sentinel ${i} was overwritten`);
+      });
+    } finally {
+      sentinels.forEach((s) => s.dispose());
+    }
+  });
+
+  it('gives the same gradients as the cpu backend through attention-shaped batched products', async () => {
+    const rand = mulberry32(10);
+    const q = randomArray(2 * 3 * 7 * 8, rand), k = randomArray(2 * 3 * 7 * 8, rand), w = randomArray(2 * 3 * 7 * 8, rand);
+    const run = () => tf.tidy(() => {
+      const [Q, Kt, W] = [q, k, w].map((x) => tf.tensor4d(x, [2, 3, 7, 8]));
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.matMul(tf.softmax(tf.matMul(a, b, false, true)), b), W));
+      return tf.grads(f)([Q, Kt]).map((g) => g.dataSync() as Float32Array);
+    });
+    const onWasm = run();
+    await tf.setBackend('cpu');
+    const onCpu = run();
+    await tf.setBackend('wasm');
+    for (let i = 0; i < 2; i++) {
+      const worst = onWasm[i].reduce((m, x, j) => Math.max(m, Math.abs(x - onCpu[i][j])), 0);
+      assert.ok(worst < 1e-5, `gradient ${i}: max difference ${worst}`);
+    }
+  });
+
+  it('is the registered kernel: batch shapes that broadcast both ways get its message', () => {
+    assert.throws(() => tf.tidy(() => tf.matMul(tf.zeros([2, 1, 3, 4]), tf.zeros([1, 5, 4, 2]))),
+      /wasm-batch-matmul: batch shapes \[2,1\] and \[1,5\]/);
+  });
+
+  it('the embedded module was built from the current batch_matmul.c', () => {
+    const source = fs.readFileSync(path.join(root, 'src/engine/backend/wasm-batch-matmul/batch_matmul.c'));
+    assert.equal(crypto.createHash('sha256').update(source).digest('hex'), SOURCE_SHA256,
+      'batch_matmul.c changed: run node scripts/build-wasm-batch-matmul.mjs and commit binary.ts');
+  });
+
+  it('rebuilding the module with clang gives the committed binary (skipped without clang)', function () {
+    try { execFileSync('clang', ['--version'], { stdio: 'ignore' }); } catch { this.skip(); }
+    execFileSync(process.execPath, [path.join(root, 'scripts/build-wasm-batch-matmul.mjs'), '--check'], { stdio: 'pipe' });
+  });
+});
