@@ -77,21 +77,22 @@ export function addLinearProbeHead(
   return { regC: probe.regC, cvAccuracy: probe.cvAccuracy };
 }
 
-/** Logits of many examples in eval mode, batched: row-major [M·C] float64. */
-export function predictLogits(classify: Classifier, examples: EncodedExample[], batchSize = 16): Float64Array {
-  let C = 0;
-  const rows: Float32Array[] = [];
-  for (let i = 0; i < examples.length; i += batchSize) {
-    const z = classify(examples.slice(i, i + batchSize), { training: false });
-    C = z.shape[1];
-    rows.push(z.dataSync() as Float32Array);
+/**
+ * Logits of many examples in eval mode: row-major [M·C] float64, in the order given.
+ * Examples are batched by length (sorted, so a batch pads to little more than its own lengths; the attention mask
+ * makes padding invisible, so the values do not depend on the batching).
+ */
+export function predictLogits(classify: Classifier, examples: EncodedExample[], batchSize = 32): Float64Array {
+  const order = examples.map((_, i) => i).sort((a, b) => examples[a].inputIds.length - examples[b].inputIds.length);
+  let out = new Float64Array(0);
+  for (let i = 0; i < order.length; i += batchSize) {
+    const idx = order.slice(i, i + batchSize);
+    const z = classify(idx.map((j) => examples[j]), { training: false }); // [b, C]
+    const C = z.shape[1];
+    if (out.length === 0) out = new Float64Array(examples.length * C);
+    const v = z.dataSync();
     z.dispose();
-  }
-  const out = new Float64Array(examples.length * C);
-  let o = 0;
-  for (const r of rows) {
-    out.set(r, o);
-    o += r.length;
+    idx.forEach((j, r) => { for (let c = 0; c < C; c++) out[j * C + c] = v[r * C + c]; });
   }
   return out;
 }
