@@ -21,30 +21,18 @@ export function realRows(rowsPerExample: number, length: number): number {
 
 /**
  * Explicit per-(example, class) gradients of a dense site: rows b·C + c hold G_{b,c} = Δ_{b,c}ᵀ A_b [out, in]
- * (the weight's own layout) flattened: [B·C, out·in]. One plain matMul per example, [C·out, T]·[T, in], over the
- * batch's padded rows (padded rows have δ = 0 and add nothing). The per-example operands are cut on the host from
- * one read-back each: on tfjs-wasm, slice reads its whole source and gather copies element by element, both far
- * slower than a copy.
+ * (the weight's own layout) flattened: [B·C, out·in]. One batched matMul, [B, C·out, T]·[B, T, in], over the
+ * batch's padded rows (padded rows have δ = 0 and add nothing).
  */
 export function denseGradientRows(site: DenseSite, B: number, C: number): tf.Tensor2D {
   const rpe = site.rowsPerExample;
   const inner = site.a.shape[1];
   const out = site.delta.shape[2];
-  // δ [C, B·rpe, out] → per example Δᵀ [C·out, rpe]: [B, C, out, rpe]
-  const dT = tf.tidy(() => tf.transpose(tf.reshape(site.delta, [C, B, rpe, out]), [1, 0, 3, 2]));
-  const dv = dT.dataSync() as Float32Array;
-  dT.dispose();
-  const av = site.a.dataSync() as Float32Array; // [B·rpe, in]
   return tf.tidy(() => {
-    const rows: tf.Tensor2D[] = [];
-    const dSize = C * out * rpe;
-    const aSize = rpe * inner;
-    for (let b = 0; b < B; b++) {
-      const d = tf.tensor2d(dv.subarray(b * dSize, (b + 1) * dSize), [C * out, rpe]);
-      const a = tf.tensor2d(av.subarray(b * aSize, (b + 1) * aSize), [rpe, inner]);
-      rows.push(tf.reshape(tf.matMul(d, a), [C, out * inner])); // [C, out·in]
-    }
-    return (B === 1 ? rows[0] : tf.concat(rows, 0)) as tf.Tensor2D; // [B·C, out·in]
+    // δ [C, B·rpe, out] → per example Δᵀ: [B, C·out, rpe]
+    const dT = tf.reshape(tf.transpose(tf.reshape(site.delta, [C, B, rpe, out]), [1, 0, 3, 2]), [B, C * out, rpe]);
+    const a = tf.reshape(site.a, [B, rpe, inner]); // [B, rpe, in]
+    return tf.reshape(tf.matMul(dT, a), [B * C, out * inner]) as tf.Tensor2D; // [B, C·out, in] → [B·C, out·in]
   });
 }
 
