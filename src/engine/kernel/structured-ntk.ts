@@ -100,7 +100,7 @@ export function structuredNtkFn<I>(
   const P = kparams.reduce((a, p) => a + p.variable.size, 0);
 
   return async (trainInputs: I[], evalSets: EvalSet<I>[], run: KernelRunOptions = {}): Promise<KernelResult> => {
-    const { signal, onProgress } = run;
+    const { signal, onProgress, onOutputs } = run;
     const N = trainInputs.length;
     if (N === 0) throw new Error('kernel/structured-ntk.ts: the training set is empty');
     const names = new Set<string>();
@@ -178,6 +178,7 @@ export function structuredNtkFn<I>(
             const indices = order.slice(b, b + evalBatch);
             const rec = await recordBatch(indices.map((i) => set.inputs[i]));
             try {
+              if (a === 0 && rec.outputs) onOutputs?.(set.name, indices, rec.outputs);
               const lengths = indices.map((i) => lengthOf(set.inputs[i]));
               const split = splitSites(rec.sites, selected);
               try {

@@ -51,6 +51,8 @@ export type Site = DenseSite | VectorSite | RowsSite;
 
 export interface Recording {
   sites: Site[];
+  /** The outputs f_c(x_b) of the recorded forward pass, [B·C] row-major, when the model reports them. */
+  outputs?: Float32Array;
   /** Releases every tensor of the recording. */
   dispose(): void;
 }

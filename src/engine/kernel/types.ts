@@ -53,6 +53,13 @@ export interface EvalSet<I> {
 export interface KernelRunOptions {
   signal?: AbortSignal;
   onProgress?: (p: KernelProgress) => void;
+  /**
+   * Receives the model outputs f(x) at θ0 that the kernel computation passes through anyway (so the caller need not
+   * run the model again for f0): set name ('train' or an evaluated set), the inputs' indices in that set, and their
+   * outputs [indices.length·C] row-major. Each input is reported at most once; an implementation may report none
+   * (the plain kernel does not), so callers compute what is missing themselves.
+   */
+  onOutputs?: (set: string, indices: number[], values: Float32Array) => void;
 }
 
 export interface EmpiricalNtkOptions {

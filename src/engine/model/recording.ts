@@ -98,6 +98,7 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
   const taps: tf.Tensor2D[] = [];
   const scratch: tf.Tensor[] = []; // released when the pass ends, also on error
   const tapSites: { sites: Site[]; rows: number }[] = []; // tapSites[i]: the sites whose cotangent is taps[i]
+  let outputs: Float32Array | undefined;
   try {
     const idsT = tf.tensor2d(ids, [B, T], 'int32');
     const posT = positionIds(config, idsT); // [B, T]
@@ -152,6 +153,7 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
     }
     tapSites.push({ sites: rowsSites, rows: R });
 
+    let outputsT: tf.Tensor | undefined; // replica 0's logits [B, C]: f_c(x_b), read after the pass
     const f = (): tf.Scalar => {
       // x [C·N, in] (N = R or B): records a (replica 0 rows) and taps the output.
       // Replica 0's rows of x [C·n, w] → [n, w], a contiguous prefix; one copy per x.
@@ -215,6 +217,7 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         const Wc = tf.gather(decoderWeight(params, config), labelIds); // [C, H]
         logits = tf.add(tf.matMul(t, tf.transpose(Wc)), tf.gather(param(params, hn.bias), labelIds)) as tf.Tensor2D;
       }
+      outputsT = tf.keep(tf.slice(logits, [0, 0], [B, C]));
       // Replica c selects class c: y = Σ_{c,b} logits[c·B + b, c].
       const select = tf.tile(tf.reshape(tf.eye(C), [C, 1, C]), [1, B, 1]).reshape([C * B, C]);
       return tf.sum(tf.mul(logits, select)) as tf.Scalar;
@@ -222,6 +225,8 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
 
     const { value, grads } = tf.engine().gradients(f, taps, undefined, true);
     value.dispose();
+    outputs = Float32Array.from(outputsT!.dataSync());
+    outputsT!.dispose();
     if (nextTap !== taps.length) throw new Error(`model/recording.ts: the pass used ${nextTap} of ${taps.length} taps; the tap order no longer matches the layers`);
     sites.unshift(...rowsSites);
     // grads[i] is the cotangent at taps[i]: [C·rows, width] → [C, rows, width].
@@ -241,5 +246,5 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
   } finally {
     tf.dispose([...taps, ...scratch]);
   }
-  return { sites, dispose: () => tf.dispose(kept) };
+  return { sites, outputs, dispose: () => tf.dispose(kept) };
 }

@@ -102,8 +102,6 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
   try {
     // 2. f0 and the kernels at θ0.
     emit({ type: 'phase', phase: 'kernel', ...where, message: `initial logits and ${spec.kernel.kinds.join(', ')} kernels at the pre-trained weights` });
-    const f0 = { train: predictLogits(classify, data.train), dev: predictLogits(classify, data.dev), test: predictLogits(classify, data.test) };
-    const before = { dev: scores(f0.dev, gold.dev, C, metric), test: scores(f0.test, gold.test, C, metric) };
     const kernelParams = kernelParameters(ctx, params);
     const parameterCount = countKernelCoordinates(kernelParams, spec.kernel.loraRank);
     const kinds = (ctx.finetuneOnly ? [] : spec.kernel.kinds) as KernelKind[];
@@ -113,11 +111,27 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     const outputFn = (x: EncodedExample) => classify([x], { training: false });
     const maxGradientsInMemory = gradientCap(ctx, parameterCount, kinds);
     const ntk = ctx.finetuneOnly ? undefined! : kernelFn(ctx, params, outputFn, kernelParams, { kinds: extraSgd ? [...kinds, 'sgd'] : kinds, maxGradientsInMemory });
+    // f0 = the model's logits at θ0 [M·C]: taken from the kernel's own forward passes where it reports them (the
+    // structured kernel does), the rest computed here.
+    const sets = { train: data.train, dev: data.dev, test: data.test };
+    const f0Seen = { train: new Uint8Array(data.train.length), dev: new Uint8Array(data.dev.length), test: new Uint8Array(data.test.length) };
+    const f0 = { train: new Float64Array(data.train.length * C), dev: new Float64Array(data.dev.length * C), test: new Float64Array(data.test.length * C) };
+    const onOutputs = (set: string, indices: number[], values: Float32Array): void => {
+      if (!(set in f0)) return;
+      const key = set as keyof typeof f0;
+      indices.forEach((i, r) => { f0Seen[key][i] = 1; for (let c = 0; c < C; c++) f0[key][i * C + c] = values[r * C + c]; });
+    };
     const blocks: KernelBlocks = ctx.finetuneOnly ? {} : await ntk(data.train, [{ name: 'dev', inputs: data.dev }, { name: 'test', inputs: data.test }], {
       signal: ctx.signal,
       onProgress: (p) => emit({ type: 'step', phase: 'kernel', ...where, step: p.done, total: p.total, etaSeconds: p.etaSeconds }),
+      onOutputs,
     });
     const kernelSeconds = (Date.now() - kernelStart) / 1000;
+    for (const key of ['train', 'dev', 'test'] as const) {
+      const missing = [...f0Seen[key].keys()].filter((i) => !f0Seen[key][i]);
+      if (missing.length) onOutputs(key, missing, Float32Array.from(predictLogits(classify, missing.map((i) => sets[key][i]))));
+    }
+    const before = { dev: scores(f0.dev, gold.dev, C, metric), test: scores(f0.test, gold.test, C, metric) };
     const files = await writeKernels(ctx, blocks, kinds);
 
     // 3. Kernel predictions (hyperparameters on dev).

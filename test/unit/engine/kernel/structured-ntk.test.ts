@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { promptClassifier, standardClassifier, HEAD_BIAS, HEAD_WEIGHT } from '../../../../src/engine/classifier/masked-lm-classifier';
+import { predictLogits, promptClassifier, standardClassifier, HEAD_BIAS, HEAD_WEIGHT } from '../../../../src/engine/classifier/masked-lm-classifier';
 import type { EncodedExample } from '../../../../src/engine/classifier/batch';
 import { empiricalNtkFn } from '../../../../src/engine/kernel/empirical-ntk';
 import { selectParameters } from '../../../../src/engine/kernel/parameter-subsets';
@@ -92,6 +92,25 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
       const plainSgd = await empiricalNtkFn(outputFn, all, { kinds: ['sgd'] })(train, sets);
       for (const form of ['explicit', 'structured', 'auto'] as const) {
         assertSameKernels(await structuredNtkFn(model, all, opts({ form }))(train, sets), plainSgd, `sgd (${form})`);
+      }
+      // The outputs it reports on the way are f0: each input once (despite 2 chunks), equal to the classifier's logits.
+      const reported = new Map<string, Map<number, number[]>>();
+      await structuredNtkFn(model, all, opts({}))(train, sets, {
+        onOutputs: (set, indices, values) => {
+          const m = reported.get(set) ?? new Map<number, number[]>();
+          reported.set(set, m);
+          indices.forEach((i, r) => {
+            assert.ok(!m.has(i), `${set}[${i}] reported twice`);
+            m.set(i, Array.from(values.subarray(r * C, (r + 1) * C)));
+          });
+        },
+      });
+      for (const { name, inputs } of [{ name: 'train', inputs: train }, ...sets]) {
+        const f0 = predictLogits(classify, inputs);
+        assert.equal(reported.get(name)?.size, inputs.length, `${name}: every input reported`);
+        inputs.forEach((_, i) => reported.get(name)!.get(i)!.forEach((v, c) => {
+          assert.ok(Math.abs(v - f0[i * C + c]) < 1e-5, `${name}[${i}] class ${c}: ${v} vs ${f0[i * C + c]}`);
+        }));
       }
       // Sign kernels (explicit dense gradients), without the key biases whose gradient signs are noise.
       const signParams = noKeyBias(all);
