@@ -132,7 +132,8 @@ export interface Report {
   specFile: string;
   task: string;
   classes: string[];
-  model: { id: string; dir: string; modelType: string; parameterCount: number };
+  /** fingerprint: sha256 of the checkpoint's config, weights and tokenizer files (absent in reports before 2026-11-27). */
+  model: { id: string; dir: string; fingerprint?: string; modelType: string; parameterCount: number };
   backend: string;
   templates: TemplateReport[];
   /** Run folder holding the .npy kernels and per-seed JSON. */

@@ -19,6 +19,7 @@ import { loadSpec, parseSpec, SpecErrors, type ExperimentSpec, type SpecError, t
 import { labelWordIds, prepareTemplate, TemplateError, templateProblems } from '../template';
 import { loadTokenizer, type TextTokenizer } from '../tokenize';
 import { throwIfAborted } from '../util/abort';
+import { checkpointFingerprint } from '../model/fingerprint';
 import { runSeed, type LoadedModel } from './seed-run';
 
 export interface RunOptions {
@@ -58,33 +59,37 @@ const modelCache = new Map<string, Promise<LoadedModel>>();
 export function loadModel(spec: ExperimentSpec, opts: Pick<RunOptions, 'hubCacheDir' | 'signal'> & { onEvent?: (e: RunEvent) => void } = {}): Promise<LoadedModel> {
   const ref = spec.model;
   const id = ref.kind === 'builtin' ? ref.name : ref.kind === 'path' ? ref.path : ref.id;
-  const cacheKey = `${id}|${spec.kernel.untieDecoder}`;
-  let p = modelCache.get(cacheKey);
-  if (!p) {
-    p = (async () => {
-      let dir: string;
-      if (ref.kind === 'builtin') dir = builtinModelDir(ref.name);
-      else if (ref.kind === 'path') dir = ref.path;
-      else {
-        const resolved = await resolveModel(ref.id, {
-          cacheDir: opts.hubCacheDir,
-          signal: opts.signal,
-          onProgress: (e) => {
-            if (e.phase === 'progress' && e.total) opts.onEvent?.({ type: 'step', phase: 'download', step: e.loaded, total: e.total });
-            else if (e.phase === 'initiate') opts.onEvent?.({ type: 'log', level: 'info', message: `downloading ${e.model}/${e.file}` });
-          },
-        });
-        dir = resolved.dir;
-      }
-      let { config, params } = await loadCheckpoint(dir);
-      if (spec.kernel.untieDecoder && config.tieWordEmbeddings) ({ config, params } = untieDecoder(config, params));
-      const tokenizer = await loadTokenizer(dir);
-      return { id, dir, config, params, tokenizer };
-    })();
-    modelCache.set(cacheKey, p);
-    p.catch(() => modelCache.delete(cacheKey));
-  }
-  return p;
+  return (async () => {
+    let dir: string;
+    if (ref.kind === 'builtin') dir = builtinModelDir(ref.name);
+    else if (ref.kind === 'path') dir = ref.path;
+    else {
+      const resolved = await resolveModel(ref.id, {
+        cacheDir: opts.hubCacheDir,
+        signal: opts.signal,
+        onProgress: (e) => {
+          if (e.phase === 'progress' && e.total) opts.onEvent?.({ type: 'step', phase: 'download', step: e.loaded, total: e.total });
+          else if (e.phase === 'initiate') opts.onEvent?.({ type: 'log', level: 'info', message: `downloading ${e.model}/${e.file}` });
+        },
+      });
+      dir = resolved.dir;
+    }
+    // Cached by content, so a checkpoint rewritten in place is loaded again (and gets a new result key).
+    const fingerprint = await checkpointFingerprint(dir);
+    const cacheKey = `${dir}|${fingerprint}|${spec.kernel.untieDecoder}`;
+    let p = modelCache.get(cacheKey);
+    if (!p) {
+      p = (async () => {
+        let { config, params } = await loadCheckpoint(dir);
+        if (spec.kernel.untieDecoder && config.tieWordEmbeddings) ({ config, params } = untieDecoder(config, params));
+        const tokenizer = await loadTokenizer(dir);
+        return { id, dir, fingerprint, config, params, tokenizer };
+      })();
+      modelCache.set(cacheKey, p);
+      p.catch(() => modelCache.delete(cacheKey));
+    }
+    return p;
+  })();
 }
 
 /** Everything that changes a template's numbers; hashed into its result key. */
@@ -156,7 +161,8 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
         throw e;
       }
     }
-    const key = templateKey({ template: t.template ?? null, words: t.words ?? null, model: model.id, task: spec.task.name, settings });
+    // The key names the model by id AND content, so new weights under the same name never reuse old results.
+    const key = templateKey({ template: t.template ?? null, words: t.words ?? null, model: `${model.id}@${model.fingerprint}`, task: spec.task.name, settings });
     const results: SeedResult[] = [];
     for (const seed of seeds) {
       throwIfAborted(opts.signal, `run (template '${t.name}', before seed ${seed})`);
@@ -220,7 +226,7 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
     specFile: spec.file,
     task: spec.task.name,
     classes: spec.task.labels,
-    model: { id: model.id, dir: model.dir, modelType: model.config.modelType, parameterCount: [...model.params.values()].reduce((s, v) => s + v.size, 0) },
+    model: { id: model.id, dir: model.dir, fingerprint: model.fingerprint, modelType: model.config.modelType, parameterCount: [...model.params.values()].reduce((s, v) => s + v.size, 0) },
     backend,
     templates: reports,
     outDir: store.root,

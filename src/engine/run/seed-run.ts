@@ -32,6 +32,8 @@ import { mulberry32, shuffledCopy } from '../util/random';
 export interface LoadedModel {
   id: string;
   dir: string;
+  /** sha256 of the checkpoint's config, weights and tokenizer files (model/fingerprint.ts). */
+  fingerprint: string;
   config: EncoderConfig;
   params: Params;
   tokenizer: TextTokenizer;

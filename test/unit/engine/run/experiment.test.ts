@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { labelWordTokens, runExperiment, validateSpecFile } from '../../../../src/engine/run/experiment';
 import { limitRows } from '../../../../src/engine/run/seed-run';
+import { loadCheckpoint, saveCheckpoint } from '../../../../src/engine/model/checkpoint';
 import { readNpy } from '../../../../src/engine/report/npy';
 import { isAbortError } from '../../../../src/engine/util/abort';
 import type { RunEvent } from '../../../../src/engine/report/types';
@@ -58,6 +59,27 @@ describe('runExperiment on a tiny model the test makes', function () {
     assert.ok(again.filter((e) => e.type === 'seed-done').every((e) => e.type === 'seed-done' && e.reused));
     assert.ok(!again.some((e) => e.type === 'step'), 'a reused seed computes nothing');
     assert.deepEqual(report2.templates[0].summary, t.summary);
+  });
+
+  it('new weights saved over the same checkpoint folder are a new result: nothing is reused, and the report says so', async () => {
+    const e2 = await makeTinyExperiment({ kinds: ['sgd'], seeds: [13] });
+    try {
+      const first = await runExperiment(e2.specFile, {});
+      const modelDir = path.join(e2.dir, 'model');
+      const { config, params } = await loadCheckpoint(modelDir);
+      const [name, v] = [...params.entries()].find(([n]) => n.endsWith('intermediate.dense.weight'))!;
+      params.set(name, tf.variable(tf.mul(v, 1.5), true, name));
+      await saveCheckpoint(modelDir, config, params);
+      const events: RunEvent[] = [];
+      const second = await runExperiment(e2.specFile, { onEvent: (e) => events.push(e) });
+      assert.match(first.model.fingerprint!, /^[0-9a-f]{64}$/);
+      assert.notEqual(second.model.fingerprint, first.model.fingerprint);
+      const done = events.filter((e) => e.type === 'seed-done') as Extract<RunEvent, { type: 'seed-done' }>[];
+      assert.deepEqual(done.map((e) => e.reused), [false], 'the seed of the old weights must not be reused');
+      assert.notDeepEqual(second.templates[0].seeds[0].kernels.sgd!.testScores, first.templates[0].seeds[0].kernels.sgd!.testScores);
+    } finally {
+      e2.cleanup();
+    }
   });
 
   it('two runs on the same inputs give the same numbers (deterministic on cpu)', async () => {
