@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { throwIfAborted, yieldToEventLoop } from '../util/abort';
 import { defaultMaxGradients } from './empirical-ntk';
-import { denseGradientRows, sparseGradients, structuredDenseProduct, vectorGradientRows, type SparseGradient } from './structured-features';
+import { denseGradientRows, sparseGradients, structuredDenseProduct, vectorGradientRows } from './structured-features';
 import type { DenseSite, RowsSite, Site, StructuredModel, VectorSite } from './structured-types';
 import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKind, KernelParameter, KernelResult, KernelRunOptions } from './types';
 
@@ -18,7 +18,9 @@ import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKin
  * Dense layers use, per (layer, evaluated batch), the cheaper of the explicit form (form G_{m,c'} = A_mᵀΔ_{m,c'},
  * then one [Be·C, in·out]×[in·out, Bt·C] matMul against the held train gradients) and the structured form (Gram
  * matrices of a and δ: O(T_m·T_n·(in + C²·out)) per pair), by flop count (`form: 'auto'`). Embedding tables are
- * contracted sparsely on the host (float64): shared row ids only, never a dense V×H vector.
+ * vocabulary-sparse: a chunk's train gradients touch a set U of rows (its tokens, positions, label words), and only
+ * rows in U can contribute, so each table becomes one dense product over U ([Be·C, |U|·W]·[|U|·W, Nc·C]), never
+ * a V×H vector.
  *
  * Sign kernels (SignGD, A-SignGD) need the sign of every coordinate of the per-example gradient, which the
  * structured identity cannot give: for them the dense sites always use the explicit G (`denseGradientRows`), and
@@ -70,10 +72,19 @@ interface TrainBatch {
   vector?: { raw: tf.Tensor2D; sign?: tf.Tensor2D };
 }
 
-/** The chunk's table rows: table → row id → the train examples touching it, with their [C·W] values (and signs). */
-type SparseStore = Map<tf.Variable, Map<number, { n: number; v: Float64Array; s?: Float64Array }[]>>;
+/** The chunk's table rows: table → row id → the train examples touching it, with their [C·W] values. */
+type SparseStore = Map<tf.Variable, Map<number, { n: number; v: Float64Array }[]>>;
 
-const signs = (v: Float64Array): Float64Array => v.map((x) => (x > 0 ? 1 : x < 0 ? -1 : 0));
+/**
+ * The chunk's table gradients on the device, restricted to the rows some train example touches (the set U; a row
+ * outside U is zero in every train gradient and adds nothing to any kernel entry, raw or sign): per table the train
+ * matrix [|U|·W, Nc·C], columns (chunk position j, class c) → j·C + c, and where rows sit in it.
+ */
+interface HeldTables {
+  indices: number[];
+  tables: { table: tf.Variable; rowOf: Map<number, number>; width: number; raw: tf.Tensor2D; sign?: tf.Tensor2D }[];
+}
+
 
 export function structuredNtkFn<I>(
   model: StructuredModel<I>,
@@ -153,6 +164,7 @@ export function structuredNtkFn<I>(
       const chunkIdx = trainOrder.slice(a, a + perChunk);
       const chunk: TrainBatch[] = [];
       const store: SparseStore = new Map();
+      let tables: HeldTables | undefined;
       try {
         for (let b = 0; b < chunkIdx.length; b += batchSize) {
           const indices = chunkIdx.slice(b, b + batchSize);
@@ -172,6 +184,7 @@ export function structuredNtkFn<I>(
             rec.dispose();
           }
         }
+        tables = holdTables(store, chunkIdx, C, needsSign);
         for (const set of sets) {
           const order = byLength(set.inputs);
           for (let b = 0; b < order.length; b += evalBatch) {
@@ -182,7 +195,7 @@ export function structuredNtkFn<I>(
               const lengths = indices.map((i) => lengthOf(set.inputs[i]));
               const split = splitSites(rec.sites, selected);
               try {
-                contractBatch(split, indices, lengths, chunk, store, targets, form, C, result, set.name, set.inputs.length);
+                contractBatch(split, indices, lengths, chunk, tables, targets, form, C, result, set.name, set.inputs.length);
               } finally {
                 split.dispose();
               }
@@ -196,6 +209,7 @@ export function structuredNtkFn<I>(
           for (const d of t.dense.values()) tf.dispose([d.raw, d.sign, d.aT, d.dT].filter((x): x is tf.Tensor2D => !!x));
           if (t.vector) tf.dispose([t.vector.raw, t.vector.sign].filter((x): x is tf.Tensor2D => !!x));
         }
+        for (const t of tables?.tables ?? []) tf.dispose([t.raw, t.sign].filter((x): x is tf.Tensor2D => !!x));
       }
     }
     symmetrizeTrain(result, N, C);
@@ -257,7 +271,7 @@ function holdTrainBatch(split: SplitSites, indices: number[], lengths: number[],
       for (const [id, v] of rows) {
         let list = t.get(id);
         if (!list) { list = []; t.set(id, list); }
-        list.push({ n: indices[j], v, s: needsSign ? signs(v) : undefined });
+        list.push({ n: indices[j], v });
       }
     }
   });
@@ -279,14 +293,40 @@ function denseCosts(site: DenseSite, lengths: number[], chunk: TrainBatch[], C: 
   return { explicit, structured };
 }
 
+/** The chunk's table rows as device matrices [|U|·W, Nc·C] (float32, as the dense sites), from the host store. */
+function holdTables(store: SparseStore, chunkIdx: number[], C: number, needsSign: boolean): HeldTables {
+  const col = new Map(chunkIdx.map((n, j) => [n, j]));
+  const Nc = chunkIdx.length;
+  const tables: HeldTables['tables'] = [];
+  for (const [table, rows] of store) {
+    const ids = [...rows.keys()].sort((x, y) => x - y);
+    if (ids.length === 0) continue;
+    const rowOf = new Map(ids.map((id, u) => [id, u]));
+    const W = rows.get(ids[0])![0].v.length / C;
+    const data = new Float32Array(ids.length * W * Nc * C); // [|U|·W, Nc·C]
+    for (const [id, list] of rows) {
+      const u = rowOf.get(id)!;
+      for (const { n, v } of list) {
+        const j = col.get(n)!;
+        for (let c = 0; c < C; c++) {
+          for (let w = 0; w < W; w++) data[((u * W + w) * Nc + j) * C + c] = v[c * W + w];
+        }
+      }
+    }
+    const raw = tf.tensor2d(data, [ids.length * W, Nc * C]);
+    tables.push({ table, rowOf, width: W, raw, sign: needsSign ? tf.sign(raw) : undefined });
+  }
+  return { indices: chunkIdx, tables };
+}
+
 /** Contracts one recorded evaluated batch with every held train batch of the chunk and adds it into `result`. */
 function contractBatch(
-  split: SplitSites, evalIdx: number[], lengths: number[], chunk: TrainBatch[], store: SparseStore,
+  split: SplitSites, evalIdx: number[], lengths: number[], chunk: TrainBatch[], tables: HeldTables,
   targets: Target[], form: string, C: number, result: KernelResult, setName: string, M: number,
 ): void {
   const Be = evalIdx.length;
   // Device products: each [Be·C, Bt·C]; read back once and summed across sites in float64.
-  const products: { tensor: tf.Tensor2D; batch: TrainBatch; target: Target }[] = [];
+  const products: { tensor: tf.Tensor2D; batch: { indices: number[] }; target: Target }[] = [];
   try {
     for (const site of split.dense) {
       const { explicit, structured } = denseCosts(site, lengths, chunk, C);
@@ -320,6 +360,27 @@ function contractBatch(
       }
       tf.dispose([raw, sign].filter((x): x is tf.Tensor2D => !!x));
     }
+    // Tables: the evaluated examples' touched rows that lie in the chunk's U, laid out as the held train matrix.
+    const perExample = sparseGradients(split.rows, lengths, C);
+    for (const t of tables.tables) {
+      const W = t.width;
+      const UW = t.rowOf.size * W;
+      const host = new Float32Array(Be * C * UW); // [Be·C, |U|·W]
+      perExample.forEach((g, e) => {
+        for (const [id, v] of g.get(t.table) ?? []) {
+          const u = t.rowOf.get(id);
+          if (u === undefined) continue;
+          for (let c = 0; c < C; c++) host.set(v.subarray(c * W, (c + 1) * W), (e * C + c) * UW + u * W);
+        }
+      });
+      const raw = tf.tensor2d(host, [Be * C, UW]);
+      const sign = targets.some((x) => x.evalSide === 'sign') ? tf.sign(raw) : undefined;
+      for (const target of targets) {
+        const tensor = tf.matMul(target.evalSide === 'raw' ? raw : sign!, target.trainSide === 'raw' ? t.raw : t.sign!) as tf.Tensor2D;
+        products.push({ tensor, batch: tables, target });
+      }
+      tf.dispose([raw, sign].filter((x): x is tf.Tensor2D => !!x));
+    }
     if (products.length) {
       const flat = tf.tidy(() => tf.concat(products.map((p) => tf.reshape(p.tensor, [-1])))); // all products, one read-back
       const values = flat.dataSync() as Float32Array;
@@ -342,43 +403,6 @@ function contractBatch(
   } finally {
     tf.dispose(products.map((p) => p.tensor));
   }
-  contractSparse(sparseGradients(split.rows, lengths, C), evalIdx, store, targets, C, result, setName, M);
-}
-
-/** Table rows on the host: for each row id of an evaluated example, every train example of the chunk with that id. */
-function contractSparse(
-  perExample: SparseGradient[], evalIdx: number[], store: SparseStore, targets: Target[], C: number,
-  result: KernelResult, setName: string, M: number,
-): void {
-  const needSign = targets.some((t) => t.evalSide === 'sign');
-  perExample.forEach((g, e) => {
-    const m = evalIdx[e];
-    for (const [table, rows] of g) {
-      const held = store.get(table);
-      if (!held) continue;
-      for (const [id, v] of rows) {
-        const list = held.get(id);
-        if (!list) continue;
-        const W = v.length / C;
-        const s = needSign ? signs(v) : undefined;
-        for (const entry of list) {
-          for (const target of targets) {
-            const blk = result[target.kind]![setName];
-            const dst = target.flipped ? blk.flipped! : blk.data;
-            const x = target.trainSide === 'raw' ? entry.v : entry.s!;
-            const y = target.evalSide === 'raw' ? v : s!;
-            for (let c = 0; c < C; c++) {
-              for (let c2 = 0; c2 < C; c2++) {
-                let dot = 0;
-                for (let w = 0; w < W; w++) dot += x[c * W + w] * y[c2 * W + w];
-                dst[((entry.n * C + c) * M + m) * C + c2] += dot;
-              }
-            }
-          }
-        }
-      }
-    }
-  });
 }
 
 /**
