@@ -1,24 +1,29 @@
 /**
  * The masked LM (BERT / RoBERTa) as a recording model for the structured eNTK (kernel/structured-ntk.ts): one batched
  * forward pass in evaluation mode that keeps, per parameter site, the input activations (dense layers), the
- * normalised x̂ (LayerNorms) and the token ids (embeddings), then ONE backward pass that yields the output cotangent
- * δ of every site for all C classes at once.
+ * normalised x̂ (LayerNorms) and the token ids (embeddings), then one hand-written backward pass that carries the
+ * cotangents of all C classes at once and yields the output cotangent δ of every site.
  *
- * How the C backward passes share one tape: the batch is replicated C times along the rows ([C·B, T]); replica c
- * receives the cotangent e_c at its output (y = Σ_{c,b} f_c(x_b) of replica c), so the cotangents of replica c are
- * those of Σ_b f_c(x_b). The cotangents are read at "taps", tensors made before the pass that enter each site's output
- * additively: the embedding sum, and each layer's bias (β) as one row per token (∂y/∂tap = δ). So the
- * backward pass never forms a weight gradient: each dense layer only propagates dX = δ·W (a plain matMul).
- * Cost: the forward over C·B rows plus one backward over C·B rows without weight products.
- *
- * The composition mirrors bert.ts / attention.ts / feed-forward.ts / embeddings.ts / mlm-head.ts (same leaf helpers);
- * test/unit/engine/kernel/structured-ntk.test.ts checks the kernel it yields against per-example autodiff of the
- * real model. B batch, T tokens, R = B·T rows, H hidden, I intermediate, nh heads, hs head size, C classes.
+ * Why by hand: the kernel needs C backward passes from ONE forward, which tfjs's tape cannot give (a tape serves one
+ * backward). Written out, the backward of every block is linear in its output cotangent, so the C cotangents travel
+ * together as rows [C·n, w] (class-major) against activations [n, w] saved once: the forward runs over B examples,
+ * not C·B, and no weight gradient is ever formed (a dense layer only propagates dX = δ·W). Formulas, per block
+ * (y the output, dy its cotangent, all per class c):
+ *   dense     y = x Wᵀ + b                 dx = dy W                        (sites: W with a = x, b; δ = dy)
+ *   LayerNorm y = x̂ γ + β, x̂ = (x − μ) r   dx = r (g − mean(g) − x̂ mean(g x̂)), g = dy γ   (sites: γ scale x̂, β)
+ *   GELU      y = x Φ(x)                  dx = dy (Φ(x) + x φ(x))     (tanh form and ReLU: their derivatives)
+ *   attention P = softmax(q kᵀ/√hs + mask), ctx = P v:
+ *             dP = dctx vᵀ, dv = Pᵀ dctx, dS = P (dP − Σ_j dP P), dq = dS k/√hs, dk = dSᵀ q/√hs
+ *   read-out  h = x[mask row]            dx = dh scattered to the mask rows
+ *   MLM head  z_c = t·E[label_c] + bias  dt = E[label_c]  (sites: decoder rows t, bias rows 1)
+ * test/unit/engine/kernel/structured-ntk.test.ts checks the kernel this yields against per-example autodiff of the
+ * real model (bert.ts), for BERT and RoBERTa, tied and untied decoders, both heads and every activation.
+ * B batch, T tokens, R = B·T rows, H hidden, I intermediate, nh heads, hs head size, C classes.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DenseSite, Recording, RowsSite, Site, StructuredModel, VectorSite } from '../kernel/structured-types';
 import { attentionBias } from './attention';
-import type { EncoderConfig } from './config';
+import type { EncoderConfig, HiddenAct } from './config';
 import { positionIds } from './embeddings';
 import { activation, param } from './layer-ops';
 import { decoderWeight } from './mlm-head';
@@ -37,23 +42,6 @@ export type RecordHead =
   | { kind: 'mlm'; labelIds: number[] }
   | { kind: 'linear'; weight: tf.Variable /* [C, H] */; bias: tf.Variable /* [C] */ };
 
-/** C copies of x stacked along the first axis (tf.tile is slow on wasm; concat copies). */
-function replicate(x: tf.Tensor, C: number): tf.Tensor {
-  return C === 1 ? x.clone() : tf.concat(Array.from({ length: C }, () => x), 0);
-}
-
-/** Placeholder for a cotangent filled in after the backward pass. */
-const PENDING = null as unknown as tf.Tensor3D;
-
-/** dense with a gradient for its input only: x [N, in] → x·Wᵀ [N, out] (W, Wt = Wᵀ fixed during the pass). */
-function inputOnlyDense(W: tf.Tensor2D, Wt: tf.Tensor2D): (x: tf.Tensor2D) => tf.Tensor2D {
-  const f = tf.customGrad(((x: tf.Tensor) => ({
-    value: tf.matMul(x as tf.Tensor2D, Wt), // [N, in]·[in, out]
-    gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, W), // dX = dY·W   [N, out]·[out, in]
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (x) => f(x) as tf.Tensor2D;
-}
-
 export function recordingModel(params: Params, config: EncoderConfig, padId: number, head: RecordHead): StructuredModel<RecordInput> {
   const C = head.kind === 'mlm' ? head.labelIds.length : head.weight.shape[0];
   if (head.kind === 'mlm') {
@@ -66,6 +54,32 @@ export function recordingModel(params: Params, config: EncoderConfig, padId: num
     record: (inputs) => record(params, config, padId, head, C, inputs),
   };
 }
+
+const SQRT_HALF = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** The activation's derivative at u (same shape). */
+function activationGrad(kind: HiddenAct, u: tf.Tensor2D): tf.Tensor2D {
+  switch (kind) {
+    case 'gelu': // Φ(u) + u φ(u)
+      return tf.add(tf.mul(0.5, tf.add(1, tf.erf(tf.mul(u, SQRT_HALF)))), tf.mul(u, tf.mul(tf.exp(tf.mul(tf.square(u), -0.5)), INV_SQRT_2PI)));
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh': { // ½(1 + tanh z) + ½u(1 − tanh² z)·√(2/π)(1 + 3·0.044715u²), z = √(2/π)(u + 0.044715u³)
+      const th = tf.tanh(tf.mul(tf.add(u, tf.mul(tf.mul(tf.mul(u, u), u), 0.044715)), SQRT_2_OVER_PI));
+      const dz = tf.mul(tf.add(1, tf.mul(tf.square(u), 3 * 0.044715)), SQRT_2_OVER_PI);
+      return tf.add(tf.mul(0.5, tf.add(1, th)), tf.mul(tf.mul(tf.mul(u, 0.5), tf.sub(1, tf.square(th))), dz));
+    }
+    case 'relu':
+      return tf.cast(tf.greater(u, 0), 'float32') as tf.Tensor2D;
+  }
+}
+
+/** What a LayerNorm's backward needs: x̂ [n, H] and r = 1/√(var + eps) [n, 1]. */
+interface NormSaved { xhat: tf.Tensor2D; rstd: tf.Tensor2D; gamma: tf.Tensor }
+
+/** a [n, w] against class-major rows [C·n, w]: the broadcast view [1, n, w] and the rows as [C, n, w]. */
+const byClass = (x: tf.Tensor, C: number): tf.Tensor3D => tf.reshape(x, [C, -1, x.shape[x.rank - 1]]) as tf.Tensor3D;
 
 function record(params: Params, config: EncoderConfig, padId: number, head: RecordHead, C: number, inputs: RecordInput[]): Recording {
   const B = inputs.length;
@@ -84,167 +98,161 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
   const ids = new Int32Array(R).fill(padId);
   const types = new Int32Array(R);
   const mask = new Int32Array(R);
-  const read = new Int32Array(C * B); // row of each (replica c, example b) read-out in the [C·R] hidden states
+  const readRows = new Int32Array(B); // row of each example's read-out in the [R] token rows
+  const scatterRows = new Int32Array(C * B); // the same rows in the class-major [C·R] cotangent rows
   inputs.forEach((x, b) => {
     ids.set(x.inputIds, b * T);
     types.set(x.tokenTypeIds, b * T);
     mask.fill(1, b * T, b * T + x.inputIds.length);
-    for (let c = 0; c < C; c++) read[c * B + b] = c * R + b * T + Math.max(0, x.maskPos);
+    readRows[b] = b * T + Math.max(0, x.maskPos);
+    for (let c = 0; c < C; c++) scatterRows[c * B + b] = c * R + readRows[b];
   });
 
   const sites: Site[] = [];
   const kept: tf.Tensor[] = [];
-  const keep = <T extends tf.Tensor>(t: T): T => { kept.push(tf.keep(t)); return t; };
-  const taps: tf.Tensor2D[] = [];
-  const scratch: tf.Tensor[] = []; // released when the pass ends, also on error
-  const tapSites: { sites: Site[]; rows: number }[] = []; // tapSites[i]: the sites whose cotangent is taps[i]
   let outputs: Float32Array | undefined;
   try {
-    const idsT = tf.tensor2d(ids, [B, T], 'int32');
-    const posT = positionIds(config, idsT); // [B, T]
-    const posIdsHost = Int32Array.from(posT.dataSync());
-    const emb = embeddingNames(config);
-    // Word + position + type embeddings [R, H], replicated per class → [C·R, H]. Constant for the taps.
-    const e0 = tf.tidy(() => {
-      const flat = (t: tf.Tensor2D) => tf.cast(tf.reshape(t, [R]), 'int32') as tf.Tensor1D; // [R]
-      const sum = tf.add(tf.add(
-        tf.gather(param(params, emb.word), flat(idsT)),
-        tf.gather(param(params, emb.position), flat(posT))),
+    tf.tidy(() => {
+      const keep = <X extends tf.Tensor>(t: X): X => { kept.push(tf.keep(t)); return t; };
+      const emb = embeddingNames(config);
+      const idsT = tf.tensor2d(ids, [B, T], 'int32');
+      const posT = positionIds(config, idsT); // [B, T]
+      const posIdsHost = Int32Array.from(posT.dataSync());
+      const bias = attentionBias(tf.tensor2d(mask, [B, T], 'int32')); // [B, 1, 1, T]
+      const weightT = new Map<string, tf.Tensor2D>(); // Wᵀ [in, out] per weight, so both products are plain matMuls
+      const Wt = (name: string): tf.Tensor2D => {
+        let t = weightT.get(name);
+        if (!t) { t = tf.transpose(param(params, name)) as tf.Tensor2D; weightT.set(name, t); }
+        return t;
+      };
+      const W = (names: DenseNames) => param(params, names.weight) as tf.Tensor as tf.Tensor2D;
+
+      // ---- Forward over the B examples, saving what the backward and the sites need.
+      const linear = (names: DenseNames, x: tf.Tensor2D): tf.Tensor2D => tf.add(tf.matMul(x, Wt(names.weight)), param(params, names.bias));
+      const norm = (names: NormNames, x: tf.Tensor2D): { y: tf.Tensor2D; saved: NormSaved } => {
+        const { mean, variance } = tf.moments(x, -1, true); // [n, 1]
+        const rstd = tf.rsqrt(tf.add(variance, eps)) as tf.Tensor2D;
+        const xhat = keep(tf.mul(tf.sub(x, mean), rstd) as tf.Tensor2D); // kept: the γ site's scale
+        const gamma = param(params, names.weight);
+        return { y: tf.add(tf.mul(xhat, gamma), param(params, names.bias)), saved: { xhat, rstd, gamma } };
+      };
+      const splitHeads = (x: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(x, [n, T, nh, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // [n, nh, T, hs]
+      const mergeHeads = (x: tf.Tensor4D, n: number) => tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [n * T, H]) as tf.Tensor2D; // [n·T, H]
+
+      const e = tf.add(tf.add(
+        tf.gather(param(params, emb.word), tf.tensor1d(ids, 'int32')),
+        tf.gather(param(params, emb.position), tf.tensor1d(posIdsHost, 'int32'))),
       tf.gather(param(params, emb.tokenType), tf.tensor1d(types, 'int32'))) as tf.Tensor2D; // [R, H]
-      return replicate(sum, C) as tf.Tensor2D; // [C·R, H]
-    });
-    tf.dispose([idsT, posT]);
-    const bias = tf.tidy(() => replicate(attentionBias(tf.tensor2d(mask, [B, T], 'int32')), C) as tf.Tensor4D); // [C·B, 1, 1, T]
-    const readIdx = tf.tensor1d(read, 'int32');
-    scratch.push(bias, readIdx);
-    // Transposed weights of the pass: the forward is x·Wᵀ with a plain matMul.
-    const weightsT = new Map<string, tf.Tensor2D>();
-    const denseOf = (names: DenseNames) => {
-      const W = param(params, names.weight) as tf.Tensor as tf.Tensor2D;
-      if (!weightsT.has(names.weight)) {
-        const Wt = tf.transpose(W);
-        weightsT.set(names.weight, Wt);
-        scratch.push(Wt);
-      }
-      return inputOnlyDense(W, weightsT.get(names.weight)!);
-    };
-    // The taps: tensors created before the pass whose cotangent is a site's output cotangent δ. The embedding sum e0
-    // is the first; every dense layer and LayerNorm adds its bias (β) as rows [C·n, out], so ∂y/∂(bias rows) = δ.
-    const biasOrder: { bias: string; rows: number }[] = [{ bias: emb.norm.bias, rows: R }];
-    for (let i = 0; i < config.numLayers; i++) {
-      const l = layerNames(config, i);
-      for (const d of [l.query, l.key, l.value, l.attentionOutput, l.attentionNorm, l.intermediate, l.output, l.outputNorm]) biasOrder.push({ bias: d.bias, rows: R });
-    }
-    if (head.kind === 'mlm') for (const d of [headNames(config).transform, headNames(config).norm]) biasOrder.push({ bias: d.bias, rows: B });
-    taps.push(e0);
-    for (const { bias: name, rows } of biasOrder) {
-      const b = param(params, name);
-      taps.push(tf.tidy(() => tf.matMul(tf.ones([C * rows, 1]), tf.reshape(b, [1, b.shape[0]])))); // [C·rows, out], rows of b
-    }
-    let nextTap = 1;
-    const tapFor = (rows: number, tapped: Site[]): tf.Tensor2D => {
-      tapSites.push({ sites: tapped, rows });
-      return taps[nextTap++];
-    };
-
-    const rowsSites: RowsSite[] = []; // embedding tables: values are the embedding tap's cotangent
-    for (const [name, rowIds] of [[emb.word, ids], [emb.position, posIdsHost], [emb.tokenType, types]] as const) {
-      rowsSites.push({ kind: 'rows', variable: param(params, name), rowsPerExample: T, ids: rowIds, values: PENDING });
-    }
-    tapSites.push({ sites: rowsSites, rows: R });
-
-    let outputsT: tf.Tensor | undefined; // replica 0's logits [B, C]: f_c(x_b), read after the pass
-    const f = (): tf.Scalar => {
-      // x [C·N, in] (N = R or B): records a (replica 0 rows) and taps the output.
-      // Replica 0's rows of x [C·n, w] → [n, w], a contiguous prefix; one copy per x.
-      const firstRows = new Map<tf.Tensor, tf.Tensor2D>();
-      const replica0 = (x: tf.Tensor2D, n: number): tf.Tensor2D => {
-        let r = firstRows.get(x);
-        if (!r) { r = keep(tf.slice(x, [0, 0], [n, -1])); firstRows.set(x, r); }
-        return r;
-      };
-      const dense = (names: DenseNames, x: tf.Tensor2D, n: number, rpe: number): tf.Tensor2D => {
-        const W = param(params, names.weight);
-        // Query, key and value share one recorded input tensor (the structured kernel merges such sites).
-        const w: DenseSite = { kind: 'dense', variable: W, rowsPerExample: rpe, a: replica0(x, n), delta: PENDING };
-        const b: VectorSite = { kind: 'vector', variable: param(params, names.bias), rowsPerExample: rpe, delta: PENDING };
-        sites.push(w, b);
-        return tf.add(denseOf(names)(x), tapFor(n, [w, b])); // x·Wᵀ + bias rows
-      };
-      const layerNorm = (names: NormNames, x: tf.Tensor2D, n: number, rpe: number): tf.Tensor2D => {
-        const { mean, variance } = tf.moments(x, -1, true); // [C·n, 1]
-        const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))) as tf.Tensor2D; // [C·n, H]
-        const scale = replica0(xhat, n);
-        const g: VectorSite = { kind: 'vector', variable: param(params, names.weight), rowsPerExample: rpe, delta: PENDING, scale };
-        const bt: VectorSite = { kind: 'vector', variable: param(params, names.bias), rowsPerExample: rpe, delta: PENDING };
-        sites.push(g, bt);
-        return tf.add(tf.mul(xhat, param(params, names.weight)), tapFor(n, [g, bt])); // x̂·γ + β rows
-      };
-      const splitHeads = (x: tf.Tensor2D) => tf.transpose(tf.reshape(x, [C * B, T, nh, hs]), [0, 2, 1, 3]); // [C·B, nh, T, hs]
-
-      let x = layerNorm(emb.norm, e0, R, T); // [C·R, H]
+      const n0 = norm(emb.norm, e);
+      let x = n0.y;
+      interface LayerSaved { l: ReturnType<typeof layerNames>; xIn: tf.Tensor2D; q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D; probs: tf.Tensor4D; merged: tf.Tensor2D; n1: NormSaved; x1: tf.Tensor2D; u: tf.Tensor2D; g: tf.Tensor2D; n2: NormSaved }
+      const layers: LayerSaved[] = [];
       for (let i = 0; i < config.numLayers; i++) {
         const l = layerNames(config, i);
-        const q = splitHeads(dense(l.query, x, R, T));
-        const k = splitHeads(dense(l.key, x, R, T));
-        const v = splitHeads(dense(l.value, x, R, T));
-        const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), bias); // [C·B, nh, T, T]
-        const context = tf.matMul(tf.softmax(scores, -1), v); // [C·B, nh, T, hs]
-        const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [C * R, H]) as tf.Tensor2D;
-        const attended = layerNorm(l.attentionNorm, tf.add(dense(l.attentionOutput, merged, R, T), x), R, T);
-        const inner = activation(config.hiddenAct, dense(l.intermediate, attended, R, T)); // [C·R, I]
-        x = layerNorm(l.outputNorm, tf.add(dense(l.output, inner, R, T), attended), R, T);
+        const xIn = keep(x); // the input of query, key and value: one tensor, so the kernel merges the three sites
+        const q = splitHeads(linear(l.query, xIn), B);
+        const k = splitHeads(linear(l.key, xIn), B);
+        const v = splitHeads(linear(l.value, xIn), B);
+        const probs = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), bias), -1) as tf.Tensor4D; // [B, nh, T, T]
+        const merged = keep(mergeHeads(tf.matMul(probs, v) as tf.Tensor4D, B)); // [R, H]
+        const a1 = norm(l.attentionNorm, tf.add(linear(l.attentionOutput, merged), xIn) as tf.Tensor2D);
+        const x1 = keep(a1.y);
+        const u = linear(l.intermediate, x1); // [R, I]
+        const g = keep(activation(config.hiddenAct, u));
+        const a2 = norm(l.outputNorm, tf.add(linear(l.output, g), x1) as tf.Tensor2D);
+        layers.push({ l, xIn, q, k, v, probs, merged, n1: a1.saved, x1, u, g, n2: a2.saved });
+        x = a2.y;
       }
-      const h = tf.gather(x, readIdx) as tf.Tensor2D; // [C·B, H]
-      let logits: tf.Tensor2D; // [C·B, C]
+      const h = keep(tf.gather(x, tf.tensor1d(readRows, 'int32')) as tf.Tensor2D); // [B, H]
+
+      // ---- Helpers of the backward: rows are class-major [C·n, w].
+      const push = (s: Site) => { sites.push(s); return s; };
+      const denseSites = (names: DenseNames, a: tf.Tensor2D, dy: tf.Tensor2D, rpe: number): void => {
+        const delta = keep(byClass(dy, C)); // [C, n, out]
+        push({ kind: 'dense', variable: param(params, names.weight), rowsPerExample: rpe, a, delta } as DenseSite);
+        push({ kind: 'vector', variable: param(params, names.bias), rowsPerExample: rpe, delta } as VectorSite);
+      };
+      const normBack = (names: NormNames, saved: NormSaved, dy: tf.Tensor2D, rpe: number): tf.Tensor2D => {
+        const delta = keep(byClass(dy, C)); // [C, n, H]
+        push({ kind: 'vector', variable: param(params, names.weight), rowsPerExample: rpe, delta, scale: saved.xhat } as VectorSite);
+        push({ kind: 'vector', variable: param(params, names.bias), rowsPerExample: rpe, delta } as VectorSite);
+        const g = tf.mul(delta, saved.gamma); // [C, n, H]
+        const xhat = tf.expandDims(saved.xhat, 0); // [1, n, H]
+        const dx = tf.mul(tf.expandDims(saved.rstd, 0), tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
+        return tf.reshape(dx, [-1, H]) as tf.Tensor2D; // [C·n, H]
+      };
+      const actBack = (u: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D =>
+        tf.reshape(tf.mul(byClass(dy, C), activationGrad(config.hiddenAct, u)), [-1, u.shape[1]]) as tf.Tensor2D;
+      const rep = <X extends tf.Tensor>(t: X): X => (C === 1 ? t : tf.concat(Array.from({ length: C }, () => t), 0) as X); // C copies on axis 0
+
+      // ---- The head: logits [B, C] and the cotangent at h, dh [C·B, H] (class c: ∂z_c/∂h).
+      let logits: tf.Tensor2D;
+      let dh: tf.Tensor2D;
       if (head.kind === 'linear') {
-        // Linear head: ∂f_c/∂W_head = e_c ⊗ h (a dense site with δ = e_c), ∂f_c/∂b = e_c.
-        const a = replica0(h, B); // [B, H]
-        const delta = keep(tf.tidy(() => tf.tile(tf.reshape(tf.eye(C), [C, 1, C]), [1, B, 1])) as tf.Tensor3D); // [C, B, C]
-        sites.push({ kind: 'dense', variable: head.weight, rowsPerExample: 1, a, delta });
-        sites.push({ kind: 'vector', variable: head.bias, rowsPerExample: 1, delta });
-        logits = tf.add(tf.matMul(h, tf.transpose(head.weight)), head.bias);
+        // ∂z_c/∂W_head = e_c ⊗ h (a dense site with δ = e_c), ∂z_c/∂b = e_c; ∂z_c/∂h = W_head[c].
+        const delta = keep(tf.tile(tf.reshape(tf.eye(C), [C, 1, C]), [1, B, 1]) as tf.Tensor3D); // [C, B, C]
+        push({ kind: 'dense', variable: head.weight, rowsPerExample: 1, a: h, delta });
+        push({ kind: 'vector', variable: head.bias, rowsPerExample: 1, delta });
+        logits = tf.add(tf.matMul(h, tf.transpose(head.weight)), head.bias) as tf.Tensor2D;
+        dh = tf.reshape(tf.tile(tf.reshape(head.weight, [C, 1, H]), [1, B, 1]), [C * B, H]) as tf.Tensor2D;
       } else {
         const hn = headNames(config);
-        const t = layerNorm(hn.norm, activation(config.hiddenAct, dense(hn.transform, h, B, 1)), B, 1); // [C·B, H]
+        const uh = linear(hn.transform, h); // [B, H]
+        const gh = activation(config.hiddenAct, uh);
+        const nh0 = norm(hn.norm, gh);
+        const t = keep(nh0.y); // [B, H]
         const labelIds = tf.tensor1d(head.labelIds, 'int32');
+        const Ec = tf.gather(decoderWeight(params, config), labelIds); // [C, H]
+        logits = tf.add(tf.matMul(t, tf.transpose(Ec)), tf.gather(param(params, hn.bias), labelIds)) as tf.Tensor2D;
+        // Decoder rows: ∂z_c/∂E[label_c] = t (vocabulary-sparse), ∂z_c/∂bias[label_c] = 1; ∂z_c/∂t = E[label_c].
         const rowIds = new Int32Array(C * B);
         for (let c = 0; c < C; c++) rowIds.fill(head.labelIds[c], c * B, (c + 1) * B);
-        // Decoder rows: ∂f_c/∂E[label_c] = t (gathered, vocabulary-sparse), and ∂f_c/∂bias[label_c] = 1.
-        const t0 = replica0(t, B); // [B, H]
-        sites.push({ kind: 'rows', variable: decoderWeight(params, config), rowsPerExample: 1, ids: rowIds, values: keep(tf.reshape(replicate(t0, C), [C, B, H]) as tf.Tensor3D) });
-        sites.push({ kind: 'rows', variable: param(params, hn.bias), rowsPerExample: 1, ids: rowIds, values: keep(tf.ones([C, B, 1]) as tf.Tensor3D) });
-        const Wc = tf.gather(decoderWeight(params, config), labelIds); // [C, H]
-        logits = tf.add(tf.matMul(t, tf.transpose(Wc)), tf.gather(param(params, hn.bias), labelIds)) as tf.Tensor2D;
+        push({ kind: 'rows', variable: decoderWeight(params, config), rowsPerExample: 1, ids: rowIds, values: keep(tf.reshape(rep(t), [C, B, H]) as tf.Tensor3D) });
+        push({ kind: 'rows', variable: param(params, hn.bias), rowsPerExample: 1, ids: rowIds, values: keep(tf.ones([C, B, 1]) as tf.Tensor3D) });
+        const dt = tf.reshape(tf.tile(tf.reshape(Ec, [C, 1, H]), [1, B, 1]), [C * B, H]) as tf.Tensor2D;
+        const dgh = normBack(hn.norm, nh0.saved, dt, 1);
+        const duh = actBack(uh, dgh);
+        denseSites(hn.transform, h, duh, 1);
+        dh = tf.matMul(duh, W(hn.transform)) as tf.Tensor2D; // [C·B, H]
       }
-      outputsT = tf.keep(tf.slice(logits, [0, 0], [B, C]));
-      // Replica c selects class c: y = Σ_{c,b} logits[c·B + b, c].
-      const select = tf.tile(tf.reshape(tf.eye(C), [C, 1, C]), [1, B, 1]).reshape([C * B, C]);
-      return tf.sum(tf.mul(logits, select)) as tf.Scalar;
-    };
+      outputs = Float32Array.from(logits.dataSync());
 
-    const { value, grads } = tf.engine().gradients(f, taps, undefined, true);
-    value.dispose();
-    outputs = Float32Array.from(outputsT!.dataSync());
-    outputsT!.dispose();
-    if (nextTap !== taps.length) throw new Error(`model/recording.ts: the pass used ${nextTap} of ${taps.length} taps; the tap order no longer matches the layers`);
-    sites.unshift(...rowsSites);
-    // grads[i] is the cotangent at taps[i]: [C·rows, width] → [C, rows, width].
-    grads.forEach((g, i) => {
-      const { sites: tapped, rows } = tapSites[i];
-      const d = tf.reshape(g, [C, rows, g.shape[1] as number]) as tf.Tensor3D; // [C, rows, width]
-      g.dispose();
-      kept.push(d);
-      for (const s of tapped) {
-        if (s.kind === 'rows') s.values = d;
-        else s.delta = d;
+      // ---- Back through the encoder.
+      let dx = tf.scatterND(tf.tensor2d(scatterRows, [C * B, 1], 'int32'), dh, [C * R, H]) as tf.Tensor2D; // [C·R, H]
+      for (let i = config.numLayers - 1; i >= 0; i--) {
+        const dOut = dx;
+        dx = tf.tidy(() => layerBack(layers[i], dOut)); // frees each layer's temporaries as it goes
+      }
+      function layerBack(s: LayerSaved, dx: tf.Tensor2D): tf.Tensor2D {
+        const { l } = s;
+        const ds2 = normBack(l.outputNorm, s.n2, dx, T);
+        denseSites(l.output, s.g, ds2, T);
+        const du = actBack(s.u, tf.matMul(ds2, W(l.output)) as tf.Tensor2D); // [C·R, I]
+        denseSites(l.intermediate, s.x1, du, T);
+        const ds1 = normBack(l.attentionNorm, s.n1, tf.add(ds2, tf.matMul(du, W(l.intermediate))) as tf.Tensor2D, T);
+        denseSites(l.attentionOutput, s.merged, ds1, T);
+        const dctx = splitHeads(tf.matMul(ds1, W(l.attentionOutput)) as tf.Tensor2D, C * B); // [C·B, nh, T, hs]
+        const P = rep(s.probs); // [C·B, nh, T, T]
+        const dP = tf.matMul(dctx, rep(s.v), false, true); // [C·B, nh, T, T]
+        const dv = tf.matMul(P, dctx, true, false); // [C·B, nh, T, hs]
+        const dS = tf.mul(tf.mul(P, tf.sub(dP, tf.sum(tf.mul(dP, P), -1, true))), 1 / Math.sqrt(hs));
+        const dq = mergeHeads(tf.matMul(dS, rep(s.k)) as tf.Tensor4D, C * B); // [C·R, H]
+        const dk = mergeHeads(tf.matMul(dS, rep(s.q), true, false) as tf.Tensor4D, C * B);
+        const dvm = mergeHeads(dv as tf.Tensor4D, C * B);
+        denseSites(l.query, s.xIn, dq, T);
+        denseSites(l.key, s.xIn, dk, T);
+        denseSites(l.value, s.xIn, dvm, T);
+        return tf.addN([ds1, tf.matMul(dq, W(l.query)), tf.matMul(dk, W(l.key)), tf.matMul(dvm, W(l.value))]) as tf.Tensor2D;
+      }
+      // Embeddings: the LayerNorm, then the three tables (rows: word, position and type ids of each token).
+      const de = keep(byClass(normBack(emb.norm, n0.saved, dx, T), C)); // [C, R, H]
+      for (const [name, rowIds] of [[emb.word, ids], [emb.position, posIdsHost], [emb.tokenType, types]] as const) {
+        push({ kind: 'rows', variable: param(params, name), rowsPerExample: T, ids: rowIds, values: de });
       }
     });
-  } catch (e) {
+  } catch (err) {
     tf.dispose(kept);
-    throw e;
-  } finally {
-    tf.dispose([...taps, ...scratch]);
+    throw err;
   }
   return { sites, outputs, dispose: () => tf.dispose(kept) };
 }

@@ -34,10 +34,10 @@ function assertSameKernels(actual: KernelResult, expected: KernelResult, what: s
 }
 
 /** A tiny random model whose biases and LayerNorms are non-trivial (random-init sets them to 0 and 1). */
-function tinyModel(modelType: 'bert' | 'roberta', tied: boolean, seed: number): { config: EncoderConfig; params: Params } {
+function tinyModel(modelType: 'bert' | 'roberta', tied: boolean, seed: number, hiddenAct?: 'gelu' | 'gelu_new' | 'relu'): { config: EncoderConfig; params: Params } {
   let config = makeEncoderConfig({
     modelType, vocabSize: 40, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 24, maxPositions: 24,
-    hiddenAct: modelType === 'bert' ? 'gelu' : 'gelu_new',
+    hiddenAct: hiddenAct ?? (modelType === 'bert' ? 'gelu' : 'gelu_new'),
   });
   let params = randomParams(config, seed);
   let k = 0;
@@ -121,8 +121,8 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
     });
   }
 
-  it('a parameter subset (no embeddings) and a linear head (standard mode) match as well', async () => {
-    const { config, params } = tinyModel('bert', true, 5);
+  it('a parameter subset (no embeddings) and a linear head (standard mode), with ReLU, match as well', async () => {
+    const { config, params } = tinyModel('bert', true, 5, 'relu');
     params.set(HEAD_WEIGHT, tf.variable(tf.randomNormal([2, 16], 0, 0.3, 'float32', 1), true, HEAD_WEIGHT));
     params.set(HEAD_BIAS, tf.variable(tf.tensor1d([0.1, -0.2]), true, HEAD_BIAS));
     const classify = standardClassifier(params, config, 0);
