@@ -1,13 +1,14 @@
 /**
  * Per-example gradient features of one recorded batch (structured-types.ts), in the forms the structured eNTK
- * contracts. B examples, C classes, R = B·rowsPerExample rows, n_b = real rows of example b.
+ * contracts. B examples, C classes, R = B·rowsPerExample rows, n_b = real rows of example b. Per-example rows are
+ * class-major (row c·B + b), the layout the recording keeps its cotangents in, so no transposes are needed.
  *
- * - Explicit dense gradients: G_{b,c} = A_bᵀ Δ_{b,c} [in, out] per (example, class), one small plain matMul each over
- *   the example's real rows only, flattened to rows [B·C, in·out]. Needed by the sign kernels (sign of a coordinate)
+ * - Explicit dense gradients: G_{b,c} = Δ_{b,c}ᵀ A_b [out, in] per (example, class), one batched matMul, flattened to
+ *   rows [C·B, out·in]. Needed by the sign kernels (sign of a coordinate)
  *   and by the SGD kernel where it is cheaper than the structured form.
  * - Structured dense factors: A [R, in] and Δ [C·R, out] as recorded (Novak et al. 2022): ⟨G_{b,c}, G_{b',c'}⟩ =
  *   Σ_{t,s} (δ_{c,t}·δ'_{c',s})(a_t·a'_s), never forming G.
- * - Vector sites (biases, LayerNorm γ/β): Σ_t δ ⊙ u, rows [B·C, size].
+ * - Vector sites (biases, LayerNorm γ/β): Σ_t δ ⊙ u, rows [C·B, size].
  * - Rows sites (embedding tables, gathered decoder rows and bias): per example and table, the touched rows only,
  *   merged by row id across sites that share a table (a tied decoder adds its label rows to the word embeddings).
  */
@@ -20,8 +21,9 @@ export function realRows(rowsPerExample: number, length: number): number {
 }
 
 /**
- * Explicit per-(example, class) gradients of a dense site: rows b·C + c hold G_{b,c} = Δ_{b,c}ᵀ A_b [out, in]
- * (the weight's own layout) flattened: [B·C, out·in]. One batched matMul, [B, C·out, T]·[B, T, in], over the
+ * Explicit per-(example, class) gradients of a dense site, class-major: row c·B + b holds G_{b,c} = Δ_{b,c}ᵀ A_b
+ * [out, in] (the weight's own layout) flattened: [C·B, out·in]. One batched matMul straight from the recorded
+ * layouts, δ [C, B, T, out] (transposed inside the product) against a [B, T, in] shared by the C classes, over the
  * batch's padded rows (padded rows have δ = 0 and add nothing).
  */
 export function denseGradientRows(site: DenseSite, B: number, C: number): tf.Tensor2D {
@@ -29,29 +31,27 @@ export function denseGradientRows(site: DenseSite, B: number, C: number): tf.Ten
   const inner = site.a.shape[1];
   const out = site.delta.shape[2];
   return tf.tidy(() => {
-    // δ [C, B·rpe, out] → per example Δᵀ: [B, C·out, rpe]
-    const dT = tf.reshape(tf.transpose(tf.reshape(site.delta, [C, B, rpe, out]), [1, 0, 3, 2]), [B, C * out, rpe]);
+    const d = tf.reshape(site.delta, [C, B, rpe, out]); // [C, B, rpe, out]
     const a = tf.reshape(site.a, [B, rpe, inner]); // [B, rpe, in]
-    return tf.reshape(tf.matMul(dT, a), [B * C, out * inner]) as tf.Tensor2D; // [B, C·out, in] → [B·C, out·in]
+    return tf.reshape(tf.matMul(d, a, true, false), [C * B, out * inner]) as tf.Tensor2D; // [C, B, out, in] → [C·B, out·in]
   });
 }
 
-/** Per-(example, class) gradients of vector sites, concatenated along the coordinates: [B·C, Σ size]. */
+/** Per-(example, class) gradients of vector sites, class-major rows c·B + b, coordinates concatenated: [C·B, Σ size]. */
 export function vectorGradientRows(sites: VectorSite[], B: number, C: number): tf.Tensor2D {
   return tf.tidy(() => {
     const parts = sites.map((s) => {
       const size = s.delta.shape[2];
       const terms = s.scale ? tf.mul(s.delta, s.scale) : s.delta; // [C, R, size]
-      const perExample = tf.sum(tf.reshape(terms, [C, B, s.rowsPerExample, size]), 2); // [C, B, size]
-      return tf.reshape(tf.transpose(perExample, [1, 0, 2]), [B * C, size]) as tf.Tensor2D; // [B·C, size]
+      return tf.reshape(tf.sum(tf.reshape(terms, [C * B, s.rowsPerExample, size]), 1), [C * B, size]) as tf.Tensor2D; // [C·B, size]
     });
     return (parts.length === 1 ? parts[0] : tf.concat(parts, 1)) as tf.Tensor2D;
   });
 }
 
 /**
- * The structured dense contribution ⟨G_{e,c'}, G_{n,c}⟩ for every evaluated (e, c') and train (n, c), rows e·C + c',
- * columns n·C + c: [Be·C, Bt·C]. aE [Be·Te, in], dE [C·Be·Te, out] (as recorded); aTT [in, Bt·Tt], dTT [out, C·Bt·Tt]
+ * The structured dense contribution ⟨G_{e,c'}, G_{n,c}⟩ for every evaluated (e, c') and train (n, c), class-major:
+ * rows c'·Be + e, columns c·Bt + n: [C·Be, C·Bt]. aE [Be·Te, in], dE [C·Be·Te, out] (as recorded); aTT [in, Bt·Tt], dTT [out, C·Bt·Tt]
  * (the train side, transposed once).
  */
 export function structuredDenseProduct(
@@ -63,8 +63,7 @@ export function structuredDenseProduct(
     const aGram = tf.matMul(aE, aTT); // [Be·Te, Bt·Tt]   a_s · a'_t
     const dGram = tf.matMul(dE, dTT); // [C·Be·Te, C·Bt·Tt]   δ_{c',s} · δ'_{c,t}
     const terms = tf.mul(dGram, tf.tile(aGram, [C, C])); // [C·Be·Te, C·Bt·Tt]
-    const sums = tf.sum(tf.reshape(terms, [C * Be, Te, C * Bt, Tt]), [1, 3]); // [C·Be, C·Bt]  rows (c', e), cols (c, n)
-    return tf.reshape(tf.transpose(tf.reshape(sums, [C, Be, C, Bt]), [1, 0, 3, 2]), [Be * C, Bt * C]) as tf.Tensor2D;
+    return tf.sum(tf.reshape(terms, [C * Be, Te, C * Bt, Tt]), [1, 3]) as tf.Tensor2D; // [C·Be, C·Bt]  rows (c', e), cols (c, n)
   });
 }
 

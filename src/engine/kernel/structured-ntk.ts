@@ -65,7 +65,7 @@ const TARGETS: Record<KernelKind, Target[]> = {
   ],
 };
 
-/** A held train batch: its examples' gradients, per dense site as columns [size, Bt·C] (+ structured factors). */
+/** A held train batch: its examples' gradients, per dense site as columns [size, C·Bt], class-major (+ structured factors). */
 interface TrainBatch {
   indices: number[];
   dense: Map<tf.Variable, { raw?: tf.Tensor2D; sign?: tf.Tensor2D; aT?: tf.Tensor2D; dT?: tf.Tensor2D }>;
@@ -78,7 +78,7 @@ type SparseStore = Map<tf.Variable, Map<number, { n: number; v: Float64Array }[]
 /**
  * The chunk's table gradients on the device, restricted to the rows some train example touches (the set U; a row
  * outside U is zero in every train gradient and adds nothing to any kernel entry, raw or sign): per table the train
- * matrix [|U|·W, Nc·C], columns (chunk position j, class c) → j·C + c, and where rows sit in it.
+ * matrix [|U|·W, C·Nc], columns (class c, chunk position j) → c·Nc + j, and where rows sit in it.
  */
 interface HeldTables {
   indices: number[];
@@ -252,7 +252,7 @@ function holdTrainBatch(split: SplitSites, indices: number[], lengths: number[],
     const held: { raw?: tf.Tensor2D; sign?: tf.Tensor2D; aT?: tf.Tensor2D; dT?: tf.Tensor2D } = {};
     batch.dense.set(site.variable, held);
     if (form !== 'structured' || needsSign) {
-      held.raw = tf.tidy(() => tf.transpose(denseGradientRows(site, B, C)) as tf.Tensor2D); // [out·in, B·C]
+      held.raw = tf.tidy(() => tf.transpose(denseGradientRows(site, B, C)) as tf.Tensor2D); // [out·in, C·B]
       if (needsSign) held.sign = tf.sign(held.raw);
     }
     if (form !== 'explicit') {
@@ -261,7 +261,7 @@ function holdTrainBatch(split: SplitSites, indices: number[], lengths: number[],
     }
   }
   if (split.vector.length) {
-    const raw = tf.tidy(() => tf.transpose(vectorGradientRows(split.vector, B, C)) as tf.Tensor2D); // [Pv, B·C]
+    const raw = tf.tidy(() => tf.transpose(vectorGradientRows(split.vector, B, C)) as tf.Tensor2D); // [Pv, C·B]
     batch.vector = { raw, sign: needsSign ? tf.sign(raw) : undefined };
   }
   sparseGradients(split.rows, lengths, C).forEach((g, j) => {
@@ -293,7 +293,7 @@ function denseCosts(site: DenseSite, lengths: number[], chunk: TrainBatch[], C: 
   return { explicit, structured };
 }
 
-/** The chunk's table rows as device matrices [|U|·W, Nc·C] (float32, as the dense sites), from the host store. */
+/** The chunk's table rows as device matrices [|U|·W, C·Nc] (float32, as the dense sites), from the host store. */
 function holdTables(store: SparseStore, chunkIdx: number[], C: number, needsSign: boolean): HeldTables {
   const col = new Map(chunkIdx.map((n, j) => [n, j]));
   const Nc = chunkIdx.length;
@@ -303,17 +303,17 @@ function holdTables(store: SparseStore, chunkIdx: number[], C: number, needsSign
     if (ids.length === 0) continue;
     const rowOf = new Map(ids.map((id, u) => [id, u]));
     const W = rows.get(ids[0])![0].v.length / C;
-    const data = new Float32Array(ids.length * W * Nc * C); // [|U|·W, Nc·C]
+    const data = new Float32Array(ids.length * W * Nc * C); // [|U|·W, C·Nc]
     for (const [id, list] of rows) {
       const u = rowOf.get(id)!;
       for (const { n, v } of list) {
         const j = col.get(n)!;
         for (let c = 0; c < C; c++) {
-          for (let w = 0; w < W; w++) data[((u * W + w) * Nc + j) * C + c] = v[c * W + w];
+          for (let w = 0; w < W; w++) data[(u * W + w) * Nc * C + c * Nc + j] = v[c * W + w];
         }
       }
     }
-    const raw = tf.tensor2d(data, [ids.length * W, Nc * C]);
+    const raw = tf.tensor2d(data, [ids.length * W, C * Nc]);
     tables.push({ table, rowOf, width: W, raw, sign: needsSign ? tf.sign(raw) : undefined });
   }
   return { indices: chunkIdx, tables };
@@ -325,14 +325,14 @@ function contractBatch(
   targets: Target[], form: string, C: number, result: KernelResult, setName: string, M: number,
 ): void {
   const Be = evalIdx.length;
-  // Device products: each [Be·C, Bt·C]; read back once and summed across sites in float64.
+  // Device products: each [C·Be, C·Bt] (rows c'·Be + e, columns c·Bt + j); read back once, summed across sites in float64.
   const products: { tensor: tf.Tensor2D; batch: { indices: number[] }; target: Target }[] = [];
   try {
     for (const site of split.dense) {
       const { explicit, structured } = denseCosts(site, lengths, chunk, C);
       const structuredForSgd = form === 'structured' || (form === 'auto' && structured < explicit);
       const needExplicit = targets.some((t) => t.evalSide === 'sign' || t.trainSide === 'sign' || !structuredForSgd);
-      const raw = needExplicit ? denseGradientRows(site, Be, C) : undefined; // [Be·C, out·in]
+      const raw = needExplicit ? denseGradientRows(site, Be, C) : undefined; // [C·Be, out·in]
       const sign = raw && targets.some((t) => t.evalSide === 'sign') ? tf.sign(raw) : undefined;
       const dE = structuredForSgd ? tf.reshape(site.delta, [-1, site.delta.shape[2]]) as tf.Tensor2D : undefined; // [C·Re, out]
       try {
@@ -350,7 +350,7 @@ function contractBatch(
       }
     }
     if (split.vector.length) {
-      const raw = vectorGradientRows(split.vector, Be, C); // [Be·C, Pv]
+      const raw = vectorGradientRows(split.vector, Be, C); // [C·Be, Pv]
       const sign = targets.some((t) => t.evalSide === 'sign') ? tf.sign(raw) : undefined;
       for (const batch of chunk) {
         for (const target of targets) {
@@ -365,15 +365,15 @@ function contractBatch(
     for (const t of tables.tables) {
       const W = t.width;
       const UW = t.rowOf.size * W;
-      const host = new Float32Array(Be * C * UW); // [Be·C, |U|·W]
+      const host = new Float32Array(Be * C * UW); // [C·Be, |U|·W]
       perExample.forEach((g, e) => {
         for (const [id, v] of g.get(t.table) ?? []) {
           const u = t.rowOf.get(id);
           if (u === undefined) continue;
-          for (let c = 0; c < C; c++) host.set(v.subarray(c * W, (c + 1) * W), (e * C + c) * UW + u * W);
+          for (let c = 0; c < C; c++) host.set(v.subarray(c * W, (c + 1) * W), (c * Be + e) * UW + u * W);
         }
       });
-      const raw = tf.tensor2d(host, [Be * C, UW]);
+      const raw = tf.tensor2d(host, [C * Be, UW]);
       const sign = targets.some((x) => x.evalSide === 'sign') ? tf.sign(raw) : undefined;
       for (const target of targets) {
         const tensor = tf.matMul(target.evalSide === 'raw' ? raw : sign!, target.trainSide === 'raw' ? t.raw : t.sign!) as tf.Tensor2D;
@@ -393,7 +393,7 @@ function contractBatch(
         for (let e = 0; e < Be; e++) {
           for (let c2 = 0; c2 < C; c2++) {
             for (let j = 0; j < Bt; j++) {
-              for (let c = 0; c < C; c++) dst[((batch.indices[j] * C + c) * M + evalIdx[e]) * C + c2] += values[o + (e * C + c2) * Bt * C + j * C + c];
+              for (let c = 0; c < C; c++) dst[((batch.indices[j] * C + c) * M + evalIdx[e]) * C + c2] += values[o + (c2 * Be + e) * C * Bt + c * Bt + j];
             }
           }
         }

@@ -231,14 +231,17 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         denseSites(l.intermediate, s.x1, du, T);
         const ds1 = normBack(l.attentionNorm, s.n1, tf.add(ds2, tf.matMul(du, W(l.intermediate))) as tf.Tensor2D, T);
         denseSites(l.attentionOutput, s.merged, ds1, T);
-        const dctx = splitHeads(tf.matMul(ds1, W(l.attentionOutput)) as tf.Tensor2D, C * B); // [C·B, nh, T, hs]
-        const P = rep(s.probs); // [C·B, nh, T, T]
-        const dP = tf.matMul(dctx, rep(s.v), false, true); // [C·B, nh, T, T]
-        const dv = tf.matMul(P, dctx, true, false); // [C·B, nh, T, hs]
-        const dS = tf.mul(tf.mul(P, tf.sub(dP, tf.sum(tf.mul(dP, P), -1, true))), 1 / Math.sqrt(hs));
-        const dq = mergeHeads(tf.matMul(dS, rep(s.k)) as tf.Tensor4D, C * B); // [C·R, H]
-        const dk = mergeHeads(tf.matMul(dS, rep(s.q), true, false) as tf.Tensor4D, C * B);
-        const dvm = mergeHeads(dv as tf.Tensor4D, C * B);
+        // Cotangents [C, B, nh, T, ·] against the saved P, q, k, v [B, nh, T, ·]: products and elementwise ops
+        // broadcast over the leading class axis, so nothing is copied C times.
+        const byHeads = (t: tf.Tensor) => tf.reshape(t, [C * B, nh, T, t.shape[t.rank - 1]]) as tf.Tensor4D;
+        const dctx = tf.reshape(splitHeads(tf.matMul(ds1, W(l.attentionOutput)) as tf.Tensor2D, C * B), [C, B, nh, T, hs]);
+        const P = s.probs; // [B, nh, T, T]
+        const dP = tf.matMul(dctx, s.v, false, true); // [C, B, nh, T, T]
+        const dv = tf.matMul(P, dctx, true, false); // [C, B, nh, T, hs]
+        const dS = tf.mul(tf.mul(P, tf.sub(dP, tf.sum(tf.mul(dP, P), -1, true))), 1 / Math.sqrt(hs)); // [C, B, nh, T, T]
+        const dq = mergeHeads(byHeads(tf.matMul(dS, s.k)), C * B); // [C·R, H]
+        const dk = mergeHeads(byHeads(tf.matMul(dS, s.q, true, false)), C * B);
+        const dvm = mergeHeads(byHeads(dv), C * B);
         denseSites(l.query, s.xIn, dq, T);
         denseSites(l.key, s.xIn, dk, T);
         denseSites(l.value, s.xIn, dvm, T);

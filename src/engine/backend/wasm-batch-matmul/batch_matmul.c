@@ -127,28 +127,33 @@ static void transpose(int R, int Cc, const f32 *src, f32 *dst) {
 }
 
 /*
- * tfjs's BatchMatMul: for b in [0, batch): C[b] = op(A[b]) · op(B[b]) with op(A) [M, K], op(B) [K, N], C [batch, M, N].
- * A[b] starts at A + b·strideA (strideA = 0 broadcasts one matrix); it is stored [M, K], or [K, M] when transA.
- * B[b] likewise, stored [K, N], or [N, K] when transB.
+ * tfjs's BatchMatMul: for b in [0, batch): C[b] = op(A[b mod batchA]) · op(B[b mod batchB]) with op(A) [M, K],
+ * op(B) [K, N], C [batch, M, N]. batchA and batchB divide batch: a side broadcasts over the leading batch dimensions
+ * it lacks (batchA = 1: one matrix for all). A's matrices are stored [M, K] each, or [K, M] when transA; B's
+ * [K, N], or [N, K] when transB; all contiguous.
  * scratch: min(K, 256)·(N rounded up to 8) floats for the packed B, plus M·K when transA.
  */
 __attribute__((export_name("batch_matmul")))
 void batch_matmul(int batch, int M, int N, int K,
-                  const f32 *A, int strideA, int transA, const f32 *B, int strideB, int transB,
+                  const f32 *A, int batchA, int transA, const f32 *B, int batchB, int transB,
                   f32 *C, f32 *scratch) {
   int Np = (N + NR - 1) / NR * NR;
   int KCmax = K < KC ? K : KC;
   f32 *packB = scratch, *packA = scratch + (size_t)KCmax * Np;
+  int lastA = -1, lastB = -1;
   for (int b = 0; b < batch; b++) {
-    const f32 *a = A + (size_t)b * strideA, *bb = B + (size_t)b * strideB;
+    int ia = b % batchA, ib = b % batchB;
+    const f32 *a = A + (size_t)ia * M * K, *bb = B + (size_t)ib * K * N;
     f32 *c = C + (size_t)b * M * N;
-    if (transA) { if (b == 0 || strideA != 0) transpose(K, M, a, packA); a = packA; }
+    if (transA) { if (ia != lastA) transpose(K, M, a, packA); a = packA; }
+    lastA = ia;
     if (K == 0) { gemm_packed(M, N, 0, a, 0, packB, c, 0); continue; } /* zeros */
     for (int k0 = 0; k0 < K; k0 += KC) {
       int kc = K - k0 < KC ? K - k0 : KC;
-      /* a broadcast B with a single K block is packed once for the whole batch */
-      if (b == 0 || strideB != 0 || K > KC) pack_b(kc, k0, K, N, bb, transB, packB);
+      /* the same B matrix with a single K block stays packed from the previous batch entry */
+      if (ib != lastB || K > KC) pack_b(kc, k0, K, N, bb, transB, packB);
       gemm_packed(M, N, kc, a + k0, K, packB, c, k0 > 0);
     }
+    lastB = ib;
   }
 }

@@ -8,7 +8,8 @@
  * right-hand side (allocated with the backend's malloc, so tfjs never hands that memory to a tensor).
  *
  * Shapes (as tf.matMul): a [...batchA, M, K] (or [..., K, M] with transposeA), b [...batchB, K, N] (or [..., N, K]);
- * the batch dimensions broadcast when one side has a single matrix; out [...batch, M, N].
+ * out [...batch, M, N]. A side broadcasts over leading batch dimensions it lacks or has as 1 (a [C, B, …] against
+ * b [B, …] or [1, B, …]); a 1 between real dimensions ([C, 1, …] against [C, B, …]) is refused with a message.
  */
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64 } from './binary';
@@ -20,8 +21,8 @@ interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-type BatchMatMulFn = (batch: number, M: number, N: number, K: number, a: number, strideA: number, transA: number,
-  b: number, strideB: number, transB: number, out: number, scratch: number) => void;
+type BatchMatMulFn = (batch: number, M: number, N: number, K: number, a: number, batchA: number, transA: number,
+  b: number, batchB: number, transB: number, out: number, scratch: number) => void;
 
 /** One instance per backend object: it is bound to that backend's memory. */
 interface Bound { fn: BatchMatMulFn; scratch: number; scratchBytes: number }
@@ -71,10 +72,15 @@ const batchMatMul: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batchA = size(a.shape.slice(0, -2)), batchB = size(b.shape.slice(0, -2));
   const batch = size(batchShape);
-  if ((batchA !== 1 && batchA !== batch) || (batchB !== 1 && batchB !== batch)) {
-    // [2, 1, …] against [1, 3, …] style broadcasting: the flat batch strides cannot express it
+  // Each side's matrices repeat with period batchA (batchB) over the flat batch index: true when its batch shape,
+  // without leading 1s, is a suffix of the broadcast shape.
+  const periodic = (dims: number[]) => {
+    const d = dims.slice(dims.findIndex((x) => x !== 1) < 0 ? dims.length : dims.findIndex((x) => x !== 1));
+    return d.every((x, i) => x === batchShape[batchShape.length - d.length + i]);
+  };
+  if (!periodic(a.shape.slice(0, -2)) || !periodic(b.shape.slice(0, -2))) {
     throw new Error(`backend/wasm-batch-matmul: batch shapes [${a.shape.slice(0, -2)}] and [${b.shape.slice(0, -2)}] `
-      + 'broadcast in both directions; tile one side first');
+      + 'broadcast over an inner dimension; tile that side first');
   }
   const out = be.makeOutput([...batchShape, M, N], 'float32');
   if (batch * M * N === 0) return out;
@@ -83,8 +89,8 @@ const batchMatMul: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const scratch = scratchFor(be, bnd, Math.max(64, 4 * (Math.min(K, 256) * Math.ceil(N / 8) * 8 + (transposeA ? M * K : 0))));
   const offset = (t: tf.TensorInfo): number => be.dataIdMap.get(t.dataId).memoryOffset;
   bnd.fn(batch, M, N, K,
-    offset(a), batchA === 1 ? 0 : M * K, transposeA ? 1 : 0,
-    offset(b), batchB === 1 ? 0 : K * N, transposeB ? 1 : 0,
+    offset(a), batchA, transposeA ? 1 : 0,
+    offset(b), batchB, transposeB ? 1 : 0,
     offset(out), scratch);
   return out;
 };
