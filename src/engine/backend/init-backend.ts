@@ -8,6 +8,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerSegmentSumKernel } from './segment-sum';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul';
+import { registerWasmGather } from './wasm-gather';
 import { registerWasmIdentity } from './wasm-identity';
 import { guardSyncReads, setupWebGpu, type WebGpuOptions } from './webgpu-setup';
 
@@ -49,6 +50,7 @@ async function initWasm(): Promise<string> {
   // after the package's require, which registers the package's own kernels on import:
   registerWasmBatchMatMul();
   registerWasmIdentity();
+  registerWasmGather();
   const name = await activate('wasm');
   if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) {
     // Still correct, about 4× slower (7 GFLOP/s); Node ≥ 16 always has SIMD, so this is only a note.

@@ -59,19 +59,25 @@ const SQRT_HALF = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
-/** The activation's derivative at u (same shape). */
-function activationGrad(kind: HiddenAct, u: tf.Tensor2D): tf.Tensor2D {
+/** The activation y(u) and its derivative y'(u), from one evaluation of the shared pieces (erf, tanh). */
+function activationWithGrad(kind: HiddenAct, u: tf.Tensor2D): { y: tf.Tensor2D; dy: tf.Tensor2D } {
   switch (kind) {
-    case 'gelu': // Φ(u) + u φ(u)
-      return tf.add(tf.mul(0.5, tf.add(1, tf.erf(tf.mul(u, SQRT_HALF)))), tf.mul(u, tf.mul(tf.exp(tf.mul(tf.square(u), -0.5)), INV_SQRT_2PI)));
+    case 'gelu': { // y = ½u(1 + erf(u/√2)) exactly as layer-ops.ts, y' = Φ(u) + u φ(u)
+      const onePlusErf = tf.add(1, tf.erf(tf.mul(u, SQRT_HALF)));
+      const y = tf.mul(tf.mul(u, 0.5), onePlusErf) as tf.Tensor2D;
+      return { y, dy: tf.add(tf.mul(onePlusErf, 0.5), tf.mul(u, tf.mul(tf.exp(tf.mul(tf.square(u), -0.5)), INV_SQRT_2PI))) as tf.Tensor2D };
+    }
     case 'gelu_new':
-    case 'gelu_pytorch_tanh': { // ½(1 + tanh z) + ½u(1 − tanh² z)·√(2/π)(1 + 3·0.044715u²), z = √(2/π)(u + 0.044715u³)
+    case 'gelu_pytorch_tanh': { // y' = ½(1 + tanh z) + ½u(1 − tanh² z)·√(2/π)(1 + 3·0.044715u²), z = √(2/π)(u + 0.044715u³)
       const th = tf.tanh(tf.mul(tf.add(u, tf.mul(tf.mul(tf.mul(u, u), u), 0.044715)), SQRT_2_OVER_PI));
       const dz = tf.mul(tf.add(1, tf.mul(tf.square(u), 3 * 0.044715)), SQRT_2_OVER_PI);
-      return tf.add(tf.mul(0.5, tf.add(1, th)), tf.mul(tf.mul(tf.mul(u, 0.5), tf.sub(1, tf.square(th))), dz));
+      return {
+        y: activation(kind, u), // the model's own formula, bit for bit
+        dy: tf.add(tf.mul(0.5, tf.add(1, th)), tf.mul(tf.mul(tf.mul(u, 0.5), tf.sub(1, tf.square(th))), dz)) as tf.Tensor2D,
+      };
     }
     case 'relu':
-      return tf.cast(tf.greater(u, 0), 'float32') as tf.Tensor2D;
+      return { y: tf.relu(u), dy: tf.cast(tf.greater(u, 0), 'float32') as tf.Tensor2D };
   }
 }
 
@@ -145,7 +151,7 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
       tf.gather(param(params, emb.tokenType), tf.tensor1d(types, 'int32'))) as tf.Tensor2D; // [R, H]
       const n0 = norm(emb.norm, e);
       let x = n0.y;
-      interface LayerSaved { l: ReturnType<typeof layerNames>; xIn: tf.Tensor2D; q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D; probs: tf.Tensor4D; merged: tf.Tensor2D; n1: NormSaved; x1: tf.Tensor2D; u: tf.Tensor2D; g: tf.Tensor2D; n2: NormSaved }
+      interface LayerSaved { l: ReturnType<typeof layerNames>; xIn: tf.Tensor2D; q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D; probs: tf.Tensor4D; merged: tf.Tensor2D; n1: NormSaved; x1: tf.Tensor2D; dact: tf.Tensor2D; g: tf.Tensor2D; n2: NormSaved }
       const layers: LayerSaved[] = [];
       for (let i = 0; i < config.numLayers; i++) {
         const l = layerNames(config, i);
@@ -157,10 +163,10 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         const merged = keep(mergeHeads(tf.matMul(probs, v) as tf.Tensor4D, B)); // [R, H]
         const a1 = norm(l.attentionNorm, tf.add(linear(l.attentionOutput, merged), xIn) as tf.Tensor2D);
         const x1 = keep(a1.y);
-        const u = linear(l.intermediate, x1); // [R, I]
-        const g = keep(activation(config.hiddenAct, u));
+        const act = activationWithGrad(config.hiddenAct, linear(l.intermediate, x1)); // [R, I]
+        const g = keep(act.y);
         const a2 = norm(l.outputNorm, tf.add(linear(l.output, g), x1) as tf.Tensor2D);
-        layers.push({ l, xIn, q, k, v, probs, merged, n1: a1.saved, x1, u, g, n2: a2.saved });
+        layers.push({ l, xIn, q, k, v, probs, merged, n1: a1.saved, x1, dact: act.dy, g, n2: a2.saved }); // the backward needs only y'(u)
         x = a2.y;
       }
       const h = keep(tf.gather(x, tf.tensor1d(readRows, 'int32')) as tf.Tensor2D); // [B, H]
@@ -181,8 +187,8 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         const dx = tf.mul(tf.expandDims(saved.rstd, 0), tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
         return tf.reshape(dx, [-1, H]) as tf.Tensor2D; // [C·n, H]
       };
-      const actBack = (u: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D =>
-        tf.reshape(tf.mul(byClass(dy, C), activationGrad(config.hiddenAct, u)), [-1, u.shape[1]]) as tf.Tensor2D;
+      const actBack = (dydu: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D =>
+        tf.reshape(tf.mul(byClass(dy, C), dydu), [-1, dydu.shape[1]]) as tf.Tensor2D; // dy ⊙ y'(u), y' broadcast over classes
       const rep = <X extends tf.Tensor>(t: X): X => (C === 1 ? t : tf.concat(Array.from({ length: C }, () => t), 0) as X); // C copies on axis 0
 
       // ---- The head: logits [B, C] and the cotangent at h, dh [C·B, H] (class c: ∂z_c/∂h).
@@ -197,9 +203,8 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         dh = tf.reshape(tf.tile(tf.reshape(head.weight, [C, 1, H]), [1, B, 1]), [C * B, H]) as tf.Tensor2D;
       } else {
         const hn = headNames(config);
-        const uh = linear(hn.transform, h); // [B, H]
-        const gh = activation(config.hiddenAct, uh);
-        const nh0 = norm(hn.norm, gh);
+        const acth = activationWithGrad(config.hiddenAct, linear(hn.transform, h)); // [B, H]
+        const nh0 = norm(hn.norm, acth.y);
         const t = keep(nh0.y); // [B, H]
         const labelIds = tf.tensor1d(head.labelIds, 'int32');
         const Ec = tf.gather(decoderWeight(params, config), labelIds); // [C, H]
@@ -211,7 +216,7 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         push({ kind: 'rows', variable: param(params, hn.bias), rowsPerExample: 1, ids: rowIds, values: keep(tf.ones([C, B, 1]) as tf.Tensor3D) });
         const dt = tf.reshape(tf.tile(tf.reshape(Ec, [C, 1, H]), [1, B, 1]), [C * B, H]) as tf.Tensor2D;
         const dgh = normBack(hn.norm, nh0.saved, dt, 1);
-        const duh = actBack(uh, dgh);
+        const duh = actBack(acth.dy, dgh);
         denseSites(hn.transform, h, duh, 1);
         dh = tf.matMul(duh, W(hn.transform)) as tf.Tensor2D; // [C·B, H]
       }
@@ -227,7 +232,7 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         const { l } = s;
         const ds2 = normBack(l.outputNorm, s.n2, dx, T);
         denseSites(l.output, s.g, ds2, T);
-        const du = actBack(s.u, tf.matMul(ds2, W(l.output)) as tf.Tensor2D); // [C·R, I]
+        const du = actBack(s.dact, tf.matMul(ds2, W(l.output)) as tf.Tensor2D); // [C·R, I]
         denseSites(l.intermediate, s.x1, du, T);
         const ds1 = normBack(l.attentionNorm, s.n1, tf.add(ds2, tf.matMul(du, W(l.intermediate))) as tf.Tensor2D, T);
         denseSites(l.attentionOutput, s.merged, ds1, T);
