@@ -145,8 +145,11 @@ export function structuredNtkFn<I>(
     const byLength = (inputs: I[]) => inputs.map((_, i) => i).sort((a, b) => lengthOf(inputs[a]) - lengthOf(inputs[b]) || a - b);
     const trainOrder = byLength(trainInputs);
 
+    // One chunk (the usual k-shot case, and needed for it: the held matrices must cover every train pair; they always
+    // hold the explicit dense gradients unless form is 'structured'): train×train from the held gradients.
+    const heldTrain = perChunk >= N && (form !== 'structured' || needsSign);
     let total = 0;
-    for (let a = 0; a < N; a += perChunk) total += Math.min(perChunk, N - a) + sets.reduce((s, x) => s + x.inputs.length, 0);
+    for (let a = 0; a < N; a += perChunk) total += Math.min(perChunk, N - a) + sets.reduce((s, x) => s + (heldTrain && x.name === 'train' ? 0 : x.inputs.length), 0);
     let done = 0;
     const started = Date.now();
     const recordBatch = async (inputs: I[]) => {
@@ -170,6 +173,7 @@ export function structuredNtkFn<I>(
           const indices = chunkIdx.slice(b, b + batchSize);
           const rec = await recordBatch(indices.map((i) => trainInputs[i]));
           try {
+            if (heldTrain && rec.outputs) onOutputs?.('train', indices, rec.outputs);
             const split = splitSites(rec.sites, selected);
             try {
               if (evalBatch === 0) {
@@ -186,6 +190,10 @@ export function structuredNtkFn<I>(
         }
         tables = holdTables(store, chunkIdx, C, needsSign);
         for (const set of sets) {
+          if (heldTrain && set.name === 'train') {
+            contractHeldTrain(chunk, tables, targets, C, result, N);
+            continue;
+          }
           const order = byLength(set.inputs);
           for (let b = 0; b < order.length; b += evalBatch) {
             const indices = order.slice(b, b + evalBatch);
@@ -293,6 +301,66 @@ function denseCosts(site: DenseSite, lengths: number[], chunk: TrainBatch[], C: 
   return { explicit, structured };
 }
 
+/** A device product [C·|rows|, C·|cols|] (rows c'·|rows| + e, columns c·|cols| + j) of one site kind and target. */
+interface Product { tensor: tf.Tensor2D; rows: number[]; batch: { indices: number[] }; target: Target }
+
+/** Reads all products back at once and adds them into the result blocks of `setName` (float64 sums over sites). */
+function addProducts(products: Product[], C: number, result: KernelResult, setName: string, M: number): void {
+  if (!products.length) return;
+  const flat = tf.tidy(() => tf.concat(products.map((p) => tf.reshape(p.tensor, [-1])))); // all products, one read-back
+  const values = flat.dataSync() as Float32Array;
+  flat.dispose();
+  let o = 0;
+  for (const { rows, batch, target } of products) {
+    const blk = result[target.kind]![setName];
+    const dst = target.flipped ? blk.flipped! : blk.data;
+    const Be = rows.length;
+    const Bt = batch.indices.length;
+    for (let e = 0; e < Be; e++) {
+      for (let c2 = 0; c2 < C; c2++) {
+        for (let j = 0; j < Bt; j++) {
+          for (let c = 0; c < C; c++) dst[((batch.indices[j] * C + c) * M + rows[e]) * C + c2] += values[o + (c2 * Be + e) * C * Bt + c * Bt + j];
+        }
+      }
+    }
+    o += Be * C * Bt * C;
+  }
+}
+
+/**
+ * train×train when the whole training set is one chunk: straight from the held gradients (dense, vector and table
+ * matrices, [size, C·B] each), K = Gᵀ G per site, without recording the training set a second time.
+ */
+function contractHeldTrain(chunk: TrainBatch[], tables: HeldTables, targets: Target[], C: number, result: KernelResult, N: number): void {
+  const products: Product[] = [];
+  const side = (h: { raw?: tf.Tensor2D; sign?: tf.Tensor2D }, s: Side) => (s === 'raw' ? h.raw! : h.sign!);
+  try {
+    for (const p of chunk) {
+      for (const q of chunk) {
+        for (const [variable, hp] of p.dense) {
+          const hq = q.dense.get(variable)!;
+          for (const target of targets) {
+            products.push({ tensor: tf.matMul(side(hp, target.evalSide), side(hq, target.trainSide), true, false) as tf.Tensor2D, rows: p.indices, batch: q, target });
+          }
+        }
+        if (p.vector && q.vector) {
+          for (const target of targets) {
+            products.push({ tensor: tf.matMul(side(p.vector, target.evalSide), side(q.vector, target.trainSide), true, false) as tf.Tensor2D, rows: p.indices, batch: q, target });
+          }
+        }
+      }
+    }
+    for (const t of tables.tables) {
+      for (const target of targets) {
+        products.push({ tensor: tf.matMul(side(t, target.evalSide), side(t, target.trainSide), true, false) as tf.Tensor2D, rows: tables.indices, batch: tables, target });
+      }
+    }
+    addProducts(products, C, result, 'train', N);
+  } finally {
+    tf.dispose(products.map((p) => p.tensor));
+  }
+}
+
 /** The chunk's table rows as device matrices [|U|·W, C·Nc] (float32, as the dense sites), from the host store. */
 function holdTables(store: SparseStore, chunkIdx: number[], C: number, needsSign: boolean): HeldTables {
   const col = new Map(chunkIdx.map((n, j) => [n, j]));
@@ -326,7 +394,7 @@ function contractBatch(
 ): void {
   const Be = evalIdx.length;
   // Device products: each [C·Be, C·Bt] (rows c'·Be + e, columns c·Bt + j); read back once, summed across sites in float64.
-  const products: { tensor: tf.Tensor2D; batch: { indices: number[] }; target: Target }[] = [];
+  const products: Omit<Product, 'rows'>[] = [];
   try {
     for (const site of split.dense) {
       const { explicit, structured } = denseCosts(site, lengths, chunk, C);
@@ -381,25 +449,7 @@ function contractBatch(
       }
       tf.dispose([raw, sign].filter((x): x is tf.Tensor2D => !!x));
     }
-    if (products.length) {
-      const flat = tf.tidy(() => tf.concat(products.map((p) => tf.reshape(p.tensor, [-1])))); // all products, one read-back
-      const values = flat.dataSync() as Float32Array;
-      flat.dispose();
-      let o = 0;
-      for (const { batch, target } of products) {
-        const blk = result[target.kind]![setName];
-        const dst = target.flipped ? blk.flipped! : blk.data;
-        const Bt = batch.indices.length;
-        for (let e = 0; e < Be; e++) {
-          for (let c2 = 0; c2 < C; c2++) {
-            for (let j = 0; j < Bt; j++) {
-              for (let c = 0; c < C; c++) dst[((batch.indices[j] * C + c) * M + evalIdx[e]) * C + c2] += values[o + (c2 * Be + e) * C * Bt + c * Bt + j];
-            }
-          }
-        }
-        o += Be * C * Bt * C;
-      }
-    }
+    addProducts(products.map((p) => ({ ...p, rows: evalIdx })), C, result, setName, M);
   } finally {
     tf.dispose(products.map((p) => p.tensor));
   }

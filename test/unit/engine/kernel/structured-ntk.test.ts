@@ -93,29 +93,34 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
       for (const form of ['explicit', 'structured', 'auto'] as const) {
         assertSameKernels(await structuredNtkFn(model, all, opts({ form }))(train, sets), plainSgd, `sgd (${form})`);
       }
-      // The outputs it reports on the way are f0: each input once (despite 2 chunks), equal to the classifier's logits.
-      const reported = new Map<string, Map<number, number[]>>();
-      await structuredNtkFn(model, all, opts({}))(train, sets, {
-        onOutputs: (set, indices, values) => {
-          const m = reported.get(set) ?? new Map<number, number[]>();
-          reported.set(set, m);
-          indices.forEach((i, r) => {
-            assert.ok(!m.has(i), `${set}[${i}] reported twice`);
-            m.set(i, Array.from(values.subarray(r * C, (r + 1) * C)));
-          });
-        },
-      });
-      for (const { name, inputs } of [{ name: 'train', inputs: train }, ...sets]) {
-        const f0 = predictLogits(classify, inputs);
-        assert.equal(reported.get(name)?.size, inputs.length, `${name}: every input reported`);
-        inputs.forEach((_, i) => reported.get(name)!.get(i)!.forEach((v, c) => {
-          assert.ok(Math.abs(v - f0[i * C + c]) < 1e-5, `${name}[${i}] class ${c}: ${v} vs ${f0[i * C + c]}`);
-        }));
+      // The outputs it reports on the way are f0: each input once (2 chunks, or one), equal to the classifier's logits.
+      for (const chunking of [{}, { maxGradientsInMemory: 1000 }]) {
+        const reported = new Map<string, Map<number, number[]>>();
+        await structuredNtkFn(model, all, opts(chunking))(train, sets, {
+          onOutputs: (set, indices, values) => {
+            const m = reported.get(set) ?? new Map<number, number[]>();
+            reported.set(set, m);
+            indices.forEach((i, r) => {
+              assert.ok(!m.has(i), `${set}[${i}] reported twice`);
+              m.set(i, Array.from(values.subarray(r * C, (r + 1) * C)));
+            });
+          },
+        });
+        for (const { name, inputs } of [{ name: 'train', inputs: train }, ...sets]) {
+          const f0 = predictLogits(classify, inputs);
+          assert.equal(reported.get(name)?.size, inputs.length, `${name}: every input reported`);
+          inputs.forEach((_, i) => reported.get(name)!.get(i)!.forEach((v, c) => {
+            assert.ok(Math.abs(v - f0[i * C + c]) < 1e-5, `${name}[${i}] class ${c}: ${v} vs ${f0[i * C + c]}`);
+          }));
+        }
       }
       // Sign kernels (explicit dense gradients), without the key biases whose gradient signs are noise.
       const signParams = noKeyBias(all);
       const plainSign = await empiricalNtkFn(outputFn, signParams, { kinds: ['signgd', 'asymmetric-signgd'] })(train, sets);
       assertSameKernels(await structuredNtkFn(model, signParams, opts({ kinds: ['signgd', 'asymmetric-signgd'] }))(train, sets), plainSign, 'sign kinds');
+      // One chunk: train×train then comes from the held gradients (batches of 3: pairs across held batches too).
+      assertSameKernels(await structuredNtkFn(model, all, opts({ maxGradientsInMemory: 1000 }))(train, sets), plainSgd, 'sgd, one chunk');
+      assertSameKernels(await structuredNtkFn(model, signParams, opts({ kinds: ['signgd', 'asymmetric-signgd'], maxGradientsInMemory: 1000 }))(train, sets), plainSign, 'sign kinds, one chunk');
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
       for (const v of new Set(params.values())) v.dispose();
     });
