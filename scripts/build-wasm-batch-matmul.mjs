@@ -1,7 +1,8 @@
-// Compiles src/engine/backend/wasm-batch-matmul/batch_matmul.c to WebAssembly with clang and writes the module,
-// base64-encoded, into binary.ts beside it (so the esbuild bundles and the .vsix carry it without a file to locate).
-// Needs clang and wasm-ld (Debian: apt-get install clang lld). Only needed after changing the C source: the generated
-// binary.ts is committed, and a test fails when it was built from a different source (SOURCE_SHA256).
+// Compiles src/engine/backend/wasm-batch-matmul/batch_matmul.c to WebAssembly with clang, twice (SIMD128, and relaxed
+// SIMD with fused multiply-adds), and writes both modules, base64-encoded, into binary.ts beside it (so the esbuild
+// bundles and the .vsix carry them without a file to locate). Needs clang ≥ 16 and its wasm-ld (Debian bookworm:
+// apt-get install clang-19 lld-19). Only needed after changing the C source: the generated binary.ts is committed,
+// and a test fails when it was built from a different source (SOURCE_SHA256).
 // Usage: node scripts/build-wasm-batch-matmul.mjs [--check]   (--check: rebuild and compare, write nothing)
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -16,12 +17,20 @@ const source = path.join(dir, 'batch_matmul.c');
 const target = path.join(dir, 'binary.ts');
 export const FLAGS = ['--target=wasm32', '-O3', '-msimd128', '-fno-builtin', '-ffreestanding', '-nostdlib',
   '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--strip-all'];
+const VARIANTS = { simd128: [], fma: ['-mrelaxed-simd', '-DNTK_FMA'] };
 
+/** The newest clang ≥ 16 (wasm_f32x4_relaxed_madd) with its wasm-ld. */
 function findClang() {
-  for (const c of ['clang', 'clang-19', 'clang-18', 'clang-17', 'clang-16', 'clang-15', 'clang-14']) {
-    try { return { bin: c, version: execFileSync(c, ['--version'], { encoding: 'utf8' }).split('\n')[0].trim() }; } catch { /* next */ }
+  for (const v of ['-21', '-20', '-19', '-18', '-17', '-16', '']) {
+    try {
+      const version = execFileSync(`clang${v}`, ['--version'], { encoding: 'utf8' }).split('\n')[0].trim();
+      const major = Number(/version (\d+)/.exec(version)?.[1]);
+      if (!(major >= 16)) continue;
+      const ld = execFileSync('sh', ['-c', `command -v wasm-ld${v} || command -v wasm-ld`], { encoding: 'utf8' }).trim();
+      return { bin: `clang${v}`, ld, version };
+    } catch { /* next */ }
   }
-  throw new Error('build-wasm-batch-matmul: no clang found (Debian: apt-get install clang lld)');
+  throw new Error('build-wasm-batch-matmul: needs clang ≥ 16 and wasm-ld (Debian bookworm: apt-get install clang-19 lld-19)');
 }
 
 /** Section ids present in a wasm binary (https://webassembly.github.io/spec/core/binary/modules.html). */
@@ -33,40 +42,47 @@ function sectionIds(bytes) {
   return ids;
 }
 
-export function build() {
-  const clang = findClang();
+function compile(clang, extra) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bmm-'));
   const out = path.join(tmp, 'batch_matmul.wasm');
-  execFileSync(clang.bin, [...FLAGS, '-o', out, source], { stdio: 'inherit' });
+  execFileSync(clang.bin, [...FLAGS, ...extra, `-fuse-ld=${clang.ld}`, '-o', out, source], { stdio: 'inherit' });
   const bytes = fs.readFileSync(out);
   fs.rmSync(tmp, { recursive: true, force: true });
   const ids = sectionIds(bytes);
   if (ids.includes(11)) throw new Error('build-wasm-batch-matmul: the module has a data segment; it would overwrite tfjs memory');
-  const mod = new WebAssembly.Module(bytes);
-  const imports = WebAssembly.Module.imports(mod).map(i => `${i.module}.${i.name}:${i.kind}`);
-  if (imports.join() !== 'env.memory:memory') throw new Error(`build-wasm-batch-matmul: unexpected imports ${imports}`);
-  // The stack pointer is global 0; code that used the stack would emit global.get 0 (0x23 0x00). Check with wabt's
-  // disassembler when it is installed (a byte scan could hit immediates).
+  // The stack pointer is global 0; code that used the stack would emit global.get/set. Check with wabt's disassembler
+  // when it is installed (a byte scan could hit immediates).
   try {
-    const dis = execFileSync('wasm-objdump', ['-d', '-'], { input: bytes, encoding: 'utf8' });
+    const dis = execFileSync('wasm-objdump', ['-d', '-'], { input: bytes, encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
     if (/global\.(get|set)/.test(dis)) throw new Error('build-wasm-batch-matmul: the code uses the stack pointer');
   } catch (e) {
     if (String(e.message).includes('stack pointer')) throw e;
-    console.warn('build-wasm-batch-matmul: wasm-objdump (wabt) not found; stack use not checked');
+    console.warn('build-wasm-batch-matmul: wasm-objdump (wabt) not found or failed; stack use not checked');
   }
-  const sha = crypto.createHash('sha256').update(fs.readFileSync(source)).digest('hex');
-  return { bytes, sha, compiler: clang.version };
+  return bytes;
 }
 
-function render({ bytes, sha, compiler }) {
-  const b64 = bytes.toString('base64').replace(/.{1,100}/g, s => `  '${s}' +\n`).replace(/ \+\n$/, ';\n');
+export function build() {
+  const clang = findClang();
+  const simd128 = compile(clang, VARIANTS.simd128);
+  const fma = compile(clang, VARIANTS.fma);
+  const imports = WebAssembly.Module.imports(new WebAssembly.Module(simd128)).map(i => `${i.module}.${i.name}:${i.kind}`);
+  if (imports.join() !== 'env.memory:memory') throw new Error(`build-wasm-batch-matmul: unexpected imports ${imports}`);
+  const sha = crypto.createHash('sha256').update(fs.readFileSync(source)).digest('hex');
+  return { simd128, fma, sha, compiler: clang.version };
+}
+
+function render({ simd128, fma, sha, compiler }) {
+  const b64 = bytes => bytes.toString('base64').replace(/.{1,100}/g, s => `  '${s}' +\n`).replace(/ \+\n$/, ';\n');
   return `// Generated by scripts/build-wasm-batch-matmul.mjs from batch_matmul.c: do not edit; rebuild instead.
-/** sha256 of batch_matmul.c when this module was built (a test compares it with the file). */
+/** sha256 of batch_matmul.c when these modules were built (a test compares it with the file). */
 export const SOURCE_SHA256 = '${sha}';
-/** The compiler that built it. */
+/** The compiler that built them. */
 export const COMPILER = '${compiler}';
-/** The module (${bytes.length} bytes), base64. */
-export const WASM_BASE64 =\n${b64}`;
+/** SIMD128 build (${simd128.length} bytes), base64. */
+export const WASM_BASE64 =\n${b64(simd128)}
+/** Relaxed-SIMD build with fused multiply-adds (${fma.length} bytes), base64. */
+export const WASM_FMA_BASE64 =\n${b64(fma)}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -78,5 +94,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(same ? 0 : 1);
   }
   fs.writeFileSync(target, text);
-  console.log(`wrote ${path.relative(root, target)}: ${built.bytes.length} bytes of wasm, ${built.compiler}`);
+  console.log(`wrote ${path.relative(root, target)}: ${built.simd128.length} + ${built.fma.length} bytes of wasm, ${built.compiler}`);
 }

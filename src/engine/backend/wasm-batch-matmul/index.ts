@@ -7,12 +7,17 @@
  * output where tfjs keeps them: no copies, no extra allocation except one reusable scratch buffer for the packed
  * right-hand side (allocated with the backend's malloc, so tfjs never hands that memory to a tensor).
  *
+ * Two builds of the same C: with fused multiply-adds (relaxed SIMD; 39-49 GFLOP/s here) where the runtime accepts
+ * it, else SIMD128 (34-42). Node 22 has relaxed SIMD on; Node 20 (VS Code 1.100's) has it behind a V8 flag, which
+ * is set here, in the engine's own process (the worker or the CLI, never the extension host). NTK_LENS_WASM_FMA=0
+ * forces the SIMD128 build. Fused and unfused results differ by rounding only (both are checked against float64).
+ *
  * Shapes (as tf.matMul): a [...batchA, M, K] (or [..., K, M] with transposeA), b [...batchB, K, N] (or [..., N, K]);
  * out [...batch, M, N]. A side broadcasts over leading batch dimensions it lacks or has as 1 (a [C, B, …] against
  * b [B, …] or [1, B, …]); a 1 between real dimensions ([C, 1, …] against [C, B, …]) is refused with a message.
  */
 import * as tf from '@tensorflow/tfjs';
-import { WASM_BASE64 } from './binary';
+import { WASM_BASE64, WASM_FMA_BASE64 } from './binary';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel uses (not in its public typings). */
 interface WasmBackend {
@@ -25,17 +30,63 @@ type BatchMatMulFn = (batch: number, M: number, N: number, K: number, a: number,
   b: number, batchB: number, transB: number, out: number, scratch: number) => void;
 
 /** One instance per backend object: it is bound to that backend's memory. */
-interface Bound { fn: BatchMatMulFn; scratch: number; scratchBytes: number }
+interface Bound { fn: BatchMatMulFn; scratch: number; scratchBytes: number; generation: number }
 const bound = new WeakMap<object, Bound>();
 
-let compiled: WebAssembly.Module | undefined;
+export type WasmMatMulVariant = 'relaxed-simd-fma' | 'simd128';
+let compiled: { variant: WasmMatMulVariant; module: WebAssembly.Module } | undefined;
+let forced: WasmMatMulVariant | undefined;
+let bindGeneration = 0; // bumped when the build changes: instances bound to the old one are replaced
+
+/** Whether this runtime accepts relaxed SIMD, switching on Node 20's V8 flag for it if needed. */
+function relaxedSimdAvailable(bytes: Buffer<ArrayBuffer>): boolean {
+  if (WebAssembly.validate(bytes)) return true;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('v8') as typeof import('v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return WebAssembly.validate(bytes);
+}
+
+function compile(): NonNullable<typeof compiled> {
+  if (!compiled) {
+    const fma = Buffer.from(WASM_FMA_BASE64, 'base64');
+    const wantFma = (forced ?? (process.env.NTK_LENS_WASM_FMA === '0' ? 'simd128' : 'relaxed-simd-fma')) === 'relaxed-simd-fma';
+    compiled = wantFma && relaxedSimdAvailable(fma)
+      ? { variant: 'relaxed-simd-fma', module: new WebAssembly.Module(fma) }
+      : { variant: 'simd128', module: new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64')) };
+  }
+  return compiled;
+}
+
+/** The build the wasm BatchMatMul runs (for benchmarks and logs). */
+export function wasmMatMulVariant(): WasmMatMulVariant {
+  return compile().variant;
+}
+
+/**
+ * Tests: run every later product with this build (undefined: the automatic choice). Rebinds on the next product.
+ * Returns the build actually in use ('relaxed-simd-fma' may be unavailable).
+ */
+export function useWasmMatMulVariant(variant: WasmMatMulVariant | undefined): WasmMatMulVariant {
+  forced = variant;
+  compiled = undefined;
+  bindGeneration++;
+  return compile().variant;
+}
 
 function bind(be: WasmBackend): Bound {
   let b = bound.get(be);
+  if (b && b.generation !== bindGeneration) {
+    if (b.scratch) be.wasm._free(b.scratch);
+    b = undefined;
+  }
   if (!b) {
-    compiled ??= new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-    const instance = new WebAssembly.Instance(compiled, { env: { memory: be.wasm.asm.memory } });
-    b = { fn: instance.exports.batch_matmul as unknown as BatchMatMulFn, scratch: 0, scratchBytes: 0 };
+    const { module } = compile();
+    const instance = new WebAssembly.Instance(module, { env: { memory: be.wasm.asm.memory } });
+    b = { fn: instance.exports.batch_matmul as unknown as BatchMatMulFn, scratch: 0, scratchBytes: 0, generation: bindGeneration };
     bound.set(be, b);
   }
   return b;

@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../../src/engine/backend';
 import { SOURCE_SHA256 } from '../../../../src/engine/backend/wasm-batch-matmul/binary';
+import { useWasmMatMulVariant, wasmMatMulVariant, type WasmMatMulVariant } from '../../../../src/engine/backend/wasm-batch-matmul';
 import { mulberry32 } from '../../../../src/engine/util/random';
 
 const root = path.resolve(__dirname, '../../../..');
@@ -54,11 +55,15 @@ function check(c: Case, rand: () => number): number {
   return worst;
 }
 
-describe('engine/backend/wasm-batch-matmul: our WebAssembly BatchMatMul for the wasm backend', function () {
+for (const variant of ['simd128', 'relaxed-simd-fma'] as WasmMatMulVariant[]) describe(`engine/backend/wasm-batch-matmul (${variant} build): products`, function () {
   this.timeout(120_000);
   let previous: string;
-  before(async () => { previous = tf.getBackend(); await initBackend('wasm'); });
-  after(async () => { if (previous) await tf.setBackend(previous); });
+  before(async function () {
+    previous = tf.getBackend();
+    await initBackend('wasm');
+    if (useWasmMatMulVariant(variant) !== variant) this.skip(); // relaxed SIMD unavailable in this runtime
+  });
+  after(async () => { useWasmMatMulVariant(undefined); if (previous) await tf.setBackend(previous); });
 
   it('equals a float64 product for every transpose, batch broadcast and edge size (M % 4, N % 8, K = 0, 1, K beyond one 256-deep block)', () => {
     const rand = mulberry32(7);
@@ -110,6 +115,20 @@ describe('engine/backend/wasm-batch-matmul: our WebAssembly BatchMatMul for the 
       sentinels.forEach((s) => s.dispose());
     }
   });
+});
+
+describe('engine/backend/wasm-batch-matmul: the registered kernel and its build', function () {
+  this.timeout(120_000);
+  let previous: string;
+  before(async () => { previous = tf.getBackend(); await initBackend('wasm'); });
+  after(async () => { if (previous) await tf.setBackend(previous); });
+
+  it('uses the fused multiply-add build where the runtime has relaxed SIMD (Node 20: via the V8 flag), else SIMD128', () => {
+    assert.ok(['relaxed-simd-fma', 'simd128'].includes(wasmMatMulVariant()));
+    assert.equal(useWasmMatMulVariant('simd128'), 'simd128');
+    assert.deepEqual(Array.from(tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync())), [11]);
+    useWasmMatMulVariant(undefined);
+  });
 
   it('gives the same gradients as the cpu backend through attention-shaped batched products', async () => {
     const rand = mulberry32(10);
@@ -140,8 +159,10 @@ describe('engine/backend/wasm-batch-matmul: our WebAssembly BatchMatMul for the 
       'batch_matmul.c changed: run node scripts/build-wasm-batch-matmul.mjs and commit binary.ts');
   });
 
-  it('rebuilding the module with clang gives the committed binary (skipped without clang)', function () {
-    try { execFileSync('clang', ['--version'], { stdio: 'ignore' }); } catch { this.skip(); }
-    execFileSync(process.execPath, [path.join(root, 'scripts/build-wasm-batch-matmul.mjs'), '--check'], { stdio: 'pipe' });
+  it('rebuilding the modules with clang gives the committed binary (skipped without clang ≥ 16)', function () {
+    this.timeout(120_000);
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts/build-wasm-batch-matmul.mjs'), '--check'], { encoding: 'utf8' });
+    if (/needs clang ≥ 16/.test(r.stderr)) this.skip();
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   });
 });
