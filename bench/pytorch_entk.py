@@ -17,7 +17,15 @@ example has --seq tokens.
 import argparse
 import json
 import math
+import os
+import sys
 import time
+
+# The thread count applies to BLAS too: torch.set_num_threads does not reach OpenBLAS's own pool, which otherwise
+# takes every core (CPU time > wall time, and a slower run when another job holds a core). Set before torch loads it.
+_threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, _threads)
 
 import torch
 import torch.nn.functional as F
