@@ -231,25 +231,38 @@ interface SplitSites { dense: DenseSite[]; vector: VectorSite[]; rows: RowsSite[
  * The selected sites by kind. Dense sites that share one input tensor (query, key, value) are merged into one site
  * whose δ is their concatenation along the outputs: its gradient is the stacked [Σout, in] block, and for the
  * structured form Σ_sites (δ·δ')(a·a') = (δ_cat·δ'_cat)(a·a'). Fewer, larger products.
+ * A bias that shares its dense layer's δ (y = W a + b) is folded into it: the input gets a column of ones, so the
+ * layer's gradient δᵀ[a, 1] = [∂W, ∂b] carries the bias too, and (a·a' + 1) adds its structured term. The same
+ * coordinates, one product instead of a separate per-token sum and contraction.
  */
 function splitSites(sites: Site[], selected: Set<tf.Variable>): SplitSites {
   const out: SplitSites = { dense: [], vector: [], rows: [], dispose: () => tf.dispose(owned) };
   const owned: tf.Tensor[] = [];
   const byInput = new Map<tf.Tensor, DenseSite[]>();
+  const biasOf = new Map<tf.Tensor, VectorSite>(); // a bias site (no scale) by its δ tensor
   for (const s of sites) {
     if (!selected.has(s.variable)) continue;
     if (s.kind === 'dense') {
       const group = byInput.get(s.a);
       if (group) group.push(s); else byInput.set(s.a, [s]);
-    } else if (s.kind === 'vector') out.vector.push(s);
-    else out.rows.push(s);
+    } else if (s.kind === 'vector') {
+      if (!s.scale) biasOf.set(s.delta, s);
+      out.vector.push(s);
+    } else out.rows.push(s);
   }
+  const folded = new Set<VectorSite>();
   for (const group of byInput.values()) {
-    if (group.length === 1) { out.dense.push(group[0]); continue; }
-    const delta = tf.concat(group.map((s) => s.delta), 2) as tf.Tensor3D; // [C, R, Σout]
-    owned.push(delta);
-    out.dense.push({ ...group[0], delta });
+    const biases = group.map((d) => biasOf.get(d.delta));
+    const fold = biases.every((x) => x !== undefined);
+    const delta = group.length === 1 ? group[0].delta : tf.concat(group.map((d) => d.delta), 2) as tf.Tensor3D; // [C, R, Σout]
+    if (group.length > 1) owned.push(delta);
+    if (!fold) { out.dense.push({ ...group[0], delta }); continue; }
+    biases.forEach((x) => folded.add(x!));
+    const a = tf.tidy(() => tf.concat([group[0].a, tf.ones([group[0].a.shape[0], 1])], 1) as tf.Tensor2D); // [R, in + 1]
+    owned.push(a);
+    out.dense.push({ ...group[0], a, delta });
   }
+  out.vector = out.vector.filter((v) => !folded.has(v));
   return out;
 }
 
