@@ -11,7 +11,13 @@ export type ParameterGroup = 'embeddings' | 'encoder' | 'head';
  *   the 'head' group and stays);
  * - 'head': only the 'head' group (the kernel of training the head alone);
  * - 'biases': only tensors whose name contains "bias" (reference `--only_biases`, the BitFit kernel).
+ * Never the attention key biases (`…attention.self.key.bias`): adding b_k to every key adds q·b_k to all scores of a
+ * query, which the softmax ignores, so ∂f/∂b_k ≡ 0. They add exactly nothing to the SGD kernel; computed in floating
+ * point they only add rounding noise, whose random signs would count ±1 each in the sign kernels (the reference code
+ * includes them; README "Where we deviate").
  */
+export const IDENTICALLY_ZERO_GRADIENT = /attention\.self\.key\.bias$/;
+
 export type ParameterSubset = 'all' | 'no-embeddings' | 'head' | 'biases';
 
 export function selectParameters(
@@ -28,7 +34,7 @@ export function selectParameters(
   if (!(subset in keep)) {
     throw new Error(`kernel/parameter-subsets.ts: unknown parameter subset '${subset}'; use all, no-embeddings, head or biases`);
   }
-  const selected = [...params].filter(([name]) => keep[subset](name)).map(([name, variable]) => ({ name, variable }));
+  const selected = [...params].filter(([name]) => keep[subset](name) && !IDENTICALLY_ZERO_GRADIENT.test(name)).map(([name, variable]) => ({ name, variable }));
   if (selected.length === 0) {
     throw new Error(`kernel/parameter-subsets.ts: the subset '${subset}' selects no parameter of this model; choose another subset`);
   }

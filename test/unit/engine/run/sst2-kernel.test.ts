@@ -72,7 +72,8 @@ describe('ntk-lens kernel on the SST-2 16-shot split (seed 13)', function () {
     const classify = promptClassifier(params, config, tokenizer.padId, labelWordIds(tokenizer, ['terrible', 'great']));
     const template = '*cls**sent_0*_It_was*mask*.*sep+*';
     const enc = (e: { textA: string }) => compilePrompt(template, tokenizer, e, { maxLength: 64 });
-    const vars = [...params.values()];
+    // every parameter but the attention key biases, whose gradient is identically zero (kernel/parameter-subsets.ts)
+    const vars = [...params.entries()].filter(([name]) => !name.endsWith('attention.self.key.bias')).map(([, v]) => v);
     const grad = (x: ReturnType<typeof enc>, c: number): Float64Array => {
       const gs = tf.grads((..._v: tf.Tensor[]) => tf.tidy(() => classify([x], { training: false }).slice([0, c], [1, 1]).sum()))(vars);
       const flat = Float64Array.from(tf.concat(gs.map((g) => g.flatten())).dataSync());
