@@ -54,7 +54,7 @@ export function standardClassifier(params: Params, config: EncoderConfig, padId:
  * Fit the LP head on the frozen first-token features of the training examples (eval mode) and add it to `params`
  * as two new variables. Returns the regularisation strength chosen by cross-validation.
  */
-export function addLinearProbeHead(
+export async function addLinearProbeHead(
   params: Params,
   config: EncoderConfig,
   padId: number,
@@ -62,13 +62,13 @@ export function addLinearProbeHead(
   labels: number[],
   numClasses: number,
   batchSize = 16,
-): { regC: number; cvAccuracy: number } {
+): Promise<{ regC: number; cvAccuracy: number }> {
   const H = config.hiddenSize;
   const feats = new Float64Array(train.length * H);
   for (let i = 0; i < train.length; i += batchSize) {
     const chunk = train.slice(i, i + batchSize).map((e) => ({ ...e, maskPos: -1 })); // first token
     const h = readout(params, config, chunk, padId, { training: false });
-    feats.set(h.dataSync(), i * H);
+    feats.set(await h.data(), i * H); // asynchronous reads throughout: webgpu cannot read synchronously
     h.dispose();
   }
   const probe = fitLinearProbe(feats, labels, numClasses);
@@ -82,7 +82,7 @@ export function addLinearProbeHead(
  * Examples are batched by length (sorted, so a batch pads to little more than its own lengths; the attention mask
  * makes padding invisible, so the values do not depend on the batching).
  */
-export function predictLogits(classify: Classifier, examples: EncodedExample[], batchSize = 32): Float64Array {
+export async function predictLogits(classify: Classifier, examples: EncodedExample[], batchSize = 32): Promise<Float64Array> {
   const order = examples.map((_, i) => i).sort((a, b) => examples[a].inputIds.length - examples[b].inputIds.length);
   let out = new Float64Array(0);
   for (let i = 0; i < order.length; i += batchSize) {
@@ -90,7 +90,7 @@ export function predictLogits(classify: Classifier, examples: EncodedExample[], 
     const z = classify(idx.map((j) => examples[j]), { training: false }); // [b, C]
     const C = z.shape[1];
     if (out.length === 0) out = new Float64Array(examples.length * C);
-    const v = z.dataSync();
+    const v = await z.data();
     z.dispose();
     idx.forEach((j, r) => { for (let c = 0; c < C; c++) out[j * C + c] = v[r * C + c]; });
   }

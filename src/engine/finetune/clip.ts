@@ -19,10 +19,28 @@ export function clipCoefficient(norm: number, maxNorm: number): number {
 }
 
 export function globalNorm(grads: (tf.Tensor | null)[]): number {
+  const squares = squaredNorms(grads);
+  return squares ? sqrtSum(squares.dataSync(), squares) : 0;
+}
+
+/** clipByGlobalNorm with an asynchronous read of the norm: the form for backends that cannot read synchronously (webgpu). */
+export async function clipByGlobalNormAsync(grads: (tf.Tensor | null)[], maxNorm = 1.0): Promise<{ grads: (tf.Tensor | null)[]; norm: number }> {
+  const squares = squaredNorms(grads);
+  const norm = squares ? sqrtSum(await squares.data(), squares) : 0;
+  const coef = clipCoefficient(norm, maxNorm);
+  return { grads: grads.map((g) => (g == null ? null : coef < 1 ? tf.mul(g, coef) : tf.clone(g))), norm };
+}
+
+/** Σ g² of each present gradient tensor, [count] (undefined when none is present). */
+function squaredNorms(grads: (tf.Tensor | null)[]): tf.Tensor1D | undefined {
   const present = grads.filter((g): g is tf.Tensor => g != null);
-  if (present.length === 0) return 0;
-  const squares = tf.tidy(() => tf.stack(present.map((g) => tf.sum(tf.square(g)))).dataSync());
+  return present.length === 0 ? undefined : tf.tidy(() => tf.stack(present.map((g) => tf.sum(tf.square(g))))) as tf.Tensor1D;
+}
+
+/** sqrt of the float64 sum of the values; disposes their tensor. */
+function sqrtSum(values: ArrayLike<number>, t: tf.Tensor): number {
+  t.dispose();
   let s = 0;
-  for (const v of squares) s += v;
+  for (let i = 0; i < values.length; i++) s += values[i];
   return Math.sqrt(s);
 }

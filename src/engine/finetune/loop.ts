@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { throwIfAborted, yieldToEventLoop } from '../util/abort';
 import { batchOrder } from './batches';
-import { clipByGlobalNorm } from './clip';
+import { clipByGlobalNormAsync } from './clip';
 import { createOptimizer, type OptimizerName } from './optimizers';
 import { linearWarmupDecay } from './schedule';
 
@@ -83,11 +83,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       let loss: number;
       try {
         if (value.rank !== 0) throw new Error(`finetune/loop.ts: lossFn must return a scalar, got shape [${value.shape}]`);
-        loss = value.dataSync()[0];
+        loss = (await value.data())[0]; // asynchronous: the webgpu backend cannot read synchronously
         if (!Number.isFinite(loss)) {
           throw new Error(`finetune/loop.ts: the loss is ${loss} at step ${s + 1}; lower the learning rate (${o.learningRate}) or check the inputs`);
         }
-        const clipped = clipByGlobalNorm(grads, maxGradNorm);
+        const clipped = await clipByGlobalNormAsync(grads, maxGradNorm);
         gradNorm = clipped.norm;
         try { optimizer.step(clipped.grads, learningRate); } finally { clipped.grads.forEach((g) => g?.dispose()); }
       } finally {

@@ -71,11 +71,11 @@ export function structuredDenseProduct(
 export type SparseGradient = Map<tf.Variable, Map<number, Float64Array>>;
 
 /** Per example of the batch, the touched rows of every table (values summed per row id, float64). */
-export function sparseGradients(sites: RowsSite[], lengths: number[], C: number): SparseGradient[] {
+export async function sparseGradients(sites: RowsSite[], lengths: number[], C: number): Promise<SparseGradient[]> {
   const out: SparseGradient[] = lengths.map(() => new Map());
   for (const s of sites) {
     const [, R, W] = s.values.shape;
-    const vals = s.values.dataSync(); // [C, R, W]
+    const vals = await s.values.data(); // [C, R, W]; asynchronous (webgpu cannot read synchronously)
     const perClassIds = s.ids.length === C * R;
     if (!perClassIds && s.ids.length !== R) {
       throw new Error(`kernel/structured-features.ts: a rows site has ${s.ids.length} ids for ${R} rows and ${C} classes; the recording must give R or C·R ids`);

@@ -154,7 +154,7 @@ export function structuredNtkFn<I>(
     const started = Date.now();
     const recordBatch = async (inputs: I[]) => {
       throwIfAborted(signal, `kernel (after ${done} of ${total} examples)`);
-      const rec = model.record(inputs);
+      const rec = await model.record(inputs);
       done += inputs.length;
       const elapsed = (Date.now() - started) / 1000;
       onProgress?.({ phase: 'kernel', done, total, etaSeconds: (elapsed / done) * (total - done) });
@@ -180,7 +180,7 @@ export function structuredNtkFn<I>(
                 const largest = Math.max(1, ...split.dense.map((s) => s.a.shape[1] * s.delta.shape[2]), split.vector.reduce((x, s) => x + s.variable.size, 0));
                 evalBatch = Math.max(1, Math.min(batchSize, Math.floor(P / largest)));
               }
-              chunk.push(holdTrainBatch(split, indices, indices.map((i) => lengthOf(trainInputs[i])), C, needsSign, form, store));
+              chunk.push(await holdTrainBatch(split, indices, indices.map((i) => lengthOf(trainInputs[i])), C, needsSign, form, store));
             } finally {
               split.dispose();
             }
@@ -191,7 +191,7 @@ export function structuredNtkFn<I>(
         tables = holdTables(store, chunkIdx, C, needsSign);
         for (const set of sets) {
           if (heldTrain && set.name === 'train') {
-            contractHeldTrain(chunk, tables, targets, C, result, N);
+            await contractHeldTrain(chunk, tables, targets, C, result, N);
             continue;
           }
           const order = byLength(set.inputs);
@@ -203,7 +203,7 @@ export function structuredNtkFn<I>(
               const lengths = indices.map((i) => lengthOf(set.inputs[i]));
               const split = splitSites(rec.sites, selected);
               try {
-                contractBatch(split, indices, lengths, chunk, tables, targets, form, C, result, set.name, set.inputs.length);
+                await contractBatch(split, indices, lengths, chunk, tables, targets, form, C, result, set.name, set.inputs.length);
               } finally {
                 split.dispose();
               }
@@ -266,7 +266,7 @@ function splitSites(sites: Site[], selected: Set<tf.Variable>): SplitSites {
   return out;
 }
 
-function holdTrainBatch(split: SplitSites, indices: number[], lengths: number[], C: number, needsSign: boolean, form: string, store: SparseStore): TrainBatch {
+async function holdTrainBatch(split: SplitSites, indices: number[], lengths: number[], C: number, needsSign: boolean, form: string, store: SparseStore): Promise<TrainBatch> {
   const batch: TrainBatch = { indices, dense: new Map() };
   const B = indices.length;
   for (const site of split.dense) {
@@ -285,7 +285,7 @@ function holdTrainBatch(split: SplitSites, indices: number[], lengths: number[],
     const raw = tf.tidy(() => tf.transpose(vectorGradientRows(split.vector, B, C)) as tf.Tensor2D); // [Pv, C·B]
     batch.vector = { raw, sign: needsSign ? tf.sign(raw) : undefined };
   }
-  sparseGradients(split.rows, lengths, C).forEach((g, j) => {
+  (await sparseGradients(split.rows, lengths, C)).forEach((g, j) => {
     for (const [table, rows] of g) {
       let t = store.get(table);
       if (!t) { t = new Map(); store.set(table, t); }
@@ -318,10 +318,10 @@ function denseCosts(site: DenseSite, lengths: number[], chunk: TrainBatch[], C: 
 interface Product { tensor: tf.Tensor2D; rows: number[]; batch: { indices: number[] }; target: Target }
 
 /** Reads all products back at once and adds them into the result blocks of `setName` (float64 sums over sites). */
-function addProducts(products: Product[], C: number, result: KernelResult, setName: string, M: number): void {
+async function addProducts(products: Product[], C: number, result: KernelResult, setName: string, M: number): Promise<void> {
   if (!products.length) return;
   const flat = tf.tidy(() => tf.concat(products.map((p) => tf.reshape(p.tensor, [-1])))); // all products, one read-back
-  const values = flat.dataSync() as Float32Array;
+  const values = await flat.data() as Float32Array; // asynchronous: webgpu cannot read synchronously
   flat.dispose();
   let o = 0;
   for (const { rows, batch, target } of products) {
@@ -344,7 +344,7 @@ function addProducts(products: Product[], C: number, result: KernelResult, setNa
  * train×train when the whole training set is one chunk: straight from the held gradients (dense, vector and table
  * matrices, [size, C·B] each), K = Gᵀ G per site, without recording the training set a second time.
  */
-function contractHeldTrain(chunk: TrainBatch[], tables: HeldTables, targets: Target[], C: number, result: KernelResult, N: number): void {
+async function contractHeldTrain(chunk: TrainBatch[], tables: HeldTables, targets: Target[], C: number, result: KernelResult, N: number): Promise<void> {
   const products: Product[] = [];
   const side = (h: { raw?: tf.Tensor2D; sign?: tf.Tensor2D }, s: Side) => (s === 'raw' ? h.raw! : h.sign!);
   try {
@@ -368,7 +368,7 @@ function contractHeldTrain(chunk: TrainBatch[], tables: HeldTables, targets: Tar
         products.push({ tensor: tf.matMul(side(t, target.evalSide), side(t, target.trainSide), true, false) as tf.Tensor2D, rows: tables.indices, batch: tables, target });
       }
     }
-    addProducts(products, C, result, 'train', N);
+    await addProducts(products, C, result, 'train', N);
   } finally {
     tf.dispose(products.map((p) => p.tensor));
   }
@@ -401,10 +401,10 @@ function holdTables(store: SparseStore, chunkIdx: number[], C: number, needsSign
 }
 
 /** Contracts one recorded evaluated batch with every held train batch of the chunk and adds it into `result`. */
-function contractBatch(
+async function contractBatch(
   split: SplitSites, evalIdx: number[], lengths: number[], chunk: TrainBatch[], tables: HeldTables,
   targets: Target[], form: string, C: number, result: KernelResult, setName: string, M: number,
-): void {
+): Promise<void> {
   const Be = evalIdx.length;
   // Device products: each [C·Be, C·Bt] (rows c'·Be + e, columns c·Bt + j); read back once, summed across sites in float64.
   const products: Omit<Product, 'rows'>[] = [];
@@ -442,7 +442,7 @@ function contractBatch(
       tf.dispose([raw, sign].filter((x): x is tf.Tensor2D => !!x));
     }
     // Tables: the evaluated examples' touched rows that lie in the chunk's U, laid out as the held train matrix.
-    const perExample = sparseGradients(split.rows, lengths, C);
+    const perExample = await sparseGradients(split.rows, lengths, C);
     for (const t of tables.tables) {
       const W = t.width;
       const UW = t.rowOf.size * W;
@@ -462,7 +462,7 @@ function contractBatch(
       }
       tf.dispose([raw, sign].filter((x): x is tf.Tensor2D => !!x));
     }
-    addProducts(products.map((p) => ({ ...p, rows: evalIdx })), C, result, setName, M);
+    await addProducts(products.map((p) => ({ ...p, rows: evalIdx })), C, result, setName, M);
   } finally {
     tf.dispose(products.map((p) => p.tensor));
   }

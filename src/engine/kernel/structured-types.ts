@@ -67,5 +67,5 @@ export interface StructuredModel<I> {
    * One batched forward pass over `inputs` and the backward passes of Σ_b f_c(x_b), c = 1..C. The sites must cover
    * every parameter f depends on (parameters without a site count as having a zero gradient). Caller disposes.
    */
-  record(inputs: I[]): Recording;
+  record(inputs: I[]): Promise<Recording>;
 }

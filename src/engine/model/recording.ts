@@ -24,7 +24,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { DenseSite, Recording, RowsSite, Site, StructuredModel, VectorSite } from '../kernel/structured-types';
 import { attentionBias } from './attention';
 import type { EncoderConfig, HiddenAct } from './config';
-import { positionIds } from './embeddings';
 import { activation, param } from './layer-ops';
 import { decoderWeight } from './mlm-head';
 import { embeddingNames, headNames, layerNames, type DenseNames, type NormNames } from './param-names';
@@ -87,7 +86,7 @@ interface NormSaved { xhat: tf.Tensor2D; rstd: tf.Tensor2D; gamma: tf.Tensor }
 /** a [n, w] against class-major rows [C·n, w]: the broadcast view [1, n, w] and the rows as [C, n, w]. */
 const byClass = (x: tf.Tensor, C: number): tf.Tensor3D => tf.reshape(x, [C, -1, x.shape[x.rank - 1]]) as tf.Tensor3D;
 
-function record(params: Params, config: EncoderConfig, padId: number, head: RecordHead, C: number, inputs: RecordInput[]): Recording {
+async function record(params: Params, config: EncoderConfig, padId: number, head: RecordHead, C: number, inputs: RecordInput[]): Promise<Recording> {
   const B = inputs.length;
   if (B === 0) throw new Error('model/recording.ts: record() needs at least one input');
   const T = Math.max(...inputs.map((x) => x.inputIds.length));
@@ -113,17 +112,15 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
     readRows[b] = b * T + Math.max(0, x.maskPos);
     for (let c = 0; c < C; c++) scatterRows[c * B + b] = c * R + readRows[b];
   });
+  const posIdsHost = positionIdsHost(config, ids, B, T); // as embeddings.ts positionIds, on the host (no device read)
 
   const sites: Site[] = [];
   const kept: tf.Tensor[] = [];
-  let outputs: Float32Array | undefined;
+  let logitsKept: tf.Tensor | undefined;
   try {
     tf.tidy(() => {
       const keep = <X extends tf.Tensor>(t: X): X => { kept.push(tf.keep(t)); return t; };
       const emb = embeddingNames(config);
-      const idsT = tf.tensor2d(ids, [B, T], 'int32');
-      const posT = positionIds(config, idsT); // [B, T]
-      const posIdsHost = Int32Array.from(posT.dataSync());
       const bias = attentionBias(tf.tensor2d(mask, [B, T], 'int32')); // [B, 1, 1, T]
       const weightT = new Map<string, tf.Tensor2D>(); // Wᵀ [in, out] per weight, so both products are plain matMuls
       const Wt = (name: string): tf.Tensor2D => {
@@ -220,7 +217,7 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
         denseSites(hn.transform, h, duh, 1);
         dh = tf.matMul(duh, W(hn.transform)) as tf.Tensor2D; // [C·B, H]
       }
-      outputs = Float32Array.from(logits.dataSync());
+      logitsKept = tf.keep(logits); // read after the pass, asynchronously (webgpu cannot read synchronously)
 
       // ---- Back through the encoder.
       let dx = tf.scatterND(tf.tensor2d(scatterRows, [C * B, 1], 'int32'), dh, [C * R, H]) as tf.Tensor2D; // [C·R, H]
@@ -260,7 +257,28 @@ function record(params: Params, config: EncoderConfig, padId: number, head: Reco
     });
   } catch (err) {
     tf.dispose(kept);
+    logitsKept?.dispose();
     throw err;
   }
+  const outputs = Float32Array.from(await logitsKept!.data()); // [B·C]: f_c(x_b)
+  logitsKept!.dispose();
   return { sites, outputs, dispose: () => tf.dispose(kept) };
+}
+
+/** embeddings.ts `positionIds` on host ids [B·T]: BERT 0..T−1; RoBERTa padId + the running count of non-pad tokens. */
+function positionIdsHost(config: EncoderConfig, ids: Int32Array, B: number, T: number): Int32Array {
+  const pos = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    let count = 0;
+    for (let t = 0; t < T; t++) {
+      const i = b * T + t;
+      if (config.modelType === 'bert') pos[i] = t;
+      else {
+        const real = ids[i] !== config.padTokenId ? 1 : 0;
+        count += real;
+        pos[i] = count * real + config.padTokenId;
+      }
+    }
+  }
+  return pos;
 }

@@ -97,7 +97,7 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     classify = promptClassifier(params, model.config, padId, ctx.labelIds!);
   } else {
     emit({ type: 'phase', phase: 'finetune', ...where, message: 'fitting the linear-probe head on frozen features' });
-    addLinearProbeHead(params, model.config, padId, data.train, gold.train, C);
+    await addLinearProbeHead(params, model.config, padId, data.train, gold.train, C);
     classify = standardClassifier(params, model.config, padId);
   }
   const theta0 = snapshot(params);
@@ -131,7 +131,7 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     const kernelSeconds = (Date.now() - kernelStart) / 1000;
     for (const key of ['train', 'dev', 'test'] as const) {
       const missing = [...f0Seen[key].keys()].filter((i) => !f0Seen[key][i]);
-      if (missing.length) onOutputs(key, missing, Float32Array.from(predictLogits(classify, missing.map((i) => sets[key][i]))));
+      if (missing.length) onOutputs(key, missing, Float32Array.from(await predictLogits(classify, missing.map((i) => sets[key][i]))));
     }
     const before = { dev: scores(f0.dev, gold.dev, C, metric), test: scores(f0.test, gold.test, C, metric) };
     const files = await writeKernels(ctx, blocks, kinds);
@@ -306,7 +306,7 @@ async function fineTune(
     maxGradNorm: f.maxGradNorm > 0 ? f.maxGradNorm : Infinity,
     evalEvery: f.evalEvery,
     evaluate: async () => {
-      const s = scores(predictLogits(classify, data.dev), gold.dev, C, metric);
+      const s = scores(await predictLogits(classify, data.dev), gold.dev, C, metric);
       return { metric: metric === 'f1' ? s.f1! : s.acc };
     },
     seed,
@@ -323,8 +323,8 @@ async function fineTune(
         etaSeconds: ((Date.now() - started) / 1000 / s.step) * (f.steps - s.step),
       }),
   });
-  const devLogits = predictLogits(classify, data.dev);
-  const testLogits = predictLogits(classify, data.test);
+  const devLogits = await predictLogits(classify, data.dev);
+  const testLogits = await predictLogits(classify, data.test);
   return {
     optimizer: f.optimizer,
     learningRate: f.learningRate,

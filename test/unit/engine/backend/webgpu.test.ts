@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, mmBT, sumPairwise, transpose2d } from '../../../../src/engine/backend';
+import { readNpy } from '../../../../src/engine/report/npy';
+import { runExperiment } from '../../../../src/engine/run/experiment';
+import { makeTinyExperiment } from '../../../support/tiny-experiment';
 import { promptClassifier } from '../../../../src/engine/classifier/masked-lm-classifier';
 import type { EncodedExample } from '../../../../src/engine/classifier/batch';
 import { empiricalNtkFn, sgdKernel, type KernelKind, type KernelResult } from '../../../../src/engine/kernel';
@@ -204,6 +207,32 @@ describe('engine/backend: the webgpu backend (Dawn) agrees with cpu', function (
       assert.ok(v.every((x) => x === 45), `sum: ${v.slice(0, 5)}`);
     } finally {
       tf.dispose(xs);
+    }
+  });
+
+  it('a whole run on webgpu (prompt fine-tuning, f0, structured sgd/signgd/asymmetric-signgd kernels, solvers) gives the cpu run\'s numbers', async function () {
+    this.timeout(600_000);
+    // Two copies of the same tiny experiment (same seeded model and data), so each backend loads its own parameters.
+    const [onGpu, onCpu] = [await makeTinyExperiment({ kinds: ['sgd', 'signgd', 'asymmetric-signgd'] }), await makeTinyExperiment({ kinds: ['sgd', 'signgd', 'asymmetric-signgd'] })];
+    try {
+      const gpu = await runExperiment(onGpu.specFile, { backend: 'webgpu' });
+      const cpu = await runExperiment(onCpu.specFile, { backend: 'cpu' });
+      assert.equal(gpu.backend, 'webgpu');
+      const [g, c] = [gpu.templates[0].seeds[0], cpu.templates[0].seeds[0]];
+      g.finetune!.lossCurve.forEach((p, i) => assert.ok(Math.abs(p.loss - c.finetune!.lossCurve[i].loss) < 1e-4, `loss at step ${p.step}: ${p.loss} vs ${c.finetune!.lossCurve[i].loss}`));
+      for (const kind of ['sgd', 'signgd', 'asymmetric-signgd'] as const) {
+        for (const split of ['train', 'test'] as const) {
+          const [a, b] = [await readNpy(g.kernels[kind]!.files[split]), await readNpy(c.kernels[kind]!.files[split])];
+          let d = 0, n = 0;
+          (a.data as Float64Array).forEach((x, i) => { d += (x - (b.data as Float64Array)[i]) ** 2; n += x * x; });
+          assert.ok(Math.sqrt(d / n) < 1e-4, `${kind} ${split}: relative distance ${Math.sqrt(d / n)}`);
+        }
+      }
+      assert.deepEqual(g.finetune!.testLogitsBefore.map((r) => r.map((x) => x.toFixed(3))), c.finetune!.testLogitsBefore.map((r) => r.map((x) => x.toFixed(3))));
+    } finally {
+      onGpu.cleanup();
+      onCpu.cleanup();
+      await tf.setBackend('webgpu');
     }
   });
 

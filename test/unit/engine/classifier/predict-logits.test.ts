@@ -12,7 +12,7 @@ describe('classifier/predictLogits: batching by length', function () {
   before(async () => { previous = tf.getBackend(); await initBackend('wasm'); });
   after(async () => { if (previous) await tf.setBackend(previous); });
 
-  it('returns each example\'s own logits in the given order, whatever the batch size (padding is invisible)', () => {
+  it('returns each example\'s own logits in the given order, whatever the batch size (padding is invisible)', async () => {
     const config = makeEncoderConfig({ modelType: 'bert', vocabSize: 50, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 64 });
     const params = randomParams(config, 3);
     const classify = promptClassifier(params, config, 0, [7, 9, 11]);
@@ -24,7 +24,7 @@ describe('classifier/predictLogits: batching by length', function () {
     });
     const one = examples.map((e) => tf.tidy(() => classify([e], { training: false }).dataSync())); // unpadded, alone
     for (const batchSize of [1, 5, 32]) {
-      const got = predictLogits(classify, examples, batchSize);
+      const got = await predictLogits(classify, examples, batchSize);
       assert.equal(got.length, examples.length * 3);
       examples.forEach((_, i) => {
         for (let c = 0; c < 3; c++) {

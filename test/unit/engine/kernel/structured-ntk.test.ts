@@ -105,7 +105,7 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
           },
         });
         for (const { name, inputs } of [{ name: 'train', inputs: train }, ...sets]) {
-          const f0 = predictLogits(classify, inputs);
+          const f0 = await predictLogits(classify, inputs);
           assert.equal(reported.get(name)?.size, inputs.length, `${name}: every input reported`);
           inputs.forEach((_, i) => reported.get(name)!.get(i)!.forEach((v, c) => {
             assert.ok(Math.abs(v - f0[i * C + c]) < 1e-5, `${name}[${i}] class ${c}: ${v} vs ${f0[i * C + c]}`);

@@ -35,7 +35,7 @@ describe('the shipped model models/ntk-mini', function () {
     assert.equal(test.length, 872);
     const classify = promptClassifier(params, config, tokenizer.padId, labelWordIds(tokenizer, ['terrible', 'great']));
     const enc = test.map((e) => compilePrompt('*cls**sent_0*_It_was*mask*.*sep+*', tokenizer, e, { maxLength: Math.min(128, config.maxPositions) }));
-    const logits = predictLogits(classify, enc, 32);
+    const logits = await predictLogits(classify, enc, 32);
     let correct = 0;
     test.forEach((e, i) => {
       if ((logits[2 * i + 1] > logits[2 * i] ? '1' : '0') === e.label) correct++;
