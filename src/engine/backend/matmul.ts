@@ -1,10 +1,11 @@
 /**
- * 2-D matrix products for every dense layer of the model, with gradients that never emit transposed matMuls.
+ * 2-D matrix products for every dense layer of the model.
  *
- * Why: tfjs-wasm hands only un-transposed, batch-1 matMuls to XNNPACK (25–30 GFLOP/s); `transposeA`/`transposeB`
- * and batched matMuls fall back to a naive loop (about 2 GFLOP/s). tfjs's own matMul gradient always uses
- * `transposeA`/`transposeB`, so a plain `tf.matMul` is slow in the backward pass. Here every product is an explicit
- * `tf.transpose` (cheap, O(size)) followed by a plain matMul (docs: tfjs-backends.md §2.2, fix 2; 2.9× on fwd+bwd).
+ * On webgpu every product is an explicit `tf.transpose` followed by a plain matMul, gradients included: tfjs-webgpu's
+ * split-K program for `transposeB` is wrong (tfjs-backends.md §3.4 item 1). (This was first the wasm fix 2 of
+ * tfjs-backends.md §2.2, when tfjs-wasm ran transposed products on a naive loop; our own wasm BatchMatMul,
+ * backend/wasm-batch-matmul, packs either layout at full speed, so wasm and cpu now use tf.matMul's flags directly
+ * and skip the copies.)
  *
  * Shapes: a [M, K], b [K, N] for `mm`; a [M, K], b [N, K] for `mmBT`.
  */
@@ -56,10 +57,13 @@ const mmBTGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFu
   };
 }) as unknown as CustomGradientFunc);
 
+/** Whether products need the explicit-transpose form (webgpu). */
+const explicitTransposes = (): boolean => tf.getBackend() === 'webgpu';
+
 /** a · b for a [M, K], b [K, N] → [M, N]. */
 export function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   assert2d('mm', a, b);
-  return mmGrad(a, b) as tf.Tensor2D;
+  return (explicitTransposes() ? mmGrad(a, b) : tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)) as tf.Tensor2D;
 }
 
 /**
@@ -68,5 +72,5 @@ export function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
  */
 export function mmBT(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   assert2d('mmBT', a, b);
-  return mmBTGrad(a, b) as tf.Tensor2D;
+  return (explicitTransposes() ? mmBTGrad(a, b) : tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, false, true)) as tf.Tensor2D;
 }

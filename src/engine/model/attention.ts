@@ -33,7 +33,7 @@ export function attentionBlock(
   const q = splitHeads(dense(params, names.query, x), B, T, nh); // [B, nh, T, hs]
   const k = splitHeads(dense(params, names.key, x), B, T, nh); // [B, nh, T, hs]
   const v = splitHeads(dense(params, names.value, x), B, T, nh); // [B, nh, T, hs]
-  // Batched matMuls stay plain tf.matMul: on wasm they are on the slow path either way, and they are small.
+  // Batched products: plain tf.matMul (on wasm our BatchMatMul runs them, transposed or not).
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), bias); // [B, nh, T, T]
   const probs = dropout(tf.softmax(scores, -1), config.attentionDropout); // [B, nh, T, T]
   const context = tf.matMul(probs, v); // [B, nh, T, hs]

@@ -16,10 +16,8 @@ export function param(params: Params, name: string): tf.Variable {
 }
 
 /**
- * y = x Wᵀ + b with W stored [out, in] as in the checkpoint. mmBT (not mm with a transposed copy of W) because it
- * needs the fewest transposes per step on wasm: W once forward and dY once backward, against four for mm(x, Wᵀ)
- * (Wᵀ forward, and both its gradient products transposed back); only plain matMuls reach XNNPACK.
- * x [N, in] → [N, out]
+ * y = x Wᵀ + b with W stored [out, in] as in the checkpoint, through mmBT (backend/matmul.ts: flags on wasm and cpu,
+ * explicit transposes on webgpu). x [N, in] → [N, out]
  */
 export function dense(params: Params, names: DenseNames, x: tf.Tensor2D): tf.Tensor2D {
   return tf.add(mmBT(x, param(params, names.weight)), param(params, names.bias)); // [N, out]
