@@ -13,7 +13,8 @@
  * `ntk-lens kernel` on the SST-2 16-shot file (32 train × (32 dev + 872 test)), with its distance from the floor
  * (one forward and C backward passes per example at the measured matMul rate).
  *
- * Usage: npm run bench [-- --backends wasm,cpu] [--skip-e2e] [--skip-base] [--skip-small]
+ * Usage: npm run bench [-- --backends wasm,cpu,webgpu] [--skip-e2e] [--skip-base] [--skip-small]
+ * (webgpu: a real GPU, or for a check only the software driver of scripts/setup-software-gpu.sh)
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -95,17 +96,17 @@ function encodePrompt(tok: TextTokenizer, s: string, maxLength = 128): EncodedEx
   return { inputIds: ids, tokenTypeIds: ids.map(() => 0), maskPos: 1 + body.length + tail.length };
 }
 
-function matmulGflops(backend: string): number {
+async function matmulGflops(backend: string): Promise<number> {
   const n = backend === 'cpu' ? 256 : 1024;
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
-  for (let i = 0; i < 2; i++) tf.matMul(a, b).dispose();
+  for (let i = 0; i < 2; i++) { const c = tf.matMul(a, b); await c.data(); c.dispose(); }
   // Best of 3 rounds: on a shared machine a single round can catch a load spike and make the floor look slow.
   const iters = backend === 'cpu' ? 2 : 5;
   let best = Infinity;
   for (let round = 0; round < 3; round++) {
     const t0 = now();
-    for (let i = 0; i < iters; i++) { const c = tf.matMul(a, b); c.dataSync(); c.dispose(); }
+    for (let i = 0; i < iters; i++) { const c = tf.matMul(a, b); await c.data(); c.dispose(); } // async reads: webgpu has no sync read
     best = Math.min(best, (now() - t0) / iters);
   }
   tf.dispose([a, b]);
@@ -142,17 +143,17 @@ async function measureModel(name: string, config: EncoderConfig, params: Params,
   // Fine-tuning step: forward + backward of the CE loss, SGD update.
   const batch = train.slice(0, sizes.step);
   const labels = tf.oneHot(tf.tensor1d(batch.map((_, i) => i % C), 'int32'), C);
-  const step = () => {
+  const step = async () => {
     const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, classify(batch, { training: true, seed: 1 })) as tf.Scalar, vars);
     for (const v of vars) { const g = grads[v.name]; if (g) v.assign(tf.tidy(() => tf.sub(v, tf.mul(g, 1e-6)))); }
-    value.dataSync();
+    await value.data();
     tf.dispose([value, ...Object.values(grads)]);
   };
-  step();
+  await step();
   console.error(`  ${name}: timing fine-tuning steps`);
   const stepRuns = backend === 'cpu' || config.numLayers > 4 ? 2 : 5;
   let t0 = now();
-  for (let i = 0; i < stepRuns; i++) step();
+  for (let i = 0; i < stepRuns; i++) await step();
   const stepsPerSecond = stepRuns / (now() - t0);
   labels.dispose();
   console.error(`  ${name}: timing per-example gradients`);
@@ -161,7 +162,10 @@ async function measureModel(name: string, config: EncoderConfig, params: Params,
   const outputFn = (x: EncodedExample) => classify([x], { training: false });
   exampleJacobian(outputFn, kp, train[0], C).forEach((t) => t.dispose());
   t0 = now();
-  for (let i = 0; i < sizes.grads; i++) exampleJacobian(outputFn, kp, train[i % train.length], C).forEach((t) => { t.dataSync(); t.dispose(); });
+  for (let i = 0; i < sizes.grads; i++) {
+    const rows = exampleJacobian(outputFn, kp, train[i % train.length], C);
+    for (const t of rows) { await t.data(); t.dispose(); }
+  }
   const gradientsPerSecond = sizes.grads / (now() - t0);
   console.error(`  ${name}: timing the structured kernel`);
   // Structured SGD kernel on a subset.
@@ -172,7 +176,7 @@ async function measureModel(name: string, config: EncoderConfig, params: Params,
   await ntk(kTrain, [{ name: 'test', inputs: kEval }]);
   const kSeconds = now() - t0;
   const entries = kTrain.length * C * (kTrain.length + kEval.length) * C;
-  const recorded = 2 * kTrain.length + kEval.length; // the train set is recorded as chunk and as evaluated set
+  const recorded = kTrain.length + kEval.length; // each example once (train×train comes from the held gradients)
   const P = vars.reduce((a, v) => a + v.size, 0);
   return {
     model: name, random: true, parameters: P, backend, matmulGflops: gflops, stepsPerSecond, stepBatch: batch.length, gradientsPerSecond,
@@ -208,14 +212,14 @@ async function main(): Promise<void> {
   fs.writeFileSync(lengthsFile, JSON.stringify({ train: train.map((x) => x.inputIds.length), eval: evals.map((x) => x.inputIds.length) }));
 
   for (const backend of args.backends) {
-    const used = await initBackend(backend as 'wasm' | 'cpu');
+    const used = await initBackend(backend as 'wasm' | 'cpu' | 'webgpu');
     const rss = new RssPeak();
     const started = now();
     const out: Record<string, unknown> = {
       date: new Date().toISOString(), backend: used, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
       data: { split: 'SST-2 16-13', train: train.length, evaluated: evals.length, meanTokens: meanT },
     };
-    const gflops = matmulGflops(used);
+    const gflops = await matmulGflops(used);
     const variant = used === 'wasm' ? ` (${wasmMatMulVariant()} build of our BatchMatMul)` : '';
     console.log(`\n== backend ${used}: matMul ${gflops.toFixed(1)} GFLOP/s${variant} (load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
     const models: ModelFigures[] = [];
