@@ -7,10 +7,11 @@
  * extension host can all include it.
  */
 import type { Report, RunEvent, TemplateReport } from './engine/report/types';
+import type { RunOptions as EngineRunOptions } from './engine/run/experiment';
 
 export const PROTOCOL_VERSION = 1;
 
-export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type { BackendName } from './engine/backend/init-backend';
 
 /** Engine validator diagnostic, 1-based lines and columns (as SpecError). */
 export interface EngineDiagnostic {
@@ -22,14 +23,8 @@ export interface EngineDiagnostic {
   severity: 'error' | 'warning' | 'info';
 }
 
-export interface RunOptions {
-  templates?: string[];
-  seeds?: number[];
-  resultsDir?: string;
-  backend?: BackendName;
-  memoryBudgetMB?: number;
-  hubCacheDir?: string;
-}
+/** The run options that cross the process boundary: the engine's own, less callbacks, signals and internal modes. */
+export type RunOptions = Pick<EngineRunOptions, 'templates' | 'seeds' | 'resultsDir' | 'backend' | 'memoryBudgetMB' | 'hubCacheDir'>;
 
 // ---- extension host → worker -------------------------------------------------------------------------------------
 export interface RunRequest { type: 'run'; id: number; specFile: string; options: RunOptions }
