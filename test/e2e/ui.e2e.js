@@ -6,35 +6,22 @@ const { launch } = require('./browser');
 const { expectedSummaryRows, storedReport } = require('./figures');
 const [url, shots, ws] = process.argv.slice(2);
 const RUN_TIMEOUT = 240000; // a real run of the small example copy: about a minute on 2 shared cores
-let passed = 0, failed = 0, page;
-const t0 = Date.now();
-async function step(name, fn) {
-  try { const info = await fn(); passed++; console.log(`ok   [${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}${info ? ': ' + info : ''}`); }
-  catch (e) {
-    failed++; console.log(`FAIL [${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}: ${e.message.split('\n')[0]}`);
-    await page.screenshot({ path: `${shots}/fail-${passed + failed}.png` }).catch(() => undefined);
-  }
-}
+const { stepRunner, openExample } = require('./workbench');
+const runner = stepRunner(shots, 'fail-');
+const step = runner.step;
+let page;
 (async () => {
   const browser = await launch();
   page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+  runner.setPage(page);
   page.setDefaultTimeout(30000);
   const offsite = [];
   page.on('request', r => { const u = new URL(r.url()); if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !u.protocol.startsWith('data') && !u.protocol.startsWith('blob')) offsite.push(r.url()); });
   await page.goto(url);
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'sentiment.ntk.yaml' });
-  await step('workbench loads with the example workspace', async () => { await row.waitFor({ timeout: 60000 }); });
-  await step('open sentiment.ntk.yaml from the explorer', async () => {
-    await row.click();
-    await page.locator('.editor-instance .view-lines', { hasText: 'templates' }).waitFor();
-  });
-  const runLens = page.locator('.codelens-decoration', { hasText: 'Run NTK comparison' });
-  await step('a ▶ Run CodeLens above each template', async () => {
-    await runLens.first().waitFor();
-    const n = await runLens.count();
-    await page.screenshot({ path: `${shots}/01-codelens.png` });
-    if (n !== 2) throw new Error(`expected 2 run lenses, got ${n}`);
-    return `${n} lenses`;
+  const runLens = await openExample(page, step, {
+    loadedStep: 'workbench loads with the example workspace',
+    openStep: 'open sentiment.ntk.yaml from the explorer',
+    onLenses: () => page.screenshot({ path: `${shots}/01-codelens.png` }),
   });
   const inner = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
   await step('clicking the CodeLens runs the template; the panel beside shows progress, then the figures of the stored report', async () => {
@@ -112,6 +99,7 @@ async function step(name, fn) {
     return `${offsite.length} gallery/update lookups ignored`;
   });
   await browser.close();
+  const { passed, failed } = runner.counts();
   console.log(`ui-e2e (real engine): ${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 })().catch(e => { console.error(e); process.exit(1); });

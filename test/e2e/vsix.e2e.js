@@ -9,33 +9,21 @@ const { launch } = require('./browser');
 const { expectedSummaryRows, storedReport } = require('./figures');
 const [url, shots, ws, extDir] = process.argv.slice(2);
 const RUN_TIMEOUT = 240000;
-let passed = 0, failed = 0, page;
-const t0 = Date.now();
-async function step(name, fn) {
-  try { const info = await fn(); passed++; console.log(`ok   [${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}${info ? ': ' + info : ''}`); }
-  catch (e) {
-    failed++; console.log(`FAIL [${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}: ${e.message.split('\n')[0]}`);
-    await page.screenshot({ path: `${shots}/fail-vsix-${passed + failed}.png` }).catch(() => undefined);
-  }
-}
+const { stepRunner, openExample } = require('./workbench');
+const runner = stepRunner(shots, 'fail-vsix-');
+const step = runner.step;
+let page;
 /** Command lines of the running ntk-lens workers. */
 const workers = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter(l => /dist[\\/]worker\.js/.test(l));
 (async () => {
   const browser = await launch();
   page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+  runner.setPage(page);
   page.setDefaultTimeout(30000);
   await page.goto(url);
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'sentiment.ntk.yaml' });
-  await step('the installed extension: workbench loads with the example it ships', async () => { await row.waitFor({ timeout: 60000 }); });
-  await step('open sentiment.ntk.yaml', async () => {
-    await row.click();
-    await page.locator('.editor-instance .view-lines', { hasText: 'templates' }).waitFor();
-  });
-  const runLens = page.locator('.codelens-decoration', { hasText: 'Run NTK comparison' });
-  await step('a ▶ Run CodeLens above each template', async () => {
-    await runLens.first().waitFor({ timeout: 60000 });
-    const n = await runLens.count();
-    if (n !== 2) throw new Error(`expected 2 run lenses, got ${n}`);
+  const runLens = await openExample(page, step, {
+    loadedStep: 'the installed extension: workbench loads with the example it ships',
+    openStep: 'open sentiment.ntk.yaml',
   });
   const inner = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
   await step('running from the CodeLens forks the worker of the installed extension', async () => {
@@ -59,6 +47,7 @@ const workers = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).
     return JSON.stringify(shown);
   });
   await browser.close();
+  const { passed, failed } = runner.counts();
   console.log(`vsix-e2e (installed .vsix, real engine): ${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 })().catch(e => { console.error(e); process.exit(1); });
