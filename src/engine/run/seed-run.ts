@@ -101,10 +101,12 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     classify = standardClassifier(params, model.config, padId);
   }
   const theta0 = snapshot(params);
+  let disposeLora = (): void => undefined; // the LoRA kernel's random A matrices, released with the seed
   try {
     // 2. f0 and the kernels at θ0.
     emit({ type: 'phase', phase: 'kernel', ...where, message: `initial logits and ${spec.kernel.kinds.join(', ')} kernels at the pre-trained weights` });
-    const kernelParams = kernelParameters(ctx, params);
+    const { parameters: kernelParams, dispose: disposeKernelParams } = kernelParameters(ctx, params);
+    disposeLora = disposeKernelParams;
     const parameterCount = countKernelCoordinates(kernelParams, spec.kernel.loraRank);
     const kinds = (ctx.finetuneOnly ? [] : spec.kernel.kinds) as KernelKind[];
     // The diagnostics need the SGD kernel (fixed features; linearised SGD) even when the file does not ask for it.
@@ -193,6 +195,7 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     const diagnostics = await diagnose(ctx, classify, params, kernelParams, blocks, f0, data, gold, ft, metric, maxGradientsInMemory);
     return { ...seedShell(ctx, data, test, gold.test), finetune: ft, kernels, diagnostics, seconds: (Date.now() - started) / 1000 };
   } finally {
+    disposeLora();
     restore(params, theta0);
     tf.dispose([...theta0.values()]);
     for (const name of [HEAD_WEIGHT, HEAD_BIAS]) {
@@ -262,15 +265,16 @@ function kernelFn(ctx: SeedContext, params: Params, outputFn: (x: EncodedExample
   return structuredNtkFn(recordingModel(params, ctx.model.config, ctx.model.tokenizer.padId, head), kernelParams, opts);
 }
 
-function kernelParameters(ctx: SeedContext, params: Params): KernelParameter[] {
+/** The kernel's parameters, and what releases the tensors made for them (LoRA's random A matrices). */
+function kernelParameters(ctx: SeedContext, params: Params): { parameters: KernelParameter[]; dispose(): void } {
   const { spec, model, seed } = ctx;
   const groupOf = (name: string) => (name === HEAD_WEIGHT || name === HEAD_BIAS ? 'head' : parameterGroup(name, model.config));
   if (spec.kernel.parameters === 'lora') {
-    // α = r (scale 1). The random A matrices live as long as the process; they are small (r × H per matrix).
+    // α = r (scale 1). The random A matrices are small (r × H per matrix) and live until the seed ends.
     const sub = loraSubspace(params, groupOf, { rank: spec.kernel.loraRank, alpha: spec.kernel.loraRank, seed });
-    return sub.parameters;
+    return { parameters: sub.parameters, dispose: () => sub.dispose() };
   }
-  return selectParameters(params, spec.kernel.parameters, groupOf);
+  return { parameters: selectParameters(params, spec.kernel.parameters, groupOf), dispose: () => undefined };
 }
 
 /** Coordinates entering the kernel: a LoRA-projected [out, in] matrix contributes out·r. */

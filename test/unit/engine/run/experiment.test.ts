@@ -82,6 +82,17 @@ describe('runExperiment on a tiny model the test makes', function () {
     }
   });
 
+  it('a LoRA-kernel run releases its random A matrices: a second run leaves no more tensors than the first', async () => {
+    const lora = path.join(exp.dir, 'lora.ntk.yaml');
+    fs.writeFileSync(lora, fs.readFileSync(exp.specFile, 'utf8').replace('kernel: {kinds: [sgd, signgd, asymmetric-signgd], solver: lstsq}', 'kernel: {kinds: [sgd], solver: lstsq, parameters: lora, lora_rank: 2}'));
+    assert.match(fs.readFileSync(lora, 'utf8'), /parameters: lora/);
+    await runExperiment(lora, { resultsDir: path.join(exp.dir, 'lora-1'), seeds: [13] });
+    const after1 = tf.memory().numTensors;
+    const r = await runExperiment(lora, { resultsDir: path.join(exp.dir, 'lora-2'), seeds: [13] });
+    assert.equal(tf.memory().numTensors, after1, 'tensors left behind by a LoRA run');
+    assert.ok(r.templates[0].seeds[0].kernels.sgd!.parameterCount < 100_000, 'the LoRA kernel counts r·out coordinates per target, not the full weights');
+  });
+
   it('two runs on the same inputs give the same numbers (deterministic on cpu)', async () => {
     const a = await runExperiment(exp.specFile, { resultsDir: path.join(exp.dir, 'r1'), seeds: [13] });
     const b = await runExperiment(exp.specFile, { resultsDir: path.join(exp.dir, 'r2'), seeds: [13] });
