@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend';
-import { wasmMatMulVariant } from '../src/engine/backend/wasm-batch-matmul';
+import { wasmKernelVariant } from '../src/engine/backend/wasm-kernels';
 import { promptClassifier } from '../src/engine/classifier/masked-lm-classifier';
 import type { EncodedExample } from '../src/engine/classifier/batch';
 import { exampleJacobian } from '../src/engine/kernel/gradients';
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
       data: { split: 'SST-2 16-13', train: train.length, evaluated: evals.length, meanTokens: meanT },
     };
     const gflops = await matmulGflops(used);
-    const variant = used === 'wasm' ? ` (${wasmMatMulVariant()} build of our BatchMatMul)` : '';
+    const variant = used === 'wasm' ? ` (${wasmKernelVariant()} build of our wasm kernels)` : '';
     console.log(`\n== backend ${used}: matMul ${gflops.toFixed(1)} GFLOP/s${variant} (load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
     const models: ModelFigures[] = [];
     // Built-in model.

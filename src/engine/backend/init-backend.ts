@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerSegmentSumKernel } from './segment-sum';
-import { registerWasmBatchMatMul } from './wasm-batch-matmul';
+import { registerWasmBatchMatMul } from './wasm-kernels';
 import { registerWasmGather } from './wasm-gather';
 import { registerWasmIdentity } from './wasm-identity';
 import { guardSyncReads, setupWebGpu, type WebGpuOptions } from './webgpu-setup';

@@ -4,7 +4,7 @@
  * On webgpu every product is an explicit `tf.transpose` followed by a plain matMul, gradients included: tfjs-webgpu's
  * split-K program for `transposeB` is wrong (tfjs-backends.md §3.4 item 1). (This was first the wasm fix 2 of
  * tfjs-backends.md §2.2, when tfjs-wasm ran transposed products on a naive loop; our own wasm BatchMatMul,
- * backend/wasm-batch-matmul, packs either layout at full speed, so wasm and cpu now use tf.matMul's flags directly
+ * backend/wasm-kernels, packs either layout at full speed, so wasm and cpu now use tf.matMul's flags directly
  * and skip the copies.)
  *
  * Shapes: a [M, K], b [K, N] for `mm`; a [M, K], b [N, K] for `mmBT`.

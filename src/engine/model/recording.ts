@@ -22,6 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DenseSite, Recording, RowsSite, Site, StructuredModel, VectorSite } from '../kernel/structured-types';
+import { wasmGeluWithGrad } from '../backend/wasm-kernels';
 import { attentionBias } from './attention';
 import type { EncoderConfig, HiddenAct } from './config';
 import { activation, param } from './layer-ops';
@@ -61,7 +62,9 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 /** The activation y(u) and its derivative y'(u), from one evaluation of the shared pieces (erf, tanh). */
 function activationWithGrad(kind: HiddenAct, u: tf.Tensor2D): { y: tf.Tensor2D; dy: tf.Tensor2D } {
   switch (kind) {
-    case 'gelu': { // y = ½u(1 + erf(u/√2)) exactly as layer-ops.ts, y' = Φ(u) + u φ(u)
+    case 'gelu': { // y = ½u(1 + erf(u/√2)) as layer-ops.ts, y' = Φ(u) + u φ(u); one pass on wasm (gelu.c)
+      const fused = wasmGeluWithGrad(u);
+      if (fused) return { y: fused.y as tf.Tensor2D, dy: fused.dy as tf.Tensor2D };
       const onePlusErf = tf.add(1, tf.erf(tf.mul(u, SQRT_HALF)));
       const y = tf.mul(tf.mul(u, 0.5), onePlusErf) as tf.Tensor2D;
       return { y, dy: tf.add(tf.mul(onePlusErf, 0.5), tf.mul(u, tf.mul(tf.exp(tf.mul(tf.square(u), -0.5)), INV_SQRT_2PI))) as tf.Tensor2D };

@@ -1,9 +1,9 @@
-// Compiles src/engine/backend/wasm-batch-matmul/batch_matmul.c to WebAssembly with clang, twice (SIMD128, and relaxed
-// SIMD with fused multiply-adds), and writes both modules, base64-encoded, into binary.ts beside it (so the esbuild
-// bundles and the .vsix carry them without a file to locate). Needs clang ≥ 16 and its wasm-ld (Debian bookworm:
-// apt-get install clang-19 lld-19). Only needed after changing the C source: the generated binary.ts is committed,
-// and a test fails when it was built from a different source (SOURCE_SHA256).
-// Usage: node scripts/build-wasm-batch-matmul.mjs [--check]   (--check: rebuild and compare, write nothing)
+// Compiles the C files of src/engine/backend/wasm-kernels/ (batch_matmul.c, gelu.c) into one WebAssembly module with
+// clang, twice (SIMD128, and relaxed SIMD with fused multiply-adds), and writes both builds, base64-encoded, into
+// binary.ts beside them (so the esbuild bundles and the .vsix carry them without a file to locate). Needs clang ≥ 16
+// and its wasm-ld (Debian bookworm: apt-get install clang-19 lld-19). Only needed after changing a C file: the
+// generated binary.ts is committed, and a test fails when it was built from other sources (SOURCE_SHA256).
+// Usage: node scripts/build-wasm-kernels.mjs [--check]   (--check: rebuild and compare, write nothing)
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -12,8 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dir = path.join(root, 'src', 'engine', 'backend', 'wasm-batch-matmul');
-const source = path.join(dir, 'batch_matmul.c');
+const dir = path.join(root, 'src', 'engine', 'backend', 'wasm-kernels');
+const sources = fs.readdirSync(dir).filter(f => f.endsWith('.c')).sort().map(f => path.join(dir, f));
 const target = path.join(dir, 'binary.ts');
 export const FLAGS = ['--target=wasm32', '-O3', '-msimd128', '-fno-builtin', '-ffreestanding', '-nostdlib',
   '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--strip-all'];
@@ -30,7 +30,7 @@ function findClang() {
       return { bin: `clang${v}`, ld, version };
     } catch { /* next */ }
   }
-  throw new Error('build-wasm-batch-matmul: needs clang ≥ 16 and wasm-ld (Debian bookworm: apt-get install clang-19 lld-19)');
+  throw new Error('build-wasm-kernels: needs clang ≥ 16 and wasm-ld (Debian bookworm: apt-get install clang-19 lld-19)');
 }
 
 /** Section ids present in a wasm binary (https://webassembly.github.io/spec/core/binary/modules.html). */
@@ -42,22 +42,29 @@ function sectionIds(bytes) {
   return ids;
 }
 
+/** sha256 over the C files, by name and content, in name order (the test recomputes it the same way). */
+export function sourcesSha256() {
+  const hash = crypto.createHash('sha256');
+  for (const f of sources) hash.update(`${path.basename(f)}\0`).update(fs.readFileSync(f)).update('\0');
+  return hash.digest('hex');
+}
+
 function compile(clang, extra) {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bmm-'));
-  const out = path.join(tmp, 'batch_matmul.wasm');
-  execFileSync(clang.bin, [...FLAGS, ...extra, `-fuse-ld=${clang.ld}`, '-o', out, source], { stdio: 'inherit' });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-wasm-'));
+  const out = path.join(tmp, 'kernels.wasm');
+  execFileSync(clang.bin, [...FLAGS, ...extra, `-fuse-ld=${clang.ld}`, '-o', out, ...sources], { stdio: 'inherit' });
   const bytes = fs.readFileSync(out);
   fs.rmSync(tmp, { recursive: true, force: true });
   const ids = sectionIds(bytes);
-  if (ids.includes(11)) throw new Error('build-wasm-batch-matmul: the module has a data segment; it would overwrite tfjs memory');
+  if (ids.includes(11)) throw new Error('build-wasm-kernels: the module has a data segment; it would overwrite tfjs memory');
   // The stack pointer is global 0; code that used the stack would emit global.get/set. Check with wabt's disassembler
   // when it is installed (a byte scan could hit immediates).
   try {
     const dis = execFileSync('wasm-objdump', ['-d', '-'], { input: bytes, encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
-    if (/global\.(get|set)/.test(dis)) throw new Error('build-wasm-batch-matmul: the code uses the stack pointer');
+    if (/global\.(get|set)/.test(dis)) throw new Error('build-wasm-kernels: the code uses the stack pointer');
   } catch (e) {
     if (String(e.message).includes('stack pointer')) throw e;
-    console.warn('build-wasm-batch-matmul: wasm-objdump (wabt) not found or failed; stack use not checked');
+    console.warn('build-wasm-kernels: wasm-objdump (wabt) not found or failed; stack use not checked');
   }
   return bytes;
 }
@@ -67,15 +74,15 @@ export function build() {
   const simd128 = compile(clang, VARIANTS.simd128);
   const fma = compile(clang, VARIANTS.fma);
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(simd128)).map(i => `${i.module}.${i.name}:${i.kind}`);
-  if (imports.join() !== 'env.memory:memory') throw new Error(`build-wasm-batch-matmul: unexpected imports ${imports}`);
-  const sha = crypto.createHash('sha256').update(fs.readFileSync(source)).digest('hex');
+  if (imports.join() !== 'env.memory:memory') throw new Error(`build-wasm-kernels: unexpected imports ${imports}`);
+  const sha = sourcesSha256();
   return { simd128, fma, sha, compiler: clang.version };
 }
 
 function render({ simd128, fma, sha, compiler }) {
   const b64 = bytes => bytes.toString('base64').replace(/.{1,100}/g, s => `  '${s}' +\n`).replace(/ \+\n$/, ';\n');
-  return `// Generated by scripts/build-wasm-batch-matmul.mjs from batch_matmul.c: do not edit; rebuild instead.
-/** sha256 of batch_matmul.c when these modules were built (a test compares it with the file). */
+  return `// Generated by scripts/build-wasm-kernels.mjs from the C files beside it: do not edit; rebuild instead.
+/** sha256 over the C files (name and content, in name order) these builds were made from; a test compares it. */
 export const SOURCE_SHA256 = '${sha}';
 /** The compiler that built them. */
 export const COMPILER = '${compiler}';

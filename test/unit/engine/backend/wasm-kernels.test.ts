@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../../src/engine/backend';
-import { SOURCE_SHA256 } from '../../../../src/engine/backend/wasm-batch-matmul/binary';
-import { useWasmMatMulVariant, wasmMatMulVariant, type WasmMatMulVariant } from '../../../../src/engine/backend/wasm-batch-matmul';
+import { SOURCE_SHA256 } from '../../../../src/engine/backend/wasm-kernels/binary';
+import { useWasmKernelVariant, wasmGeluWithGrad, wasmKernelVariant, type WasmKernelVariant } from '../../../../src/engine/backend/wasm-kernels';
 import { mulberry32 } from '../../../../src/engine/util/random';
 
 const root = path.resolve(__dirname, '../../../..');
@@ -55,15 +55,15 @@ function check(c: Case, rand: () => number): number {
   return worst;
 }
 
-for (const variant of ['simd128', 'relaxed-simd-fma'] as WasmMatMulVariant[]) describe(`engine/backend/wasm-batch-matmul (${variant} build): products`, function () {
+for (const variant of ['simd128', 'relaxed-simd-fma'] as WasmKernelVariant[]) describe(`engine/backend/wasm-kernels (${variant} build): BatchMatMul and GELU`, function () {
   this.timeout(120_000);
   let previous: string;
   before(async function () {
     previous = tf.getBackend();
     await initBackend('wasm');
-    if (useWasmMatMulVariant(variant) !== variant) this.skip(); // relaxed SIMD unavailable in this runtime
+    if (useWasmKernelVariant(variant) !== variant) this.skip(); // relaxed SIMD unavailable in this runtime
   });
-  after(async () => { useWasmMatMulVariant(undefined); if (previous) await tf.setBackend(previous); });
+  after(async () => { useWasmKernelVariant(undefined); if (previous) await tf.setBackend(previous); });
 
   it('equals a float64 product for every transpose, batch broadcast and edge size (M % 4, N % 8, K = 0, 1, K beyond one 256-deep block)', () => {
     const rand = mulberry32(7);
@@ -115,19 +115,38 @@ for (const variant of ['simd128', 'relaxed-simd-fma'] as WasmMatMulVariant[]) de
       sentinels.forEach((s) => s.dispose());
     }
   });
+
+  it('GELU and its derivative equal the float64 formulas to 3e-7 (erf to 1.5e-7), from −12 to 12 and any length', () => {
+    const erf = (x: number): number => { // float64: Maclaurin series below 3, the erfc continued fraction above
+      const t = Math.abs(x);
+      if (t < 3) { let sum = 0, term = t; for (let n = 0; n < 80; n++) { sum += term / (2 * n + 1); term *= -t * t / (n + 1); } return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum; }
+      let f = 0; for (let k = 60; k >= 1; k--) f = k / 2 / (t + f); // erfc continued fraction
+      return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + f));
+    };
+    for (const n of [1, 3, 4, 7, 1001]) {
+      const us = Array.from({ length: n }, (_, i) => (n === 1 ? 0.3 : -12 + (24 * i) / (n - 1)));
+      const out = tf.tidy(() => { const r = wasmGeluWithGrad(tf.tensor1d(us))!; return [Array.from(r.y.dataSync()), Array.from(r.dy.dataSync())]; });
+      us.forEach((u, i) => {
+        const Phi = 0.5 * (1 + erf(u / Math.SQRT2));
+        const y = u * Phi, dy = Phi + (u * Math.exp(-u * u / 2)) / Math.sqrt(2 * Math.PI);
+        assert.ok(Math.abs(out[0][i] - y) <= 3e-7 * Math.max(1, Math.abs(y)), `GELU(${u}) = ${out[0][i]} vs ${y}`);
+        assert.ok(Math.abs(out[1][i] - dy) <= 3e-7 * Math.max(1, Math.abs(dy)), `GELU'(${u}) = ${out[1][i]} vs ${dy}`);
+      });
+    }
+  });
 });
 
-describe('engine/backend/wasm-batch-matmul: the registered kernel and its build', function () {
+describe('engine/backend/wasm-kernels: the registered BatchMatMul and the build', function () {
   this.timeout(120_000);
   let previous: string;
   before(async () => { previous = tf.getBackend(); await initBackend('wasm'); });
   after(async () => { if (previous) await tf.setBackend(previous); });
 
   it('uses the fused multiply-add build where the runtime has relaxed SIMD (Node 20: via the V8 flag), else SIMD128', () => {
-    assert.ok(['relaxed-simd-fma', 'simd128'].includes(wasmMatMulVariant()));
-    assert.equal(useWasmMatMulVariant('simd128'), 'simd128');
+    assert.ok(['relaxed-simd-fma', 'simd128'].includes(wasmKernelVariant()));
+    assert.equal(useWasmKernelVariant('simd128'), 'simd128');
     assert.deepEqual(Array.from(tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync())), [11]);
-    useWasmMatMulVariant(undefined);
+    useWasmKernelVariant(undefined);
   });
 
   it('gives the same gradients as the cpu backend through attention-shaped batched products', async () => {
@@ -150,18 +169,19 @@ describe('engine/backend/wasm-batch-matmul: the registered kernel and its build'
 
   it('is the registered kernel: a broadcast over an inner batch dimension gets its message', () => {
     assert.throws(() => tf.tidy(() => tf.matMul(tf.zeros([2, 1, 3, 4]), tf.zeros([1, 5, 4, 2]))),
-      /wasm-batch-matmul: batch shapes \[2,1\] and \[1,5\] broadcast over an inner dimension/);
+      /wasm-kernels\/batch-matmul: batch shapes \[2,1\] and \[1,5\] broadcast over an inner dimension/);
   });
 
-  it('the embedded module was built from the current batch_matmul.c', () => {
-    const source = fs.readFileSync(path.join(root, 'src/engine/backend/wasm-batch-matmul/batch_matmul.c'));
-    assert.equal(crypto.createHash('sha256').update(source).digest('hex'), SOURCE_SHA256,
-      'batch_matmul.c changed: run node scripts/build-wasm-batch-matmul.mjs and commit binary.ts');
+  it('the embedded modules were built from the current C files', () => {
+    const dir = path.join(root, 'src/engine/backend/wasm-kernels');
+    const hash = crypto.createHash('sha256');
+    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.c')).sort()) hash.update(`${f}\0`).update(fs.readFileSync(path.join(dir, f))).update('\0');
+    assert.equal(hash.digest('hex'), SOURCE_SHA256, 'a C file changed: run node scripts/build-wasm-kernels.mjs and commit binary.ts');
   });
 
   it('rebuilding the modules with clang gives the committed binary (skipped without clang ≥ 16)', function () {
     this.timeout(120_000);
-    const r = spawnSync(process.execPath, [path.join(root, 'scripts/build-wasm-batch-matmul.mjs'), '--check'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts/build-wasm-kernels.mjs'), '--check'], { encoding: 'utf8' });
     if (/needs clang ≥ 16/.test(r.stderr)) this.skip();
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   });

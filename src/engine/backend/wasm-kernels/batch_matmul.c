@@ -11,10 +11,10 @@
  * accumulators) runs over the block and adds into C. op(A) with transposeA is transposed into scratch first.
  *
  * Constraints that keep it safe inside someone else's memory: no static data, no stack (no arrays, no address-taken
- * locals), no libc. The build script (scripts/build-wasm-batch-matmul.mjs) checks the module has no data segments
+ * locals), no libc. The build script (scripts/build-wasm-kernels.mjs) checks the module has no data segments
  * and never touches the stack pointer.
  *
- * Two builds (scripts/build-wasm-batch-matmul.mjs, clang ≥ 16): SIMD128, and with -mrelaxed-simd -DNTK_FMA the
+ * Two builds (scripts/build-wasm-kernels.mjs, clang ≥ 16): SIMD128, and with -mrelaxed-simd -DNTK_FMA the
  * same code with fused multiply-adds (relaxed SIMD: on by default from Node 22, behind a V8 flag in Node 20, which
  * index.ts sets; 15-30 % faster here). Flags: --target=wasm32 -O3 -msimd128 -fno-builtin -ffreestanding -nostdlib
  * -Wl,--no-entry -Wl,--import-memory -Wl,--strip-all.
