@@ -164,12 +164,23 @@ export async function main(argv: string[], io: CliIO = STDIO): Promise<number> {
   }
 }
 
+/**
+ * Exits once stdout and stderr have flushed. Writes to a pipe are asynchronous in Node: process.exit right after a
+ * large write (the --json report) cut it off at 64 KiB for `ntk-lens run --json | jq`.
+ */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => { if (--pending === 0) process.exit(code); };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (e) => {
       process.stderr.write(`ntk-lens: ${(e as Error).stack ?? e}\n`);
-      process.exit(EXIT.failed);
+      exitAfterFlush(EXIT.failed);
     },
   );
 }
