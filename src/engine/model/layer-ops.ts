@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mmBT } from '../backend/matmul';
+import { wasmGeluWithGrad } from '../backend/wasm-kernels';
 import type { HiddenAct } from './config';
 import type { DenseNames, NormNames } from './param-names';
 import type { Params } from './weights';
@@ -41,6 +42,7 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 export function activation(kind: HiddenAct, x: tf.Tensor2D): tf.Tensor2D {
   switch (kind) {
     case 'gelu':
+      if (tf.getBackend() === 'wasm') return fusedGelu(x) as tf.Tensor2D; // one pass each way (wasm-kernels/gelu.c)
       return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT_HALF))));
     case 'gelu_new':
     case 'gelu_pytorch_tanh': {
@@ -52,6 +54,16 @@ export function activation(kind: HiddenAct, x: tf.Tensor2D): tf.Tensor2D {
       return tf.relu(x);
   }
 }
+
+/**
+ * GELU through our wasm kernel: the forward pass computes y and y' together and keeps y'; the backward is g·y'.
+ * (tfjs composes erf GELU from about six elementwise ops forward and eight backward.)
+ */
+const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const { y, dy } = wasmGeluWithGrad(x)!;
+  save([dy]);
+  return { value: y, gradFunc: (g: tf.Tensor, saved: tf.Tensor[]) => tf.mul(g, saved[0]) };
+}) as unknown as Parameters<typeof tf.customGrad>[0]);
 
 /** Applies dropout to one tensor at one site: identity when not training or rate 0. */
 export type Dropout = <T extends tf.Tensor>(x: T, rate: number) => T;
