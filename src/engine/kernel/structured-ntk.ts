@@ -128,7 +128,13 @@ export function structuredNtkFn<I>(
       throw new Error(`kernel/structured-ntk.ts: maxGradientsInMemory = ${maxG} cannot hold one train example and one evaluated example `
         + `(2·C = ${2 * C} gradient vectors of ${P} coordinates); raise it to at least ${2 * C}`);
     }
-    const perChunk = Math.min(N, Math.max(1, Math.floor(maxG / C) - 1));
+    // Explicit train gradients that do not fit one chunk would make every evaluated example be recorded once per
+    // chunk (bert-base on the 4 GiB wasm heap: one train example per chunk, 32 recordings of each). The structured
+    // form holds only the train activations and cotangents (O(T·(in + out)) per example and layer), so for the SGD
+    // kernel the whole train set then stays one chunk. The sign kernels need explicit gradients and keep chunking.
+    const explicitChunk = Math.min(N, Math.max(1, Math.floor(maxG / C) - 1));
+    const runForm = form === 'auto' && !needsSign && explicitChunk < N ? 'structured' : form;
+    const perChunk = runForm === 'structured' && !needsSign ? N : explicitChunk;
 
     const sets = [{ name: 'train', inputs: trainInputs }, ...evalSets];
     const result: KernelResult = {};
@@ -147,7 +153,7 @@ export function structuredNtkFn<I>(
 
     // One chunk (the usual k-shot case, and needed for it: the held matrices must cover every train pair; they always
     // hold the explicit dense gradients unless form is 'structured'): train×train from the held gradients.
-    const heldTrain = perChunk >= N && (form !== 'structured' || needsSign);
+    const heldTrain = perChunk >= N && (runForm !== 'structured' || needsSign);
     let total = 0;
     for (let a = 0; a < N; a += perChunk) total += Math.min(perChunk, N - a) + sets.reduce((s, x) => s + (heldTrain && x.name === 'train' ? 0 : x.inputs.length), 0);
     let done = 0;
@@ -180,7 +186,7 @@ export function structuredNtkFn<I>(
                 const largest = Math.max(1, ...split.dense.map((s) => s.a.shape[1] * s.delta.shape[2]), split.vector.reduce((x, s) => x + s.variable.size, 0));
                 evalBatch = Math.max(1, Math.min(batchSize, Math.floor(P / largest)));
               }
-              chunk.push(await holdTrainBatch(split, indices, indices.map((i) => lengthOf(trainInputs[i])), C, needsSign, form, store));
+              chunk.push(await holdTrainBatch(split, indices, indices.map((i) => lengthOf(trainInputs[i])), C, needsSign, runForm, store));
             } finally {
               split.dispose();
             }
@@ -203,7 +209,7 @@ export function structuredNtkFn<I>(
               const lengths = indices.map((i) => lengthOf(set.inputs[i]));
               const split = splitSites(rec.sites, selected);
               try {
-                await contractBatch(split, indices, lengths, chunk, tables, targets, form, C, result, set.name, set.inputs.length);
+                await contractBatch(split, indices, lengths, chunk, tables, targets, runForm, C, result, set.name, set.inputs.length);
               } finally {
                 split.dispose();
               }
