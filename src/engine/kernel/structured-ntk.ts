@@ -43,6 +43,11 @@ export interface StructuredNtkOptions extends EmpiricalNtkOptions {
   batchSize?: number;
   /** Dense-layer contraction: the cheaper per layer and batch ('auto', default), or one form everywhere (tests). */
   form?: 'auto' | 'explicit' | 'structured';
+  /**
+   * Bytes one recorded batch may keep (activations and cotangents of every layer). Batches are sized from the bytes
+   * per token measured on the first recording. Default 256 MiB on wasm (its heap is 4 GiB at most), 1 GiB elsewhere.
+   */
+  recordBudgetBytes?: number;
 }
 
 /**
@@ -158,9 +163,24 @@ export function structuredNtkFn<I>(
     for (let a = 0; a < N; a += perChunk) total += Math.min(perChunk, N - a) + sets.reduce((s, x) => s + (heldTrain && x.name === 'train' ? 0 : x.inputs.length), 0);
     let done = 0;
     const started = Date.now();
+    // Recorded batch sizes: as many examples as keep a recording under the budget, from the bytes per token the
+    // first recording kept (a bert-base token keeps ~1.4 MB: 32 examples of 60 tokens would not fit the wasm heap).
+    const recordBudget = options.recordBudgetBytes ?? (tf.getBackend() === 'wasm' ? 256 * 2 ** 20 : 2 ** 30);
+    let bytesPerToken = 0; // measured on the first recording
+    const firstBatch = P > 2e7 ? 2 : batchSize; // a large model starts small, to measure before it fills memory
+    /** How many inputs from order[start] (sorted by length) form the next batch, at most `cap`. */
+    const batchFrom = (inputs: I[], order: number[], start: number, cap: number): number => {
+      if (bytesPerToken === 0) return Math.min(cap, firstBatch, order.length - start);
+      let n = 1;
+      while (n < cap && start + n < order.length && bytesPerToken * (n + 1) * lengthOf(inputs[order[start + n]]) <= recordBudget) n++;
+      return n;
+    };
     const recordBatch = async (inputs: I[]) => {
       throwIfAborted(signal, `kernel (after ${done} of ${total} examples)`);
+      const bytesBefore = tf.memory().numBytes;
       const rec = await model.record(inputs);
+      const tokens = inputs.length * Math.max(...inputs.map(lengthOf));
+      bytesPerToken = Math.max(bytesPerToken, (tf.memory().numBytes - bytesBefore) / tokens);
       done += inputs.length;
       const elapsed = (Date.now() - started) / 1000;
       onProgress?.({ phase: 'kernel', done, total, etaSeconds: (elapsed / done) * (total - done) });
@@ -175,8 +195,9 @@ export function structuredNtkFn<I>(
       const store: SparseStore = new Map();
       let tables: HeldTables | undefined;
       try {
-        for (let b = 0; b < chunkIdx.length; b += batchSize) {
-          const indices = chunkIdx.slice(b, b + batchSize);
+        for (let b = 0, size = 0; b < chunkIdx.length; b += size) {
+          size = batchFrom(trainInputs, chunkIdx, b, batchSize);
+          const indices = chunkIdx.slice(b, b + size);
           const rec = await recordBatch(indices.map((i) => trainInputs[i]));
           try {
             if (heldTrain && rec.outputs) onOutputs?.('train', indices, rec.outputs);
@@ -201,8 +222,9 @@ export function structuredNtkFn<I>(
             continue;
           }
           const order = byLength(set.inputs);
-          for (let b = 0; b < order.length; b += evalBatch) {
-            const indices = order.slice(b, b + evalBatch);
+          for (let b = 0, size = 0; b < order.length; b += size) {
+            size = batchFrom(set.inputs, order, b, evalBatch);
+            const indices = order.slice(b, b + size);
             const rec = await recordBatch(indices.map((i) => set.inputs[i]));
             try {
               if (a === 0 && rec.outputs) onOutputs?.(set.name, indices, rec.outputs);

@@ -125,16 +125,20 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
       const keep = <X extends tf.Tensor>(t: X): X => { kept.push(tf.keep(t)); return t; };
       const emb = embeddingNames(config);
       const bias = attentionBias(tf.tensor2d(mask, [B, T], 'int32')); // [B, 1, 1, T]
-      const weightT = new Map<string, tf.Tensor2D>(); // Wᵀ [in, out] per weight, so both products are plain matMuls
-      const Wt = (name: string): tf.Tensor2D => {
+      // x·Wᵀ: webgpu needs an explicit Wᵀ (its split-K transposeB product is wrong, backend/matmul.ts); elsewhere the
+      // transpose flag costs nothing and saves a copy of every weight (340 MB for bert-base).
+      const explicitT = tf.getBackend() === 'webgpu';
+      const weightT = new Map<string, tf.Tensor2D>(); // Wᵀ [in, out] per weight, webgpu only
+      const xWt = (x: tf.Tensor2D, name: string): tf.Tensor2D => {
+        if (!explicitT) return tf.matMul(x, param(params, name) as tf.Tensor as tf.Tensor2D, false, true);
         let t = weightT.get(name);
         if (!t) { t = tf.transpose(param(params, name)) as tf.Tensor2D; weightT.set(name, t); }
-        return t;
+        return tf.matMul(x, t);
       };
       const W = (names: DenseNames) => param(params, names.weight) as tf.Tensor as tf.Tensor2D;
 
       // ---- Forward over the B examples, saving what the backward and the sites need.
-      const linear = (names: DenseNames, x: tf.Tensor2D): tf.Tensor2D => tf.add(tf.matMul(x, Wt(names.weight)), param(params, names.bias));
+      const linear = (names: DenseNames, x: tf.Tensor2D): tf.Tensor2D => tf.add(xWt(x, names.weight), param(params, names.bias));
       const norm = (names: NormNames, x: tf.Tensor2D): { y: tf.Tensor2D; saved: NormSaved } => {
         const { mean, variance } = tf.moments(x, -1, true); // [n, 1]
         const rstd = tf.rsqrt(tf.add(variance, eps)) as tf.Tensor2D;

@@ -122,6 +122,8 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
       let total = 0;
       assertSameKernels(await structuredNtkFn(model, all, opts({ maxGradientsInMemory: 2 * C }))(train, sets, { onProgress: (p) => { total = p.total; } }), plainSgd, 'sgd, tight budget');
       assert.equal(total, 5 + 5 + 4 + 3, 'every input recorded once, the train set twice (held and evaluated)');
+      // A recording budget of 1 byte: after the first batch (3), every batch is one example; same kernel.
+      assertSameKernels(await structuredNtkFn(model, all, opts({ maxGradientsInMemory: 1000, recordBudgetBytes: 1 }))(train, sets), plainSgd, 'sgd, batches sized by the record budget');
       // One chunk: train×train then comes from the held gradients (batches of 3: pairs across held batches too).
       assertSameKernels(await structuredNtkFn(model, all, opts({ maxGradientsInMemory: 1000 }))(train, sets), plainSgd, 'sgd, one chunk');
       assertSameKernels(await structuredNtkFn(model, signParams, opts({ kinds: ['signgd', 'asymmetric-signgd'], maxGradientsInMemory: 1000 }))(train, sets), plainSign, 'sign kinds, one chunk');
