@@ -25,10 +25,17 @@ export interface CardFigures {
 
 const f = (x: number, d = 3): string => x.toFixed(d);
 
+/** The learning curve as table rows: `n` checkpoints spread evenly over the whole run, first and last included. */
+export function curveRows(history: CardFigures['history'], n = 16): string[] {
+  const picked = history.length <= n ? history
+    : Array.from({ length: n }, (_, i) => history[Math.round((i * (history.length - 1)) / (n - 1))]);
+  return picked.map((h) => `| ${h.step} | ${f(h.heldOutLoss)} | ${f(100 * h.heldOutAccuracy, 1)}% | ${h.sst2ZeroShot === undefined ? '' : `${f(100 * h.sst2ZeroShot, 1)}%`} |`);
+}
+
 export function modelCard(c: CardFigures): string {
   const { cfg } = c;
   const epochs = c.tokensSeen / (c.trainBlocks * cfg.maxLen);
-  const rows = c.history.slice(-12).map((h) => `| ${h.step} | ${f(h.heldOutLoss)} | ${f(100 * h.heldOutAccuracy, 1)}% | ${h.sst2ZeroShot === undefined ? '' : `${f(100 * h.sst2ZeroShot, 1)}%`} |`);
+  const rows = curveRows(c.history);
   return `---
 language: en
 license: other
@@ -87,6 +94,15 @@ ${c.sst2ZeroShot ? `- SST-2 zero-shot prompt at step ${c.sst2ZeroShot.step} (872
 | step | held-out loss | held-out acc. | SST-2 zero-shot |
 |---|---|---|---|
 ${rows.join('\n')}
+
+## What would make it useful
+Its held-out loss is still on the plateau where an MLM has learned token frequencies and little context
+(${c.heldOut ? f(c.heldOut.loss, 1) : 'see above'} nats here); only from well below that do prompts carry sentiment (SST-2 zero-shot stays at chance, predicting one word).
+It has seen about ${(c.tokensSeen / 1e6).toFixed(0)} M tokens; BERT-sized recipes use billions, and even very small
+BERTs are trained on hundreds of millions. What would get there: many more steps (at ~1.5 s per step on one core
+of the build machine, 100 k steps are about 40 hours), or pre-training on a GPU — ntk-lens's pre-training loop
+still reads the device synchronously, so it runs on wasm/cpu only; making it asynchronous, as the comparison now
+is, is the next step for that.
 
 ## Rebuilding
 \`npm run pretrain\` (or \`ntk-lens pretrain\`) rebuilds the corpus, vocabulary and model from ../shared/data with the
