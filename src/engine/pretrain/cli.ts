@@ -159,19 +159,19 @@ export async function pretrainMain(argv: string[]): Promise<void> {
 
   let lastHeldOut: MlmEval | undefined;
   let recent: number[] = [];
-  const evaluateHeldOut = (): MlmEval => {
-    lastHeldOut = heldOutMlm(run.params, run.config, data.heldOut, masking, { maxBlocks: 64 });
+  const evaluateHeldOut = async (): Promise<MlmEval> => {
+    lastHeldOut = await heldOutMlm(run.params, run.config, data.heldOut, masking, { maxBlocks: 64 });
     return lastHeldOut;
   };
 
   let lastZeroShot = 0;
   const checkpoint = async (final = false): Promise<void> => {
     const t0 = Date.now();
-    const held = lastHeldOut && (run.extra.heldOutStep === run.step) ? lastHeldOut : evaluateHeldOut();
+    const held = lastHeldOut && (run.extra.heldOutStep === run.step) ? lastHeldOut : await evaluateHeldOut();
     // SST-2 zero-shot (872 forward passes) at most every 30 minutes, and at the end of the run.
     let zs: PromptEval | undefined;
     if (sst2 && (final || Date.now() - lastZeroShot > 30 * 60_000)) {
-      zs = zeroShotPrompt(run.params, run.config, tok, sst2, SST2_TEMPLATE, ['terrible', 'great']);
+      zs = await zeroShotPrompt(run.params, run.config, tok, sst2, SST2_TEMPLATE, ['terrible', 'great']);
       lastZeroShot = Date.now();
       run.extra.sst2ZeroShot = { step: run.step, ...zs };
     }
@@ -180,7 +180,7 @@ export async function pretrainMain(argv: string[]): Promise<void> {
     history.push({ step: run.step, heldOutLoss: held.loss, heldOutAccuracy: held.accuracy, sst2ZeroShot: zs?.accuracy });
     run.extra.history = history;
     fs.appendFileSync(evalLog, `${JSON.stringify({ step: run.step, kind: 'checkpoint', heldOutLoss: held.loss, heldOutAccuracy: held.accuracy, sst2ZeroShot: zs })}\n`);
-    saveTrainCheckpoint(ckptRoot, run.snapshot());
+    saveTrainCheckpoint(ckptRoot, await run.snapshot());
     // Export the usable model (F16) beside its tokenizer and card.
     await saveCheckpoint(opts.out, exportConfig, run.params, { dtype: 'F16' });
     fs.copyFileSync(data.tokenizerFile, path.join(opts.out, 'tokenizer.json'));
@@ -206,7 +206,7 @@ export async function pretrainMain(argv: string[]): Promise<void> {
       break;
     }
     const t0 = Date.now();
-    const r = run.trainStep();
+    const r = await run.trainStep();
     const sec = (Date.now() - t0) / 1000;
     recent = [...recent.slice(-19), sec];
     if (!Number.isFinite(r.loss)) throw new Error(`pretrain: loss is ${r.loss} at step ${r.step}; lower --lr and restart from the last checkpoint in ${ckptRoot}`);
@@ -215,7 +215,7 @@ export async function pretrainMain(argv: string[]): Promise<void> {
       log(`step ${r.step}/${cfg.totalSteps} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} |g| ${r.gradNorm.toFixed(2)} ${sec.toFixed(2)} s/step`);
     }
     if (r.step % opts.evalEvery === 0) {
-      const h = evaluateHeldOut();
+      const h = await evaluateHeldOut();
       run.extra.heldOutStep = run.step;
       fs.appendFileSync(evalLog, `${JSON.stringify({ step: r.step, kind: 'held-out', heldOutLoss: h.loss, heldOutAccuracy: h.accuracy })}\n`);
       log(`held-out step ${r.step}: loss ${h.loss.toFixed(4)} acc ${(100 * h.accuracy).toFixed(1)}%`);

@@ -25,10 +25,10 @@ export interface MlmEval {
 }
 
 /** Held-out MLM loss and accuracy over the first `maxBlocks` blocks (training off: no dropout). */
-export function heldOutMlm(
+export async function heldOutMlm(
   params: Params, config: EncoderConfig, data: PackedBlocks, masking: MaskingOptions,
   opts: { maxBlocks?: number; batchSize?: number; seed?: number } = {},
-): MlmEval {
+): Promise<MlmEval> {
   const n = Math.min(data.count, opts.maxBlocks ?? 64);
   const B = opts.batchSize ?? 16;
   const T = data.maxLen;
@@ -40,13 +40,17 @@ export function heldOutMlm(
     for (let b = 0; b < rows; b++) tokens.set(block(data, start + b), b * T);
     const m = maskTokens(tokens, rng, masking);
     const labels = Array.from(m.labels);
-    const [loss, argmax] = tf.tidy(() => {
+    const [lossT, argmaxT] = tf.tidy(() => {
       const inputIds = tf.tensor2d(m.inputIds, [rows, T], 'int32');
       const h = encode(params, config, { inputIds, attentionMask: tf.ones([rows, T]) as tf.Tensor2D }, { training: false }); // [B, T, H]
       const hm = tf.gather(tf.reshape(h, [rows * T, config.hiddenSize]), tf.tensor1d(m.positions, 'int32')) as tf.Tensor2D; // [M, H]
       const logits = mlmLogits(params, config, hm); // [M, V]
-      return [crossEntropyLoss(logits, labels).dataSync()[0], tf.argMax(logits, 1).dataSync() as Int32Array] as const;
+      return [crossEntropyLoss(logits, labels), tf.argMax(logits, 1)] as const;
     });
+    // asynchronous reads: the webgpu backend cannot read synchronously
+    const loss = (await lossT.data())[0];
+    const argmax = await argmaxT.data() as Int32Array;
+    tf.dispose([lossT, argmaxT]);
     lossSum += loss * labels.length;
     labels.forEach((y, i) => { if (argmax[i] === y) correct++; });
     count += labels.length;
@@ -65,11 +69,11 @@ export interface PromptEval {
  * Zero-shot prompt accuracy. `labels[i]` is the class index of `texts[i]`; `words[c]` the label word of class c.
  * Prompts are batched with right padding (attention mask 0 on padding).
  */
-export function zeroShotPrompt(
+export async function zeroShotPrompt(
   params: Params, config: EncoderConfig, tokenizer: TextTokenizer,
   examples: { textA: string; textB?: string; label: number }[], template: string, words: string[],
   opts: { maxLength?: number; batchSize?: number } = {},
-): PromptEval {
+): Promise<PromptEval> {
   const prepared = prepareTemplate(template, tokenizer);
   const wordIds = labelWordIds(tokenizer, words);
   const maxLength = Math.min(opts.maxLength ?? 128, config.maxPositions);
@@ -87,14 +91,16 @@ export function zeroShotPrompt(
       types.set(p.tokenTypeIds, b * T);
       mask.fill(1, b * T, b * T + p.inputIds.length);
     });
-    const scores = tf.tidy(() => {
+    const scoresT = tf.tidy(() => {
       const h = encode(params, config, {
         inputIds: tf.tensor2d(ids, [batch.length, T], 'int32'),
         attentionMask: tf.tensor2d(mask, [batch.length, T]),
         tokenTypeIds: tf.tensor2d(types, [batch.length, T], 'int32'),
       }, { training: false }); // [B, T, H]
-      return mlmLogits(params, config, hiddenAt(h, batch.map((p) => p.maskPos)), wordIds).arraySync(); // [B, C]
+      return mlmLogits(params, config, hiddenAt(h, batch.map((p) => p.maskPos)), wordIds); // [B, C]
     });
+    const scores = await scoresT.array() as number[][];
+    scoresT.dispose();
     scores.forEach((row, b) => {
       let best = 0;
       for (let c = 1; c < row.length; c++) if (row[c] > row[best]) best = c;

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { encode, mlmLogits, makeEncoderConfig, randomParams, type EncoderConfig, type Params } from '../model';
 import { adamWStep, createAdamWState, noWeightDecay, type AdamWState } from '../finetune/optimizers';
-import { clipByGlobalNorm } from '../finetune/clip';
+import { clipByGlobalNormAsync } from '../finetune/clip';
 import { crossEntropyLoss } from '../finetune/losses';
 import { linearWarmupDecay } from '../finetune/schedule';
 import { maskTokens, type MaskingOptions } from './masking';
@@ -145,8 +145,8 @@ export class Pretrainer {
     return out;
   }
 
-  /** One optimizer step; returns the loss of the batch before the update. */
-  trainStep(): StepResult {
+  /** One optimizer step; returns the loss of the batch before the update. Reads are asynchronous (webgpu). */
+  async trainStep(): Promise<StepResult> {
     const t0 = Date.now();
     const { batchSize: B, maxLen: T } = this.cfg;
     const masked = maskTokens(this.nextBlocks(), this.maskRng, maskingOptions(this.cfg, this.tok));
@@ -161,9 +161,9 @@ export class Pretrainer {
       const hm = tf.gather(tf.reshape(h, [B * T, this.config.hiddenSize]), positions) as tf.Tensor2D; // [M, H]
       return crossEntropyLoss(mlmLogits(this.params, this.config, hm), labels); // [M, V] → scalar
     }, this.vars);
-    const loss = value.dataSync()[0];
+    const loss = (await value.data())[0];
     const ordered = this.vars.map((v) => grads[v.name] ?? null);
-    const clipped = clipByGlobalNorm(ordered, this.cfg.maxGradNorm);
+    const clipped = await clipByGlobalNormAsync(ordered, this.cfg.maxGradNorm);
     adamWStep(this.adam, this.vars, clipped.grads, lr, { beta1: this.cfg.beta1, beta2: this.cfg.beta2, eps: this.cfg.eps, weightDecay: this.cfg.weightDecay }, this.decay);
     tf.dispose([value, inputIds, attentionMask, positions, ...Object.values(grads)]);
     clipped.grads.forEach((g) => g?.dispose());
@@ -173,17 +173,18 @@ export class Pretrainer {
   }
 
   /** Everything needed to continue exactly (copies of the tensors' values). */
-  snapshot(): TrainCheckpoint {
-    const read = (t: tf.Variable): NamedArray => ({ shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) });
+  async snapshot(): Promise<TrainCheckpoint> {
+    const read = async (t: tf.Tensor): Promise<NamedArray> => ({ shape: [...t.shape], data: Float32Array.from(await t.data() as Float32Array) });
     const params = new Map<string, NamedArray>();
     const m = new Map<string, NamedArray>();
     const v = new Map<string, NamedArray>();
-    this.names.forEach((n, i) => {
-      params.set(n, read(this.vars[i]));
+    for (let i = 0; i < this.names.length; i++) {
+      const n = this.names[i];
+      params.set(n, await read(this.vars[i]));
       const zero = (): NamedArray => ({ shape: [...this.vars[i].shape], data: new Float32Array(this.vars[i].size) });
-      m.set(n, this.adam.m[i] ? read(this.adam.m[i]!) : zero());
-      v.set(n, this.adam.v[i] ? read(this.adam.v[i]!) : zero());
-    });
+      m.set(n, this.adam.m[i] ? await read(this.adam.m[i]!) : zero());
+      v.set(n, this.adam.v[i] ? await read(this.adam.v[i]!) : zero());
+    }
     const state: TrainState = {
       format: TRAIN_STATE_FORMAT, step: this.adam.step, epoch: this.epoch, cursor: this.cursor,
       maskRng: this.maskRng.getState(), tokensSeen: this.tokensSeen, trainSeconds: this.trainSeconds,

@@ -100,9 +100,8 @@ Its held-out loss is still on the plateau where an MLM has learned token frequen
 (${c.heldOut ? f(c.heldOut.loss, 1) : 'see above'} nats here); only from well below that do prompts carry sentiment (SST-2 zero-shot stays at chance, predicting one word).
 It has seen about ${(c.tokensSeen / 1e6).toFixed(0)} M tokens; BERT-sized recipes use billions, and even very small
 BERTs are trained on hundreds of millions. What would get there: many more steps (at ~1.5 s per step on one core
-of the build machine, 100 k steps are about 40 hours), or pre-training on a GPU — ntk-lens's pre-training loop
-still reads the device synchronously, so it runs on wasm/cpu only; making it asynchronous, as the comparison now
-is, is the next step for that.
+of the build machine, 100 k steps are about 40 hours), or pre-training on a GPU (\`ntk-lens pretrain --backend
+webgpu\`; checked against cpu on a software driver, not yet run on a real GPU).
 
 ## Rebuilding
 \`npm run pretrain\` (or \`ntk-lens pretrain\`) rebuilds the corpus, vocabulary and model from ../shared/data with the

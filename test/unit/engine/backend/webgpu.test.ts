@@ -4,6 +4,9 @@ import { initBackend, mmBT, sumPairwise, transpose2d } from '../../../../src/eng
 import { readNpy } from '../../../../src/engine/report/npy';
 import { runExperiment } from '../../../../src/engine/run/experiment';
 import { makeTinyExperiment } from '../../../support/tiny-experiment';
+import { heldOutMlm } from '../../../../src/engine/pretrain/evaluate';
+import { DEFAULT_PRETRAIN_CONFIG, Pretrainer, maskingOptions, type PretrainConfig, type TokenIds } from '../../../../src/engine/pretrain/loop';
+import { packDocuments } from '../../../../src/engine/pretrain/packing';
 import { promptClassifier } from '../../../../src/engine/classifier/masked-lm-classifier';
 import type { EncodedExample } from '../../../../src/engine/classifier/batch';
 import { empiricalNtkFn, sgdKernel, type KernelKind, type KernelResult } from '../../../../src/engine/kernel';
@@ -232,6 +235,35 @@ describe('engine/backend: the webgpu backend (Dawn) agrees with cpu', function (
     } finally {
       onGpu.cleanup();
       onCpu.cleanup();
+      await tf.setBackend('webgpu');
+    }
+  });
+
+  it('pre-training steps and the held-out evaluation on webgpu give the cpu run\'s losses', async function () {
+    this.timeout(300_000);
+    const tok: TokenIds = { vocabSize: 40, padId: 0, unkId: 1, clsId: 2, sepId: 3, maskId: 4 };
+    const cfg: PretrainConfig = {
+      ...DEFAULT_PRETRAIN_CONFIG, seed: 11, numLayers: 1, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxLen: 12,
+      batchSize: 4, learningRate: 3e-3, warmupSteps: 2, totalSteps: 40, dropout: 0,
+    };
+    const docs = Array.from({ length: 10 }, (_, d) => Array.from({ length: 8 + (d % 7) }, (_, i) => 5 + ((3 * d + i) % 30)));
+    const data = packDocuments(docs, cfg.maxLen, tok.clsId, tok.sepId);
+    const run = async (backend: 'webgpu' | 'cpu') => {
+      await tf.setBackend(backend);
+      const p = Pretrainer.create(cfg, tok, data);
+      const losses: number[] = [];
+      for (let i = 0; i < 3; i++) losses.push((await p.trainStep()).loss);
+      const held = await heldOutMlm(p.params, p.config, data, maskingOptions(cfg, tok), { maxBlocks: 4 });
+      const snap = await p.snapshot();
+      p.dispose();
+      return { losses, held, snap };
+    };
+    try {
+      const [gpu, cpu] = [await run('webgpu'), await run('cpu')];
+      gpu.losses.forEach((l, i) => assert.ok(Math.abs(l - cpu.losses[i]) < 1e-4 * Math.abs(cpu.losses[i]), `step ${i + 1}: ${l} vs ${cpu.losses[i]}`));
+      assert.ok(Math.abs(gpu.held.loss - cpu.held.loss) < 1e-4 * cpu.held.loss, `held-out ${gpu.held.loss} vs ${cpu.held.loss}`);
+      assert.equal(gpu.snap.state.step, 3);
+    } finally {
       await tf.setBackend('webgpu');
     }
   });

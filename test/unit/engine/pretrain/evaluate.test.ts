@@ -33,12 +33,12 @@ describe('pretrain/evaluate', function () {
     }));
   }
 
-  it('zero-shot prompt accuracy with padded batches matches an unbatched full-vocabulary reference', () => {
+  it('zero-shot prompt accuracy with padded batches matches an unbatched full-vocabulary reference', async () => {
     for (const seed of [1, 2, 3]) {
       const params = randomParams(config, seed);
       const ref = referencePredictions(params);
-      const agree = zeroShotPrompt(params, config, tok, TEXTS.map((t, i) => ({ textA: t, label: ref[i] })), SST2_TEMPLATE, words, { batchSize: 3 });
-      const flipped = zeroShotPrompt(params, config, tok, TEXTS.map((t, i) => ({ textA: t, label: 1 - ref[i] })), SST2_TEMPLATE, words, { batchSize: 4 });
+      const agree = await zeroShotPrompt(params, config, tok, TEXTS.map((t, i) => ({ textA: t, label: ref[i] })), SST2_TEMPLATE, words, { batchSize: 3 });
+      const flipped = await zeroShotPrompt(params, config, tok, TEXTS.map((t, i) => ({ textA: t, label: 1 - ref[i] })), SST2_TEMPLATE, words, { batchSize: 4 });
       assert.equal(agree.accuracy, 1, `seed ${seed}`);
       assert.equal(flipped.accuracy, 0, `seed ${seed}`);
       assert.equal(agree.predictedShare[1], ref.filter((r) => r === 1).length / TEXTS.length);
@@ -46,13 +46,13 @@ describe('pretrain/evaluate', function () {
     }
   });
 
-  it('held-out MLM evaluation is deterministic (fixed masks) and near ln V for a random model', () => {
+  it('held-out MLM evaluation is deterministic (fixed masks) and near ln V for a random model', async () => {
     const params = randomParams(config, 5);
     const docs = TEXTS.map((t) => tok.encode(t));
     const data = packDocuments([...docs, ...docs, ...docs], 16, tok.clsId, tok.sepId);
     const masking = { maskProb: 0.15, maskTokenId: tok.maskId, vocabSize: tok.vocabSize, specialIds: [tok.padId, tok.unkId, tok.clsId, tok.sepId, tok.maskId] };
-    const a = heldOutMlm(params, config, data, masking, { batchSize: 2 });
-    const b = heldOutMlm(params, config, data, masking, { batchSize: 5 });
+    const a = await heldOutMlm(params, config, data, masking, { batchSize: 2 });
+    const b = await heldOutMlm(params, config, data, masking, { batchSize: 5 });
     assert.ok(a.maskedTokens > 0);
     assert.ok(Math.abs(a.loss - b.loss) < 1e-5 && a.accuracy === b.accuracy, 'batch size does not change the figures');
     assert.ok(Math.abs(a.loss - Math.log(tok.vocabSize)) < 0.3, `${a.loss} vs ln V ${Math.log(tok.vocabSize)}`);

@@ -40,47 +40,49 @@ describe('pretrain/loop', function () {
   beforeEach(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-loop-')); });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  it('a run resumed from a saved checkpoint takes bit-identical steps (params, moments, data position, RNG, dropout), across an epoch boundary', () => {
+  it('a run resumed from a saved checkpoint takes bit-identical steps (params, moments, data position, RNG, dropout), across an epoch boundary', async () => {
     const data = blocks();
     assert.ok(data.count < 6 * CFG.batchSize, 'the 6 steps must wrap around an epoch');
     const straight = Pretrainer.create(CFG, TOK, data);
-    const straightLosses = Array.from({ length: 6 }, () => straight.trainStep().loss);
-    const expected = straight.snapshot();
+    const straightLosses: number[] = [];
+    for (let i = 0; i < 6; i++) straightLosses.push((await straight.trainStep()).loss);
+    const expected = await straight.snapshot();
     straight.dispose();
 
     const first = Pretrainer.create(CFG, TOK, data);
-    for (let i = 0; i < 3; i++) first.trainStep();
-    saveTrainCheckpoint(root, first.snapshot());
+    for (let i = 0; i < 3; i++) await first.trainStep();
+    saveTrainCheckpoint(root, await first.snapshot());
     first.dispose();
     const before = tf.memory().numTensors;
     const resumed = Pretrainer.create(CFG, TOK, data, loadLatestTrainCheckpoint(root));
     assert.equal(resumed.step, 3);
-    const resumedLosses = Array.from({ length: 3 }, () => resumed.trainStep().loss);
+    const resumedLosses: number[] = [];
+    for (let i = 0; i < 3; i++) resumedLosses.push((await resumed.trainStep()).loss);
     assert.deepEqual(resumedLosses, straightLosses.slice(3));
-    assertSameCheckpoint(expected, resumed.snapshot());
+    assertSameCheckpoint(expected, await resumed.snapshot());
     assert.ok(expected.state.epoch >= 1, 'the data position wrapped into a later epoch');
     resumed.dispose();
     assert.equal(tf.memory().numTensors, before, 'steps and resume leak no tensors');
   });
 
-  it('refuses to resume with different settings, naming them', () => {
+  it('refuses to resume with different settings, naming them', async () => {
     const data = blocks();
     const run = Pretrainer.create(CFG, TOK, data);
-    run.trainStep();
-    const ck = run.snapshot();
+    await run.trainStep();
+    const ck = await run.snapshot();
     run.dispose();
     assert.throws(() => Pretrainer.create({ ...CFG, learningRate: 1e-2 }, TOK, data, ck), /learningRate: 0\.003 there, 0\.01 now/);
   });
 
-  it('learns: 30 steps on text that is 90% one token take the held-out loss from ln V to below 1 and accuracy above 80%', () => {
+  it('learns: 30 steps on text that is 90% one token take the held-out loss from ln V to below 1 and accuracy above 80%', async () => {
     const rng = new Rng(4);
     const docs = Array.from({ length: 40 }, () => Array.from({ length: 8 + rng.int(10) }, () => (rng.next() < 0.9 ? 7 : 5 + rng.int(30))));
     const data = packDocuments(docs, CFG.maxLen, TOK.clsId, TOK.sepId);
     const run = Pretrainer.create({ ...CFG, dropout: 0, learningRate: 1e-2, totalSteps: 30 }, TOK, data);
     const masking = maskingOptions(CFG, TOK);
-    const start = heldOutMlm(run.params, run.config, data, masking, { maxBlocks: 16 });
-    for (let i = 0; i < 30; i++) run.trainStep();
-    const end = heldOutMlm(run.params, run.config, data, masking, { maxBlocks: 16 });
+    const start = await heldOutMlm(run.params, run.config, data, masking, { maxBlocks: 16 });
+    for (let i = 0; i < 30; i++) await run.trainStep();
+    const end = await heldOutMlm(run.params, run.config, data, masking, { maxBlocks: 16 });
     run.dispose();
     assert.ok(Math.abs(start.loss - Math.log(TOK.vocabSize)) < 0.2, `an untrained model is near uniform: ${start.loss} vs ln V = ${Math.log(TOK.vocabSize)}`);
     assert.ok(end.loss < 1, `held-out loss ${start.loss} → ${end.loss}`);
