@@ -9,7 +9,8 @@
  * Shapes: x [N, ...inner], segmentIds [N] → out [numSegments, ...inner]. Ids outside [0, numSegments) are dropped,
  * as TensorFlow does.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { replaceKernel } from './replace-kernel';
 
 /** The part of the cpu and wasm backends that this kernel uses (both are JS objects with these methods). */
 interface HostBackend {
@@ -51,12 +52,7 @@ const unsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     + 'register the kernel only for "cpu" or "wasm".');
 };
 
-const registered = new Set<string>();
-
 /** Replaces (cpu) or adds (wasm) the `UnsortedSegmentSum` kernel for a backend. Idempotent. */
 export function registerSegmentSumKernel(backendName: 'cpu' | 'wasm'): void {
-  if (registered.has(backendName)) return;
-  if (tf.getKernel('UnsortedSegmentSum', backendName)) tf.unregisterKernel('UnsortedSegmentSum', backendName);
-  tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName, kernelFunc: unsortedSegmentSum });
-  registered.add(backendName);
+  replaceKernel('UnsortedSegmentSum', backendName, () => unsortedSegmentSum);
 }

@@ -8,21 +8,22 @@
  * kernel would read arbitrary memory for them).
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceKernel } from './replace-kernel';
 
 interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-let registered = false;
-
 /** Replaces the wasm backend's `GatherV2` for axis-0 gathers; keeps the package's kernel for the rest. Idempotent. */
 export function registerWasmGather(): void {
-  if (registered) return;
-  const original = tf.getKernel('GatherV2', 'wasm');
-  if (!original) return; // the wasm package is not loaded
-  const fallback = original.kernelFunc;
-  const gather: tf.KernelFunc = (args) => {
+  if (!tf.getKernel('GatherV2', 'wasm')) return; // the wasm package is not loaded
+  replaceKernel('GatherV2', 'wasm', (own) => gatherRows(own!.kernelFunc));
+}
+
+/** Axis-0 gathers by row copies; every other case goes to `fallback` (the package's kernel). */
+function gatherRows(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
     const { inputs, backend, attrs } = args;
     const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
     const { axis, batchDims } = attrs as unknown as { axis: number; batchDims: number };
@@ -46,7 +47,4 @@ export function registerWasmGather(): void {
     }
     return out;
   };
-  tf.unregisterKernel('GatherV2', 'wasm');
-  tf.registerKernel({ ...original, kernelFunc: gather });
-  registered = true;
 }

@@ -8,7 +8,8 @@
  * Safe because no tfjs kernel writes into its inputs: tensors are immutable, and memory is freed when the last
  * tensor holding it is disposed.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { replaceKernel } from './replace-kernel';
 
 interface RefCountingBackend { incRef(dataId: object): void }
 
@@ -18,12 +19,7 @@ const identity: tf.KernelFunc = ({ inputs, backend }) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
-let registered = false;
-
 /** Replaces the wasm backend's copying `Identity` kernel. Idempotent. */
 export function registerWasmIdentity(): void {
-  if (registered) return;
-  if (tf.getKernel('Identity', 'wasm')) tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity });
-  registered = true;
+  replaceKernel('Identity', 'wasm', () => identity);
 }

@@ -12,6 +12,7 @@
  * b [B, …] or [1, B, …]); a 1 between real dimensions ([C, 1, …] against [C, B, …]) is refused with a message.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceKernel } from '../replace-kernel';
 import { bind, offsetOf, scratchFor, type WasmBackend } from './module';
 
 const size = (dims: number[]): number => dims.reduce((p, d) => p * d, 1);
@@ -58,12 +59,7 @@ const batchMatMul: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
-let registered = false;
-
 /** Replaces the wasm backend's `BatchMatMul` kernel with this one. Idempotent; call before or after tf.setBackend. */
 export function registerWasmBatchMatMul(): void {
-  if (registered) return;
-  if (tf.getKernel('BatchMatMul', 'wasm')) tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul });
-  registered = true;
+  replaceKernel('BatchMatMul', 'wasm', () => batchMatMul);
 }
