@@ -26,6 +26,24 @@ export function positionIds(config: EncoderConfig, inputIds: tf.Tensor2D): tf.Te
   });
 }
 
+/** `positionIds` on host ids [B·T] (for code that must not read the device, like the kernel's recording). */
+export function positionIdsOnHost(config: EncoderConfig, ids: Int32Array, B: number, T: number): Int32Array {
+  const pos = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    let count = 0;
+    for (let t = 0; t < T; t++) {
+      const i = b * T + t;
+      if (config.modelType === 'bert') pos[i] = t;
+      else {
+        const real = ids[i] !== config.padTokenId ? 1 : 0;
+        count += real;
+        pos[i] = count * real + config.padTokenId;
+      }
+    }
+  }
+  return pos;
+}
+
 /** inputIds, tokenTypeIds [B, T] int32 → embeddings [B·T, H]. */
 export function embed(
   params: Params, config: EncoderConfig, inputIds: tf.Tensor2D, tokenTypeIds: tf.Tensor2D | undefined, dropout: Dropout,

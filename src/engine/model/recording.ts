@@ -22,10 +22,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DenseSite, Recording, RowsSite, Site, StructuredModel, VectorSite } from '../kernel/structured-types';
+import { mmBT } from '../backend/matmul';
 import { wasmGeluWithGrad } from '../backend/wasm-kernels';
 import { attentionBias } from './attention';
+import { positionIdsOnHost } from './embeddings';
 import type { EncoderConfig, HiddenAct } from './config';
-import { activation, param } from './layer-ops';
+import { param } from './layer-ops';
 import { decoderWeight } from './mlm-head';
 import { embeddingNames, headNames, layerNames, type DenseNames, type NormNames } from './param-names';
 import type { Params } from './weights';
@@ -74,7 +76,7 @@ function activationWithGrad(kind: HiddenAct, u: tf.Tensor2D): { y: tf.Tensor2D; 
       const th = tf.tanh(tf.mul(tf.add(u, tf.mul(tf.mul(tf.mul(u, u), u), 0.044715)), SQRT_2_OVER_PI));
       const dz = tf.mul(tf.add(1, tf.mul(tf.square(u), 3 * 0.044715)), SQRT_2_OVER_PI);
       return {
-        y: activation(kind, u), // the model's own formula, bit for bit
+        y: tf.mul(tf.mul(u, 0.5), tf.add(1, th)) as tf.Tensor2D, // layer-ops.ts's formula and op order, on the same tanh
         dy: tf.add(tf.mul(0.5, tf.add(1, th)), tf.mul(tf.mul(tf.mul(u, 0.5), tf.sub(1, tf.square(th))), dz)) as tf.Tensor2D,
       };
     }
@@ -115,7 +117,7 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
     readRows[b] = b * T + Math.max(0, x.maskPos);
     for (let c = 0; c < C; c++) scatterRows[c * B + b] = c * R + readRows[b];
   });
-  const posIdsHost = positionIdsHost(config, ids, B, T); // as embeddings.ts positionIds, on the host (no device read)
+  const posIdsHost = positionIdsOnHost(config, ids, B, T); // no device read
 
   const sites: Site[] = [];
   const kept: tf.Tensor[] = [];
@@ -125,20 +127,10 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
       const keep = <X extends tf.Tensor>(t: X): X => { kept.push(tf.keep(t)); return t; };
       const emb = embeddingNames(config);
       const bias = attentionBias(tf.tensor2d(mask, [B, T], 'int32')); // [B, 1, 1, T]
-      // x·Wᵀ: webgpu needs an explicit Wᵀ (its split-K transposeB product is wrong, backend/matmul.ts); elsewhere the
-      // transpose flag costs nothing and saves a copy of every weight (340 MB for bert-base).
-      const explicitT = tf.getBackend() === 'webgpu';
-      const weightT = new Map<string, tf.Tensor2D>(); // Wᵀ [in, out] per weight, webgpu only
-      const xWt = (x: tf.Tensor2D, name: string): tf.Tensor2D => {
-        if (!explicitT) return tf.matMul(x, param(params, name) as tf.Tensor as tf.Tensor2D, false, true);
-        let t = weightT.get(name);
-        if (!t) { t = tf.transpose(param(params, name)) as tf.Tensor2D; weightT.set(name, t); }
-        return tf.matMul(x, t);
-      };
       const W = (names: DenseNames) => param(params, names.weight) as tf.Tensor as tf.Tensor2D;
 
       // ---- Forward over the B examples, saving what the backward and the sites need.
-      const linear = (names: DenseNames, x: tf.Tensor2D): tf.Tensor2D => tf.add(xWt(x, names.weight), param(params, names.bias));
+      const linear = (names: DenseNames, x: tf.Tensor2D): tf.Tensor2D => tf.add(mmBT(x, W(names)), param(params, names.bias)); // x·Wᵀ + b
       const norm = (names: NormNames, x: tf.Tensor2D): { y: tf.Tensor2D; saved: NormSaved } => {
         const { mean, variance } = tf.moments(x, -1, true); // [n, 1]
         const rstd = tf.rsqrt(tf.add(variance, eps)) as tf.Tensor2D;
@@ -270,22 +262,4 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
   const outputs = Float32Array.from(await logitsKept!.data()); // [B·C]: f_c(x_b)
   logitsKept!.dispose();
   return { sites, outputs, dispose: () => tf.dispose(kept) };
-}
-
-/** embeddings.ts `positionIds` on host ids [B·T]: BERT 0..T−1; RoBERTa padId + the running count of non-pad tokens. */
-function positionIdsHost(config: EncoderConfig, ids: Int32Array, B: number, T: number): Int32Array {
-  const pos = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    let count = 0;
-    for (let t = 0; t < T; t++) {
-      const i = b * T + t;
-      if (config.modelType === 'bert') pos[i] = t;
-      else {
-        const real = ids[i] !== config.padTokenId ? 1 : 0;
-        count += real;
-        pos[i] = count * real + config.padTokenId;
-      }
-    }
-  }
-  return pos;
 }
