@@ -100,13 +100,11 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     await addLinearProbeHead(params, model.config, padId, data.train, gold.train, C);
     classify = standardClassifier(params, model.config, padId);
   }
+  const { parameters: kernelParams, dispose: disposeKernelParams } = kernelParameters(ctx, params); // LoRA: its A matrices
   const theta0 = snapshot(params);
-  let disposeLora = (): void => undefined; // the LoRA kernel's random A matrices, released with the seed
   try {
     // 2. f0 and the kernels at θ0.
     emit({ type: 'phase', phase: 'kernel', ...where, message: `initial logits and ${spec.kernel.kinds.join(', ')} kernels at the pre-trained weights` });
-    const { parameters: kernelParams, dispose: disposeKernelParams } = kernelParameters(ctx, params);
-    disposeLora = disposeKernelParams;
     const parameterCount = countKernelCoordinates(kernelParams, spec.kernel.loraRank);
     const kinds = (ctx.finetuneOnly ? [] : spec.kernel.kinds) as KernelKind[];
     // The diagnostics need the SGD kernel (fixed features; linearised SGD) even when the file does not ask for it.
@@ -195,7 +193,7 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     const diagnostics = await diagnose(ctx, classify, params, kernelParams, blocks, f0, data, gold, ft, metric, maxGradientsInMemory);
     return { ...seedShell(ctx, data, test, gold.test), finetune: ft, kernels, diagnostics, seconds: (Date.now() - started) / 1000 };
   } finally {
-    disposeLora();
+    disposeKernelParams();
     restore(params, theta0);
     tf.dispose([...theta0.values()]);
     for (const name of [HEAD_WEIGHT, HEAD_BIAS]) {
