@@ -2,10 +2,10 @@
  * `npm run bench`: throughput of the engine on this machine, per tfjs backend, printed and written as JSON to
  * bench/results/<date>-<backend>.json.
  *
- * Models: the built-in model (models/ntk-mini, or while it does not exist a random model of its shape: 4 layers,
- * 256 hidden, 4 heads, 1024 intermediate, 12k vocabulary) and a random checkpoint of bert-base shape (12 layers, 768
- * hidden, 30,522 vocabulary; only a few timings, the SST-2 kernel time is EXTRAPOLATED from them and marked so).
- * Data: SST-2 16-shot, seed 13 (../shared/data/lm-bff/SST-2), prompt "*cls**sent_0*_It_was*mask*.*sep+*", C = 2.
+ * Models: the built-in model (models/ntk-mini) and a random checkpoint of bert-base shape (12 layers, 768 hidden,
+ * 30,522 vocabulary; only a few timings, the SST-2 kernel time is EXTRAPOLATED from them and marked so).
+ * Data: SST-2 16-shot, seed 13 (../shared/data/lm-bff/SST-2), prompt "*cls**sent_0*_It_was*mask*.*sep+*", C = 2,
+ * encoded by the engine's own template compiler, as `ntk-lens kernel` does.
  *
  * Figures: matMul GFLOP/s (1024³, the floor's rate); fine-tuning steps/s (batch 8, bert-base 2; forward + backward + SGD);
  * per-example gradients/s (plain autodiff, C backward passes each); kernel entries/s (structured SGD eNTK, entries
@@ -27,9 +27,12 @@ import { promptClassifier } from '../src/engine/classifier/masked-lm-classifier'
 import type { EncodedExample } from '../src/engine/classifier/batch';
 import { exampleJacobian } from '../src/engine/kernel/gradients';
 import { structuredNtkFn } from '../src/engine/kernel/structured-ntk';
-import { loadCheckpoint, makeEncoderConfig, randomParams, saveCheckpoint, type EncoderConfig, type Params } from '../src/engine/model';
+import { loadCheckpoint, makeEncoderConfig, randomParams, type EncoderConfig, type Params } from '../src/engine/model';
 import { recordingModel } from '../src/engine/model/recording';
-import { loadTokenizer, trainWordPiece, type TextTokenizer } from '../src/engine/tokenize';
+import { loadTokenizer, type TextTokenizer } from '../src/engine/tokenize';
+import { loadTaskSplits, type Example } from '../src/engine/data';
+import { builtinModelDir } from '../src/engine/run/experiment';
+import { compilePrompt, labelWordIds, prepareTemplate } from '../src/engine/template';
 
 const ROOT = path.resolve(__dirname, '..');
 const SST2 = path.resolve(ROOT, '../shared/data/lm-bff/SST-2');
@@ -58,43 +61,6 @@ class RssPeak {
 }
 
 const now = () => performance.now() / 1000;
-
-function readTsv(file: string): { sentence: string; label: number }[] {
-  return fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => {
-    const [sentence, label] = l.split('\t');
-    return { sentence, label: Number(label) };
-  });
-}
-
-/** The built-in model folder, or a folder holding a random model of its shape and a tokenizer (made once). */
-async function smallModelDir(): Promise<{ dir: string; random: boolean }> {
-  const builtIn = path.join(ROOT, 'models/ntk-mini');
-  if (fs.existsSync(path.join(builtIn, 'config.json'))) return { dir: builtIn, random: false };
-  const dir = path.join(os.tmpdir(), 'ntk-lens-bench-ntk-mini-shape');
-  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return { dir, random: true };
-  fs.mkdirSync(dir, { recursive: true });
-  const tokFile = path.join(dir, 'tokenizer.json');
-  const pretrainTok = path.join(ROOT, '.cache/pretrain/tokenizer.json'); // the pre-training run's 12k vocabulary
-  if (fs.existsSync(pretrainTok)) fs.copyFileSync(pretrainTok, tokFile);
-  else {
-    const texts = readTsv(path.join(SST2, 'original-glue/train.tsv')).map((r) => r.sentence);
-    fs.writeFileSync(tokFile, JSON.stringify(trainWordPiece(texts, { vocabSize: 12000, lowercase: true, minFrequency: 2 })));
-  }
-  const tok = await loadTokenizer(dir);
-  const config = makeEncoderConfig({ modelType: 'bert', vocabSize: tok.vocabSize, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 512 });
-  const params = randomParams(config, 1);
-  await saveCheckpoint(dir, config, params);
-  params.forEach((v) => v.dispose());
-  return { dir, random: true };
-}
-
-/** [CLS] sentence It was [MASK] . [SEP], as the LM-BFF template (for the in-process timings). */
-function encodePrompt(tok: TextTokenizer, s: string, maxLength = 128): EncodedExample {
-  const body = tok.encode(s).slice(0, maxLength - 6);
-  const tail = tok.encode(' It was');
-  const ids = [tok.clsId, ...body, ...tail, tok.maskId, ...tok.encode('.'), tok.sepId];
-  return { inputIds: ids, tokenTypeIds: ids.map(() => 0), maskPos: 1 + body.length + tail.length };
-}
 
 async function matmulGflops(backend: string): Promise<number> {
   const n = backend === 'cpu' ? 256 : 1024;
@@ -197,13 +163,14 @@ function writeSpec(modelDir: string): string {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(SPLIT)) throw new Error(`bench/run.ts: SST-2 data not found at ${SPLIT}; the benchmark needs ../shared/data/lm-bff next to the repository`);
-  const small = await smallModelDir();
-  const tok = await loadTokenizer(small.dir);
-  const trainRows = readTsv(path.join(SPLIT, 'train.tsv'));
-  const evalRows = [...readTsv(path.join(SPLIT, 'dev.tsv')), ...readTsv(path.join(SPLIT, 'test.tsv'))];
-  const train = trainRows.map((r) => encodePrompt(tok, r.sentence));
-  const evals = evalRows.map((r) => encodePrompt(tok, r.sentence));
-  const labelIds = [WORDS.negative, WORDS.positive].map((w) => tok.encode(` ${w}`)[0] ?? tok.unkId);
+  const smallDir = builtinModelDir('ntk-mini');
+  const tok = await loadTokenizer(smallDir);
+  const splits = loadTaskSplits('SST-2', SST2, { shots: 16, seed: 13 });
+  const prepared = prepareTemplate(TEMPLATE, tok);
+  const encode = (e: Example): EncodedExample => compilePrompt(prepared, tok, e, { maxLength: 128 });
+  const train = splits.train.map(encode);
+  const evals = [...splits.dev, ...splits.test].map(encode);
+  const labelIds = labelWordIds(tok, [WORDS.negative, WORDS.positive]);
   const meanT = [...train, ...evals].reduce((a, x) => a + x.inputIds.length, 0) / (train.length + evals.length);
   const date = new Date().toISOString().slice(0, 10);
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
@@ -226,16 +193,16 @@ async function main(): Promise<void> {
     // Built-in model.
     const cpu = used === 'cpu';
     if (args.small) {
-      const ck = await loadCheckpoint(small.dir);
-      const fig = await measureModel(small.random ? 'random (ntk-mini shape)' : 'ntk-mini', ck.config, ck.params, tok, used, train, evals, labelIds,
+      const ck = await loadCheckpoint(smallDir);
+      const fig = await measureModel('ntk-mini', ck.config, ck.params, tok, used, train, evals, labelIds,
         cpu ? { step: 4, grads: 2, kTrain: 2, kEval: 4 } : { step: 8, grads: 8, kTrain: 16, kEval: 48 }, gflops);
-      fig.random = small.random;
+      fig.random = false;
       // Floor: every example once, one forward and C = 2 backward passes (each ≈ 2 forwards): 5 forwards' flops.
       const fwd = [...train, ...evals].reduce((a, x) => a + forwardFlops(ck.config, x.inputIds.length, 2), 0);
       fig.floorSeconds = (5 * fwd) / (gflops * 1e9);
       ck.params.forEach((v) => v.dispose());
       if (args.e2e && !cpu) {
-        const spec = writeSpec(small.dir);
+        const spec = writeSpec(smallDir);
         const t0 = now();
         const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-lens-bench-out-')); // fresh: the results store would reuse a finished seed
         const r = spawnSync('npx', ['tsx', 'src/engine/run/cli.ts', 'kernel', spec, '--backend', used, '--out', outDir, '--json'], { cwd: ROOT, encoding: 'utf8' });
