@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { throwIfAborted, yieldToEventLoop } from '../util/abort';
 import { defaultMaxGradients } from './empirical-ntk';
-import { denseGradientRows, sparseGradients, structuredDenseProduct, vectorGradientRows } from './structured-features';
+import { mmBT } from '../backend/matmul';
+import { denseGradientRows, sparseGradients, structuredDenseProduct, vectorGradientRows, type SparseGradient } from './structured-features';
 import type { DenseSite, RowsSite, Site, StructuredModel, VectorSite } from './structured-types';
 import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKind, KernelParameter, KernelResult, KernelRunOptions } from './types';
 
@@ -19,7 +20,7 @@ import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKin
  * then one [Be·C, in·out]×[in·out, Bt·C] matMul against the held train gradients) and the structured form (Gram
  * matrices of a and δ: O(T_m·T_n·(in + C²·out)) per pair), by flop count (`form: 'auto'`). Embedding tables are
  * vocabulary-sparse: a chunk's train gradients touch a set U of rows (its tokens, positions, label words), and only
- * rows in U can contribute, so each table becomes one dense product over U ([Be·C, |U|·W]·[|U|·W, Nc·C]), never
+ * rows in U can contribute, so each table becomes one dense product over U ([C·Be, |U|·W]·[C·Nc, |U|·W]ᵀ), never
  * a V×H vector.
  *
  * Sign kernels (SignGD, A-SignGD) need the sign of every coordinate of the per-example gradient, which the
@@ -77,13 +78,10 @@ interface TrainBatch {
   vector?: { raw: tf.Tensor2D; sign?: tf.Tensor2D };
 }
 
-/** The chunk's table rows: table → row id → the train examples touching it, with their [C·W] values. */
-type SparseStore = Map<tf.Variable, Map<number, { n: number; v: Float64Array }[]>>;
-
 /**
  * The chunk's table gradients on the device, restricted to the rows some train example touches (the set U; a row
  * outside U is zero in every train gradient and adds nothing to any kernel entry, raw or sign): per table the train
- * matrix [|U|·W, C·Nc], columns (class c, chunk position j) → c·Nc + j, and where rows sit in it.
+ * matrix [C·Nc, |U|·W] (tableRows), and where each table row sits in it.
  */
 interface HeldTables {
   indices: number[];
@@ -192,7 +190,7 @@ export function structuredNtkFn<I>(
     for (let a = 0; a < N; a += perChunk) {
       const chunkIdx = trainOrder.slice(a, a + perChunk);
       const chunk: TrainBatch[] = [];
-      const store: SparseStore = new Map();
+      const sparse: SparseGradient[] = []; // the chunk's table rows, per example in chunk order
       let tables: HeldTables | undefined;
       try {
         for (let b = 0, size = 0; b < chunkIdx.length; b += size) {
@@ -207,7 +205,8 @@ export function structuredNtkFn<I>(
                 const largest = Math.max(1, ...split.dense.map((s) => s.a.shape[1] * s.delta.shape[2]), split.vector.reduce((x, s) => x + s.variable.size, 0));
                 evalBatch = Math.max(1, Math.min(batchSize, Math.floor(P / largest)));
               }
-              chunk.push(await holdTrainBatch(split, indices, indices.map((i) => lengthOf(trainInputs[i])), C, needsSign, runForm, store));
+              chunk.push(holdTrainBatch(split, indices, C, needsSign, runForm));
+              sparse.push(...await sparseGradients(split.rows, indices.map((i) => lengthOf(trainInputs[i])), C));
             } finally {
               split.dispose();
             }
@@ -215,7 +214,7 @@ export function structuredNtkFn<I>(
             rec.dispose();
           }
         }
-        tables = holdTables(store, chunkIdx, C, needsSign);
+        tables = holdTables(sparse, chunkIdx, C, needsSign);
         for (const set of sets) {
           if (heldTrain && set.name === 'train') {
             await contractHeldTrain(chunk, tables, targets, C, result, N);
@@ -294,7 +293,7 @@ function splitSites(sites: Site[], selected: Set<tf.Variable>): SplitSites {
   return out;
 }
 
-async function holdTrainBatch(split: SplitSites, indices: number[], lengths: number[], C: number, needsSign: boolean, form: string, store: SparseStore): Promise<TrainBatch> {
+function holdTrainBatch(split: SplitSites, indices: number[], C: number, needsSign: boolean, form: string): TrainBatch {
   const batch: TrainBatch = { indices, dense: new Map() };
   const B = indices.length;
   for (const site of split.dense) {
@@ -313,17 +312,6 @@ async function holdTrainBatch(split: SplitSites, indices: number[], lengths: num
     const raw = tf.tidy(() => tf.transpose(vectorGradientRows(split.vector, B, C)) as tf.Tensor2D); // [Pv, C·B]
     batch.vector = { raw, sign: needsSign ? tf.sign(raw) : undefined };
   }
-  (await sparseGradients(split.rows, lengths, C)).forEach((g, j) => {
-    for (const [table, rows] of g) {
-      let t = store.get(table);
-      if (!t) { t = new Map(); store.set(table, t); }
-      for (const [id, v] of rows) {
-        let list = t.get(id);
-        if (!list) { list = []; t.set(id, list); }
-        list.push({ n: indices[j], v });
-      }
-    }
-  });
   return batch;
 }
 
@@ -393,7 +381,7 @@ async function contractHeldTrain(chunk: TrainBatch[], tables: HeldTables, target
     }
     for (const t of tables.tables) {
       for (const target of targets) {
-        products.push({ tensor: tf.matMul(side(t, target.evalSide), side(t, target.trainSide), true, false) as tf.Tensor2D, rows: tables.indices, batch: tables, target });
+        products.push({ tensor: mmBT(side(t, target.evalSide), side(t, target.trainSide)), rows: tables.indices, batch: tables, target });
       }
     }
     await addProducts(products, C, result, 'train', N);
@@ -402,27 +390,40 @@ async function contractHeldTrain(chunk: TrainBatch[], tables: HeldTables, target
   }
 }
 
-/** The chunk's table rows as device matrices [|U|·W, C·Nc] (float32, as the dense sites), from the host store. */
-function holdTables(store: SparseStore, chunkIdx: number[], C: number, needsSign: boolean): HeldTables {
-  const col = new Map(chunkIdx.map((n, j) => [n, j]));
-  const Nc = chunkIdx.length;
-  const tables: HeldTables['tables'] = [];
-  for (const [table, rows] of store) {
-    const ids = [...rows.keys()].sort((x, y) => x - y);
-    if (ids.length === 0) continue;
-    const rowOf = new Map(ids.map((id, u) => [id, u]));
-    const W = rows.get(ids[0])![0].v.length / C;
-    const data = new Float32Array(ids.length * W * Nc * C); // [|U|·W, C·Nc]
-    for (const [id, list] of rows) {
-      const u = rowOf.get(id)!;
-      for (const { n, v } of list) {
-        const j = col.get(n)!;
-        for (let c = 0; c < C; c++) {
-          for (let w = 0; w < W; w++) data[(u * W + w) * Nc * C + c * Nc + j] = v[c * W + w];
-        }
+/**
+ * Table rows of n examples laid out over U (the rows `rowOf` places; other rows are dropped): [C·n, |U|·W], row
+ * c·n + e holding example e's class-c values of every row in U. Both sides of a table product are built with it.
+ */
+function tableRows(perExample: SparseGradient[], table: tf.Variable, rowOf: Map<number, number>, W: number, C: number): Float32Array {
+  const n = perExample.length;
+  const UW = rowOf.size * W;
+  const out = new Float32Array(C * n * UW);
+  perExample.forEach((g, e) => {
+    for (const [id, v] of g.get(table) ?? []) {
+      const u = rowOf.get(id);
+      if (u === undefined) continue;
+      for (let c = 0; c < C; c++) out.set(v.subarray(c * W, (c + 1) * W), (c * n + e) * UW + u * W);
+    }
+  });
+  return out;
+}
+
+/** The chunk's table rows as device matrices [C·Nc, |U|·W] (float32, as the dense sites). */
+function holdTables(sparse: SparseGradient[], chunkIdx: number[], C: number, needsSign: boolean): HeldTables {
+  const idsOf = new Map<tf.Variable, { ids: Set<number>; W: number }>();
+  for (const g of sparse) {
+    for (const [table, rows] of g) {
+      for (const [id, v] of rows) {
+        const t = idsOf.get(table) ?? { ids: new Set<number>(), W: v.length / C };
+        idsOf.set(table, t);
+        t.ids.add(id);
       }
     }
-    const raw = tf.tensor2d(data, [ids.length * W, C * Nc]);
+  }
+  const tables: HeldTables['tables'] = [];
+  for (const [table, { ids, W }] of idsOf) {
+    const rowOf = new Map([...ids].sort((x, y) => x - y).map((id, u) => [id, u]));
+    const raw = tf.tensor2d(tableRows(sparse, table, rowOf, W, C), [C * chunkIdx.length, rowOf.size * W]);
     tables.push({ table, rowOf, width: W, raw, sign: needsSign ? tf.sign(raw) : undefined });
   }
   return { indices: chunkIdx, tables };
@@ -472,21 +473,10 @@ async function contractBatch(
     // Tables: the evaluated examples' touched rows that lie in the chunk's U, laid out as the held train matrix.
     const perExample = await sparseGradients(split.rows, lengths, C);
     for (const t of tables.tables) {
-      const W = t.width;
-      const UW = t.rowOf.size * W;
-      const host = new Float32Array(Be * C * UW); // [C·Be, |U|·W]
-      perExample.forEach((g, e) => {
-        for (const [id, v] of g.get(t.table) ?? []) {
-          const u = t.rowOf.get(id);
-          if (u === undefined) continue;
-          for (let c = 0; c < C; c++) host.set(v.subarray(c * W, (c + 1) * W), (c * Be + e) * UW + u * W);
-        }
-      });
-      const raw = tf.tensor2d(host, [C * Be, UW]);
+      const raw = tf.tensor2d(tableRows(perExample, t.table, t.rowOf, t.width, C), [C * Be, t.rowOf.size * t.width]);
       const sign = targets.some((x) => x.evalSide === 'sign') ? tf.sign(raw) : undefined;
       for (const target of targets) {
-        const tensor = tf.matMul(target.evalSide === 'raw' ? raw : sign!, target.trainSide === 'raw' ? t.raw : t.sign!) as tf.Tensor2D;
-        products.push({ tensor, batch: tables, target });
+        products.push({ tensor: mmBT(target.evalSide === 'raw' ? raw : sign!, target.trainSide === 'raw' ? t.raw : t.sign!), batch: tables, target });
       }
       tf.dispose([raw, sign].filter((x): x is tf.Tensor2D => !!x));
     }
