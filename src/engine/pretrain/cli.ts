@@ -4,7 +4,7 @@
  *
  *   ntk-lens pretrain [--data ../shared/data] [--work .cache/pretrain] [--out models/ntk-mini]
  *                     [--backend wasm] [--max-steps N] [--max-minutes M] [--checkpoint-minutes 5]
- *                     [--log-every 10] [--eval-every 100] [--prepare-only]
+ *                     [--log-every 10] [--eval-every 100] [--prepare-only] [--init <checkpoint or work folder>]
  *                     [--layers 4 --hidden 128 --heads 2 --intermediate 512 --vocab 12000 --max-len 128
  *                      --batch 32 --lr 5e-4 --warmup 300 --total-steps 6000 --seed 20230601]
  *
@@ -12,6 +12,9 @@
  * blocks-T<maxLen>/ (packed data), ckpt/ (checkpoints, see train-state.ts), loss.jsonl (one line per logged step),
  * eval.jsonl (held-out loss every --eval-every steps, SST-2 zero-shot at every checkpoint), and the process's
  * own output when started as in models/ntk-mini/RECIPE.md (log.txt). SIGINT/SIGTERM save a checkpoint first.
+ *
+ * `--init` starts a new run (a new --work folder) from the weights of another run's checkpoint, with fresh AdamW
+ * moments and this run's own schedule: a second stage. It takes that run's tokenizer.json, so the blocks are the same.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,9 +23,9 @@ import { initBackend } from '../backend';
 import { saveCheckpoint } from '../model';
 import { getTask, loadSplitFile } from '../data';
 import { prepareData } from './dataset';
-import { DEFAULT_PRETRAIN_CONFIG, Pretrainer, encoderConfigFor, maskingOptions, type PretrainConfig } from './loop';
+import { DEFAULT_PRETRAIN_CONFIG, Pretrainer, encoderConfigFor, maskingOptions, type PretrainConfig, type PreviousStage } from './loop';
 import { heldOutMlm, zeroShotPrompt, type MlmEval, type PromptEval } from './evaluate';
-import { loadLatestTrainCheckpoint, saveTrainCheckpoint } from './train-state';
+import { loadLatestTrainCheckpoint, loadTrainCheckpoint, saveTrainCheckpoint } from './train-state';
 import { modelCard } from './model-card';
 
 /** LM-BFF's SST-2 template; label words terrible (0) / great (1). */
@@ -39,6 +42,8 @@ interface CliOptions {
   logEvery: number;
   evalEvery: number;
   prepareOnly: boolean;
+  /** A checkpoint folder (ckpt/step-…) or a work folder whose latest checkpoint a new run starts from. */
+  init?: string;
   /** Only settings given on the command line; the rest come from run-config.json or the defaults. */
   cfg: Partial<PretrainConfig>;
 }
@@ -74,6 +79,7 @@ export function parsePretrainArgs(argv: string[], cwd = process.cwd()): CliOptio
       case '--eval-every': o.evalEvery = num(a, v); i++; break;
       case '--vocab': o.vocab = num(a, v); i++; break;
       case '--prepare-only': o.prepareOnly = true; break;
+      case '--init': o.init = path.resolve(cwd, v); i++; break;
       default:
         if (a in CFG_FLAGS) { (o.cfg as Record<string, number>)[CFG_FLAGS[a]] = num(a, v); i++; break; }
         throw new Error(`pretrain: unknown option ${a}; see src/engine/pretrain/cli.ts for the options`);
@@ -87,6 +93,23 @@ function truncateLog(file: string, step: number): void {
   if (!fs.existsSync(file)) return;
   const kept = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() && (JSON.parse(l) as { step: number }).step <= step);
   fs.writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
+}
+
+/**
+ * The checkpoint folder and the tokenizer of the run that `--init` names: a checkpoint folder (step-…), a ckpt/
+ * folder, or a work folder, whose latest complete checkpoint is taken.
+ */
+export function resolveInit(init: string): { checkpointDir: string; tokenizerFile: string } {
+  const latestIn = (root: string): string | undefined => {
+    const pointer = path.join(root, 'latest.json');
+    return fs.existsSync(pointer) ? path.join(root, (JSON.parse(fs.readFileSync(pointer, 'utf8')) as { dir: string }).dir) : undefined;
+  };
+  const checkpointDir = fs.existsSync(path.join(init, 'state.json')) ? init : latestIn(init) ?? latestIn(path.join(init, 'ckpt'));
+  if (!checkpointDir) throw new Error(`pretrain: --init ${init} is not a checkpoint folder (no state.json) and holds no latest.json or ckpt/latest.json`);
+  const work = path.basename(path.dirname(checkpointDir)) === 'ckpt' ? path.dirname(path.dirname(checkpointDir)) : path.dirname(checkpointDir);
+  const tokenizerFile = path.join(work, 'tokenizer.json');
+  if (!fs.existsSync(tokenizerFile)) throw new Error(`pretrain: --init ${init}: the run's vocabulary ${tokenizerFile} is missing; a continued run must use the same tokenizer`);
+  return { checkpointDir, tokenizerFile };
 }
 
 /** Refuses to start while another live process trains in the same work folder (pid.txt), then records this one. */
@@ -116,16 +139,27 @@ export async function pretrainMain(argv: string[]): Promise<void> {
 
   // Settings: fixed at the first start (run-config.json); later runs must not change them.
   const runConfigFile = path.join(opts.work, 'run-config.json');
-  const saved = fs.existsSync(runConfigFile) ? JSON.parse(fs.readFileSync(runConfigFile, 'utf8')) as { cfg: PretrainConfig; vocabSize: number } : undefined;
+  const saved = fs.existsSync(runConfigFile) ? JSON.parse(fs.readFileSync(runConfigFile, 'utf8')) as { cfg: PretrainConfig; vocabSize: number; init?: string } : undefined;
   const cfg: PretrainConfig = { ...DEFAULT_PRETRAIN_CONFIG, ...saved?.cfg, ...opts.cfg };
   const vocabSize = opts.vocab ?? saved?.vocabSize ?? 12000;
   if (saved) {
     const changed = Object.keys(opts.cfg).filter((k) => (opts.cfg as Record<string, unknown>)[k] !== (saved.cfg as unknown as Record<string, unknown>)[k]);
+    if (opts.init !== undefined && opts.init !== saved.init) changed.push('init');
     if (changed.length > 0 || vocabSize !== saved.vocabSize) {
       throw new Error(`pretrain: ${runConfigFile} fixes this run's settings; ${[...changed, ...(vocabSize !== saved.vocabSize ? ['vocab'] : [])].join(', ')} differ. Drop those options to resume, or use another --work folder for a new run.`);
     }
-  } else {
-    fs.writeFileSync(runConfigFile, JSON.stringify({ cfg, vocabSize }, null, 2));
+  }
+  const init = (opts.init ?? saved?.init) !== undefined ? resolveInit((opts.init ?? saved?.init)!) : undefined;
+  if (!saved) {
+    if (init) {
+      // The same vocabulary as the run continued from (prepareData keeps a tokenizer.json it finds).
+      const own = path.join(opts.work, 'tokenizer.json');
+      if (fs.existsSync(own) && fs.readFileSync(own, 'utf8') !== fs.readFileSync(init.tokenizerFile, 'utf8')) {
+        throw new Error(`pretrain: ${own} differs from ${init.tokenizerFile}, the vocabulary of the run --init continues; use an empty --work folder`);
+      }
+      fs.copyFileSync(init.tokenizerFile, own);
+    }
+    fs.writeFileSync(runConfigFile, JSON.stringify({ cfg, vocabSize, ...(opts.init ? { init: opts.init } : {}) }, null, 2));
   }
 
   const data = await prepareData({ dataDir: opts.data, workDir: opts.work, vocabSize, maxLen: cfg.maxLen, log });
@@ -137,7 +171,7 @@ export async function pretrainMain(argv: string[]): Promise<void> {
   const ckptRoot = path.join(opts.work, 'ckpt');
   const resume = loadLatestTrainCheckpoint(ckptRoot);
   const tok = data.tokenizer;
-  const run = Pretrainer.create(cfg, tok, data.train, resume);
+  const run = Pretrainer.create(cfg, tok, data.train, resume, init && !resume ? { from: init.checkpointDir, checkpoint: loadTrainCheckpoint(init.checkpointDir) } : undefined);
   const lossLog = path.join(opts.work, 'loss.jsonl');
   const evalLog = path.join(opts.work, 'eval.jsonl');
   if (resume) {
@@ -145,7 +179,7 @@ export async function pretrainMain(argv: string[]): Promise<void> {
     truncateLog(evalLog, run.step);
     log(`resumed from ${ckptRoot} at step ${run.step} (epoch ${resume.state.epoch}, block ${resume.state.cursor}), backend ${backend}`);
   } else {
-    log(`new run: ${JSON.stringify(cfg)}; backend ${backend}`);
+    log(`new run: ${JSON.stringify(cfg)}${init ? `, starting from the weights of ${init.checkpointDir}` : ''}; backend ${backend}`);
   }
   const nParams = [...run.params.values()].reduce((s, v) => s + v.size, 0);
   const exportConfig = encoderConfigFor(cfg, tok, 0.1);
@@ -191,6 +225,7 @@ export async function pretrainMain(argv: string[]): Promise<void> {
       step: run.step, tokensSeen: run.tokensSeen, trainSeconds: run.trainSeconds, trainBlocks: data.train.count,
       heldOutBlocks: data.heldOut.count, secondsPerStep: recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0,
       backend, heldOut: held, sst2ZeroShot: zsLast, history, date: new Date().toISOString().slice(0, 10),
+      previous: run.extra.previous as PreviousStage | undefined,
     }));
     log(`checkpoint step ${run.step}: held-out loss ${held.loss.toFixed(4)} acc ${(100 * held.accuracy).toFixed(1)}%${zs ? `, SST-2 zero-shot ${(100 * zs.accuracy).toFixed(1)}%` : ''}; exported ${opts.out} (${(weightsBytes / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   };

@@ -10,6 +10,11 @@
  *   g       = clip(∇θ L, maxGradNorm);  θ ← AdamW(θ, g, η(step))  with linear warm-up and decay
  * Dropout masks are seeded by (seed, step), the data order by (seed, epoch), masking by a saved RNG state; so a run
  * resumed from a checkpoint (params, both AdamW moments, step, data position, RNG state) takes bit-identical steps.
+ *
+ * A run may also *continue* another one (`init`): it starts from that run's parameters with fresh AdamW moments and
+ * its own schedule (a new warm-up and decay), e.g. a second stage at a higher learning rate after the first one's
+ * learning rate decayed to 0. The model's shape and vocabulary must be the same; the earlier stage's figures are
+ * kept in `extra.previous` so the model card can describe the whole lineage.
  */
 import * as tf from '@tensorflow/tfjs';
 import { encode, mlmLogits, makeEncoderConfig, randomParams, type EncoderConfig, type Params } from '../model';
@@ -87,6 +92,22 @@ export function maskingOptions(cfg: PretrainConfig, tok: TokenIds): MaskingOptio
   return { maskProb: cfg.maskProb, maskTokenId: tok.maskId, vocabSize: tok.vocabSize, specialIds: [tok.padId, tok.unkId, tok.clsId, tok.sepId, tok.maskId] };
 }
 
+/** The options that fix the model's shape; a continued run must share them with the run it starts from. */
+const SHAPE_OPTIONS = ['numLayers', 'hiddenSize', 'numHeads', 'intermediateSize', 'maxLen', 'vocabSize'] as const;
+
+/** What a continued run keeps of the run it started from (saved in its state's `extra.previous`). */
+export interface PreviousStage {
+  /** Where the starting weights came from (a checkpoint folder). */
+  from: string;
+  step: number;
+  tokensSeen: number;
+  trainSeconds: number;
+  options: Record<string, unknown>;
+  /** Its own learning curve (its steps), and in turn the stages before it. */
+  history: unknown[];
+  previous?: PreviousStage;
+}
+
 export interface StepResult { step: number; loss: number; gradNorm: number; lr: number; maskedTokens: number }
 
 /** A pre-training run in memory: parameters, AdamW state, data position and RNG. */
@@ -107,6 +128,7 @@ export class Pretrainer {
 
   private constructor(
     readonly cfg: PretrainConfig, readonly tok: TokenIds, readonly data: PackedBlocks, resume?: TrainCheckpoint,
+    init?: { from: string; checkpoint: TrainCheckpoint },
   ) {
     if (data.maxLen !== cfg.maxLen) throw new Error(`loop.ts: blocks have length ${data.maxLen} but maxLen is ${cfg.maxLen}; rebuild the blocks or change maxLen`);
     if (data.count < cfg.batchSize) throw new Error(`loop.ts: only ${data.count} blocks for a batch of ${cfg.batchSize}; use a larger corpus or a smaller batchSize`);
@@ -119,11 +141,15 @@ export class Pretrainer {
     this.maskRng = new Rng(cfg.seed);
     this.order = permutation(data.count, epochSeed(cfg.seed, 0));
     if (resume) this.restore(resume);
+    else if (init) this.startFrom(init.from, init.checkpoint);
   }
 
-  /** A fresh run, or the continuation of `resume` (whose options must equal `cfg`). */
-  static create(cfg: PretrainConfig, tok: TokenIds, data: PackedBlocks, resume?: TrainCheckpoint): Pretrainer {
-    return new Pretrainer(cfg, tok, data, resume);
+  /**
+   * A fresh run, the resumption of `resume` (whose options must equal `cfg`), or a new run that starts from the
+   * parameters of another run's checkpoint (`init`; ignored when resuming, since the resumed state already holds them).
+   */
+  static create(cfg: PretrainConfig, tok: TokenIds, data: PackedBlocks, resume?: TrainCheckpoint, init?: { from: string; checkpoint: TrainCheckpoint }): Pretrainer {
+    return new Pretrainer(cfg, tok, data, resume, init);
   }
 
   get step(): number {
@@ -191,6 +217,28 @@ export class Pretrainer {
       options: { ...this.cfg, vocabSize: this.tok.vocabSize, blocks: this.data.count }, extra: this.extra,
     };
     return { params, m, v, state };
+  }
+
+  /** Takes the parameters of another run's checkpoint; moments, step, data position and RNG start fresh. */
+  private startFrom(from: string, ck: TrainCheckpoint): void {
+    const want = { ...this.cfg, vocabSize: this.tok.vocabSize } as Record<string, unknown>;
+    const diff = SHAPE_OPTIONS.filter((k) => JSON.stringify(want[k]) !== JSON.stringify(ck.state.options[k]));
+    if (diff.length > 0) {
+      throw new Error(`loop.ts: cannot continue from ${from}: its model has ${diff.map((k) => `${k} ${JSON.stringify(ck.state.options[k])}, not ${JSON.stringify(want[k])}`).join('; ')}`);
+    }
+    this.names.forEach((n, i) => {
+      const p = ck.params.get(n);
+      if (!p || JSON.stringify(p.shape) !== JSON.stringify(this.vars[i].shape)) {
+        throw new Error(`loop.ts: cannot continue from ${from}: parameter "${n}" is ${p ? `[${p.shape}]` : 'missing'} there, [${this.vars[i].shape}] here`);
+      }
+      tf.tidy(() => this.vars[i].assign(tf.tensor(p.data, p.shape, 'float32')));
+    });
+    const prev = ck.state.extra?.previous as PreviousStage | undefined;
+    const previous: PreviousStage = {
+      from, step: ck.state.step, tokensSeen: ck.state.tokensSeen, trainSeconds: ck.state.trainSeconds, options: ck.state.options,
+      history: (ck.state.extra?.history as unknown[] | undefined) ?? [], ...(prev ? { previous: prev } : {}),
+    };
+    this.extra = { previous };
   }
 
   private restore(ck: TrainCheckpoint): void {

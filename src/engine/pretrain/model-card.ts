@@ -2,7 +2,7 @@
  * The model card (models/ntk-mini/README.md), regenerated at every export from the run's own figures, so the
  * shipped card always describes the shipped weights.
  */
-import type { PretrainConfig } from './loop';
+import type { PretrainConfig, PreviousStage } from './loop';
 
 export interface CardFigures {
   cfg: PretrainConfig;
@@ -21,6 +21,37 @@ export interface CardFigures {
   sst2ZeroShot?: { step: number; accuracy: number; predictedShare: number[]; examples: number };
   history: { step: number; heldOutLoss: number; heldOutAccuracy: number; sst2ZeroShot?: number }[];
   date: string;
+  /** The earlier stages when this run continued another one's weights (loop.ts, `init`). */
+  previous?: PreviousStage;
+}
+
+type HistoryRow = CardFigures['history'][number];
+
+/** The earlier stages, oldest first. */
+function earlierStages(p: PreviousStage | undefined): PreviousStage[] {
+  return p ? [...earlierStages(p.previous), p] : [];
+}
+
+/**
+ * The whole lineage as one run: steps, tokens and hours summed over the stages, and one learning curve whose steps
+ * count from the first stage's start (a stage's own step s is shown as s plus the steps of the stages before it).
+ */
+export function wholeRun(c: CardFigures): { steps: number; tokens: number; seconds: number; offset: number; history: HistoryRow[] } {
+  const stages = earlierStages(c.previous);
+  let offset = 0;
+  const history: HistoryRow[] = [];
+  for (const s of stages) {
+    const own = (s.history as HistoryRow[]).filter((h) => h.step > 0 || offset === 0);
+    history.push(...own.map((h) => ({ ...h, step: h.step + offset })));
+    offset += s.step;
+  }
+  history.push(...c.history.filter((h) => h.step > 0 || offset === 0).map((h) => ({ ...h, step: h.step + offset })));
+  const sum = (k: 'tokensSeen' | 'trainSeconds'): number => stages.reduce((a, s) => a + s[k], 0);
+  return { steps: offset + c.step, tokens: sum('tokensSeen') + c.tokensSeen, seconds: sum('trainSeconds') + c.trainSeconds, offset, history };
+}
+
+function optimizerLine(o: Record<string, unknown>): string {
+  return `peak learning rate ${o.learningRate}, linear warm-up over ${o.warmupSteps} steps then linear decay to 0 at step ${o.totalSteps}, batch ${o.batchSize} × ${o.maxLen} tokens, seed ${o.seed}`;
 }
 
 const f = (x: number, d = 3): string => x.toFixed(d);
@@ -34,8 +65,13 @@ export function curveRows(history: CardFigures['history'], n = 16): string[] {
 
 export function modelCard(c: CardFigures): string {
   const { cfg } = c;
-  const epochs = c.tokensSeen / (c.trainBlocks * cfg.maxLen);
-  const rows = curveRows(c.history);
+  const whole = wholeRun(c);
+  const stages = earlierStages(c.previous);
+  const epochs = whole.tokens / (c.trainBlocks * cfg.maxLen);
+  const rows = curveRows(whole.history);
+  const stageLines = stages.length === 0 ? '' : `${stages.map((s, i) => `
+- Stage ${i + 1}: ${optimizerLine(s.options)}; stopped at its step ${s.step} (${(s.tokensSeen / 1e6).toFixed(2)} M tokens, ${(s.trainSeconds / 3600).toFixed(2)} h).`).join('')}
+- Stage ${stages.length + 1} (this run, from the weights of stage ${stages.length}'s last checkpoint, fresh AdamW moments): ${optimizerLine(cfg as unknown as Record<string, unknown>)}; at its step ${c.step}.`;
   return `---
 language: en
 license: other
@@ -51,7 +87,7 @@ prompt-fine-tuning vs. empirical-NTK comparison on a laptop CPU without download
 those of RoBERTa-base in Malladi et al. (2023) and must not be compared with them.
 
 _This card is written by the training run at every checkpoint export; the figures below are those of the weights
-in this folder (step ${c.step}, ${c.date})._
+in this folder (step ${whole.steps}${stages.length ? `, counted over ${stages.length + 1} stages` : ''}, ${c.date})._
 
 ## Model
 | | |
@@ -80,15 +116,14 @@ this model) made a step of 4 × 128 take about 1.5 s, and the SST-2 16-shot kern
   (documents joined with [SEP], each block starting with [CLS]).
 - Objective: masked LM, ${cfg.maskProb * 100}% of tokens selected, 80% [MASK] / 10% random / 10% unchanged; no NSP.
 - Optimizer: AdamW (β = ${cfg.beta1}, ${cfg.beta2}; ε = ${cfg.eps}; weight decay ${cfg.weightDecay}, none on biases and LayerNorm),
-  peak learning rate ${cfg.learningRate}, linear warm-up over ${cfg.warmupSteps} steps then linear decay to 0 at step ${cfg.totalSteps},
-  gradient clipping at ${cfg.maxGradNorm}, batch ${cfg.batchSize} × ${cfg.maxLen} tokens, seed ${cfg.seed}.
-- Progress: step ${c.step} of ${cfg.totalSteps}, ${(c.tokensSeen / 1e6).toFixed(2)} M tokens (${f(epochs, 2)} epochs),
-  ${(c.trainSeconds / 3600).toFixed(2)} h of training on the ${c.backend} backend (${f(c.secondsPerStep, 2)} s/step lately).
+  gradient clipping at ${cfg.maxGradNorm}${stages.length ? '; in stages:' : `, ${optimizerLine(cfg as unknown as Record<string, unknown>)}.`}${stageLines}
+- Progress: ${stages.length ? `${whole.steps} steps in all (this stage: step ${c.step} of ${cfg.totalSteps})` : `step ${c.step} of ${cfg.totalSteps}`}, ${(whole.tokens / 1e6).toFixed(2)} M tokens (${f(epochs, 2)} epochs),
+  ${(whole.seconds / 3600).toFixed(2)} h of training on the ${c.backend} backend (${f(c.secondsPerStep, 2)} s/step lately).
 
 ## Results
 ${c.heldOut ? `- Held-out MLM (first ${c.heldOutBlocks >= 64 ? 64 : c.heldOutBlocks} held-out blocks, fixed masks, ${c.heldOut.maskedTokens} masked tokens): loss ${f(c.heldOut.loss)} nats
   (perplexity ${f(Math.exp(c.heldOut.loss), 1)}), top-1 accuracy ${f(100 * c.heldOut.accuracy, 1)}%.` : '- Held-out MLM: not evaluated yet.'}
-${c.sst2ZeroShot ? `- SST-2 zero-shot prompt at step ${c.sst2ZeroShot.step} (872 test sentences, \`*cls**sent_0*_It_was*mask*.*sep+*\`, terrible/great):
+${c.sst2ZeroShot ? `- SST-2 zero-shot prompt at step ${c.sst2ZeroShot.step + whole.offset} (872 test sentences, \`*cls**sent_0*_It_was*mask*.*sep+*\`, terrible/great):
   accuracy ${f(100 * c.sst2ZeroShot.accuracy, 1)}% (predicted great for ${f(100 * c.sst2ZeroShot.predictedShare[1], 1)}% of sentences; chance is 50%).` : '- SST-2 zero-shot: not evaluated yet.'}
 
 | step | held-out loss | held-out acc. | SST-2 zero-shot |
@@ -98,7 +133,7 @@ ${rows.join('\n')}
 ## What would make it useful
 Its held-out loss is still on the plateau where an MLM has learned token frequencies and little context
 (${c.heldOut ? f(c.heldOut.loss, 1) : 'see above'} nats here); only from well below that do prompts carry sentiment (SST-2 zero-shot stays at chance, predicting one word).
-It has seen about ${(c.tokensSeen / 1e6).toFixed(0)} M tokens; BERT-sized recipes use billions, and even very small
+It has seen about ${(whole.tokens / 1e6).toFixed(0)} M tokens; BERT-sized recipes use billions, and even very small
 BERTs are trained on hundreds of millions. What would get there: many more steps (at ~1.5 s per step on one core
 of the build machine, 100 k steps are about 40 hours), or pre-training on a GPU (\`ntk-lens pretrain --backend
 webgpu\`; checked against cpu on a software driver, not yet run on a real GPU).

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { parsePretrainArgs } from '../../../../src/engine/pretrain/cli';
+import { parsePretrainArgs, resolveInit } from '../../../../src/engine/pretrain/cli';
 
 describe('pretrain/cli arguments', () => {
   it('defaults to ../shared/data, .cache/pretrain and models/ntk-mini relative to the working folder, on wasm', () => {
@@ -21,5 +23,23 @@ describe('pretrain/cli arguments', () => {
   it('names a bad or unknown option', () => {
     assert.throws(() => parsePretrainArgs(['--lr', 'fast']), /--lr needs a number \(got "fast"\)/);
     assert.throws(() => parsePretrainArgs(['--epochs', '3']), /unknown option --epochs/);
+  });
+
+  it('--init takes a work folder, its ckpt/ folder or a checkpoint folder to the same checkpoint and the run\'s tokenizer, and names what is missing', () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-init-'));
+    try {
+      const step = path.join(work, 'ckpt', 'step-0000042');
+      fs.mkdirSync(step, { recursive: true });
+      fs.writeFileSync(path.join(step, 'state.json'), '{}');
+      fs.writeFileSync(path.join(work, 'ckpt', 'latest.json'), JSON.stringify({ dir: 'step-0000042' }));
+      assert.throws(() => resolveInit(work), /tokenizer\.json is missing; a continued run must use the same tokenizer/);
+      fs.writeFileSync(path.join(work, 'tokenizer.json'), '{}');
+      const want = { checkpointDir: step, tokenizerFile: path.join(work, 'tokenizer.json') };
+      for (const p of [work, path.join(work, 'ckpt'), step]) assert.deepEqual(resolveInit(p), want, p);
+      assert.equal(parsePretrainArgs(['--init', 'w'], '/r').init, path.resolve('/r/w'));
+      assert.throws(() => resolveInit(path.join(work, 'nothing')), /is not a checkpoint folder \(no state\.json\) and holds no latest\.json/);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });

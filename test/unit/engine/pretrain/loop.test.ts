@@ -74,6 +74,45 @@ describe('pretrain/loop', function () {
     assert.throws(() => Pretrainer.create({ ...CFG, learningRate: 1e-2 }, TOK, data, ck), /learningRate: 0\.003 there, 0\.01 now/);
   });
 
+  it('a continued run (init) starts from the other run\'s parameters with fresh moments, its own schedule and step 0, and keeps that run\'s figures', async () => {
+    const data = blocks();
+    const first = Pretrainer.create(CFG, TOK, data);
+    for (let i = 0; i < 3; i++) await first.trainStep();
+    first.extra.history = [{ step: 3, heldOutLoss: 3.5, heldOutAccuracy: 0.1 }];
+    const ck = await first.snapshot();
+    first.dispose();
+    const stage2Cfg = { ...CFG, learningRate: 1e-2, warmupSteps: 0, seed: 12 };
+    const second = Pretrainer.create(stage2Cfg, TOK, data, undefined, { from: 'stage-1', checkpoint: ck });
+    assert.equal(second.step, 0);
+    const start = await second.snapshot();
+    for (const [name, t] of ck.params) assert.deepEqual(start.params.get(name)!.data, t.data, `${name} is taken over`);
+    for (const [name, t] of start.m) assert.ok(t.data.every((x) => x === 0) && start.v.get(name)!.data.every((x) => x === 0), `${name}: fresh moments`);
+    assert.deepEqual(start.state.options.learningRate, 1e-2);
+    assert.deepEqual((start.state.extra as { previous: unknown }).previous, {
+      from: 'stage-1', step: 3, tokensSeen: ck.state.tokensSeen, trainSeconds: ck.state.trainSeconds, options: ck.state.options,
+      history: [{ step: 3, heldOutLoss: 3.5, heldOutAccuracy: 0.1 }],
+    });
+    const r = await second.trainStep();
+    assert.equal(r.lr, 1e-2, 'its own schedule: no warm-up, the peak learning rate at its step 0');
+    // The continued run resumes like any other: its checkpoint, not the init, is what a restart takes.
+    saveTrainCheckpoint(root, await second.snapshot());
+    const expected = (await second.trainStep()).loss;
+    second.dispose();
+    const resumed = Pretrainer.create(stage2Cfg, TOK, data, loadLatestTrainCheckpoint(root), { from: 'stage-1', checkpoint: ck });
+    assert.equal(resumed.step, 1);
+    assert.equal((await resumed.trainStep()).loss, expected);
+    assert.equal((resumed.extra.previous as { step: number }).step, 3, 'the lineage survives a resume');
+    resumed.dispose();
+  });
+
+  it('refuses to continue a run of another shape, naming the option', async () => {
+    const data = blocks();
+    const run = Pretrainer.create(CFG, TOK, data);
+    const ck = await run.snapshot();
+    run.dispose();
+    assert.throws(() => Pretrainer.create({ ...CFG, hiddenSize: 32 }, TOK, data, undefined, { from: 'other/ckpt', checkpoint: ck }), /cannot continue from other\/ckpt: its model has hiddenSize 16, not 32/);
+  });
+
   it('learns: 30 steps on text that is 90% one token take the held-out loss from ln V to below 1 and accuracy above 80%', async () => {
     const rng = new Rng(4);
     const docs = Array.from({ length: 40 }, () => Array.from({ length: 8 + rng.int(10) }, () => (rng.next() < 0.9 ? 7 : 5 + rng.int(30))));
