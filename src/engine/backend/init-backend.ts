@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerSegmentSumKernel } from './segment-sum';
-import { registerWasmBatchMatMul } from './wasm-kernels';
+import { registerWasmBatchMatMul, registerWasmSum } from './wasm-kernels';
 import { registerWasmGather } from './wasm-gather';
 import { registerWasmIdentity } from './wasm-identity';
 import { guardSyncReads, setupWebGpu, type WebGpuOptions } from './webgpu-setup';
@@ -49,6 +49,7 @@ async function initWasm(): Promise<string> {
   registerSegmentSumKernel('wasm');
   // after the package's require, which registers the package's own kernels on import:
   registerWasmBatchMatMul();
+  registerWasmSum();
   registerWasmIdentity();
   registerWasmGather();
   const name = await activate('wasm');

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { wasmSoftmaxCrossEntropy } from '../backend/wasm-kernels';
 
 /**
  * The fine-tuning losses, in tfjs (for `lossFn`) and in float64 over logits (for the linearised dynamics), with the
@@ -7,8 +8,10 @@ import * as tf from '@tensorflow/tfjs';
  */
 export type LossKind = 'cross-entropy' | 'mse';
 
-/** Mean cross-entropy of logits [B, C] against class ids. */
+/** Mean cross-entropy of logits [B, C] against class ids (on wasm by one fused kernel, softmax_cross_entropy.c). */
 export function crossEntropyLoss(logits: tf.Tensor2D, labels: number[]): tf.Scalar {
+  const fused = wasmSoftmaxCrossEntropy(logits, labels);
+  if (fused) return fused;
   return tf.tidy(() => {
     const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1]).toFloat();
     return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;

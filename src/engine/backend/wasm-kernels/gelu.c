@@ -3,33 +3,10 @@
  *   y = ½u(1 + erf(u/√2)),   y' = ½(1 + erf(u/√2)) + u·φ(u),   φ(u) = exp(−u²/2)/√(2π).
  * tfjs needs about ten elementwise passes over [rows, intermediate] for the two (22 ms for 1 M values here); this is
  * one SIMD pass. erf is Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7, the formula tfjs's own erf uses), whose
- * exp(−x²) at x = u/√2 is the exp(−u²/2) that φ needs: one exponential serves both. exp is Cody–Waite range
- * reduction and the Cephes expf polynomial (relative error ~1e-7). Same constraints as batch_matmul.c: no stack,
+ * exp(−x²) at x = u/√2 is the exp(−u²/2) that φ needs: one exponential serves both. exp is exp_simd.h's. Same constraints as batch_matmul.c: no stack,
  * no static data, no libc.
  */
-#include <wasm_simd128.h>
-
-typedef float f32;
-
-#define SPLAT(x) wasm_f32x4_splat(x)
-
-/* exp(x) for x ≤ 0 (below −87 it returns 0 as expf underflows). */
-static inline v128_t exp_nonpositive(v128_t x) {
-  x = wasm_f32x4_max(x, SPLAT(-87.3f));
-  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, SPLAT(1.44269504088896341f)));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, SPLAT(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, SPLAT(-2.12194440e-4f)));
-  v128_t p = SPLAT(1.9875691500e-4f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(1.3981999507e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(8.3334519073e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(4.1665795894e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(1.6666665459e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(5.0000001201e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), SPLAT(1.0f));
-  /* 2^n: n + 127 in the exponent bits (n ≥ −126 here, so no subnormals) */
-  v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return wasm_f32x4_mul(p, e);
-}
+#include "exp_simd.h"
 
 /* exp(−u²/2): the Gaussian factor of φ(u), and exp(−x²) at x = u/√2 for erf. */
 static inline v128_t exp_half_square(v128_t u) {

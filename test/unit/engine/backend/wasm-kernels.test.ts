@@ -175,7 +175,7 @@ describe('engine/backend/wasm-kernels: the registered BatchMatMul and the build'
   it('the embedded modules were built from the current C files', () => {
     const dir = path.join(root, 'src/engine/backend/wasm-kernels');
     const hash = crypto.createHash('sha256');
-    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.c')).sort()) hash.update(`${f}\0`).update(fs.readFileSync(path.join(dir, f))).update('\0');
+    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.c') || x.endsWith('.h')).sort()) hash.update(`${f}\0`).update(fs.readFileSync(path.join(dir, f))).update('\0');
     assert.equal(hash.digest('hex'), SOURCE_SHA256, 'a C file changed: run node scripts/build-wasm-kernels.mjs and commit binary.ts');
   });
 
