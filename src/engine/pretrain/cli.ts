@@ -31,6 +31,21 @@ import { modelCard } from './model-card';
 /** LM-BFF's SST-2 template; label words terrible (0) / great (1). */
 export const SST2_TEMPLATE = '*cls**sent_0*_It_was*mask*.*sep+*';
 
+export const PRETRAIN_USAGE = `ntk-lens pretrain [options]: masked-LM pre-training of a small BERT (the built-in model ntk-mini)
+
+Where:
+  --data DIR              ../shared/data (corpus/ and lm-bff/ pool text)
+  --work DIR              .cache/pretrain: vocabulary, packed blocks, checkpoints, logs; a restart resumes from here
+  --out DIR               models/ntk-mini: the exported model (config.json, model.safetensors, tokenizer.json, card)
+  --init DIR              start a new run (new --work folder) from another run's last weights, with this run's schedule
+How long:
+  --max-steps N  --max-minutes M  --checkpoint-minutes 5  --log-every 10  --eval-every 100  --prepare-only
+Model and schedule (fixed at a run's first start, in <work>/run-config.json):
+  --layers 4 --hidden 128 --heads 2 --intermediate 512 --vocab 12000 --max-len 128 --dropout 0
+  --batch 32 --lr 5e-4 --warmup 300 --total-steps 6000 --weight-decay 0.01 --seed 20230601
+  --backend wasm|cpu|webgpu|tensorflow|auto
+SIGINT/SIGTERM save a checkpoint, then stop.`;
+
 interface CliOptions {
   data: string;
   work: string;
@@ -42,6 +57,7 @@ interface CliOptions {
   logEvery: number;
   evalEvery: number;
   prepareOnly: boolean;
+  help: boolean;
   /** A checkpoint folder (ckpt/step-…) or a work folder whose latest checkpoint a new run starts from. */
   init?: string;
   /** Only settings given on the command line; the rest come from run-config.json or the defaults. */
@@ -57,7 +73,7 @@ const CFG_FLAGS: Record<string, keyof PretrainConfig> = {
 export function parsePretrainArgs(argv: string[], cwd = process.cwd()): CliOptions & { vocab?: number } {
   const o: CliOptions & { vocab?: number } = {
     data: path.resolve(cwd, '../shared/data'), work: path.resolve(cwd, '.cache/pretrain'), out: path.resolve(cwd, 'models/ntk-mini'),
-    backend: 'wasm', checkpointMinutes: 5, logEvery: 10, evalEvery: 100, prepareOnly: false, cfg: {},
+    backend: 'wasm', checkpointMinutes: 5, logEvery: 10, evalEvery: 100, prepareOnly: false, help: false, cfg: {},
   };
   const num = (flag: string, v: string | undefined): number => {
     const x = Number(v);
@@ -80,9 +96,10 @@ export function parsePretrainArgs(argv: string[], cwd = process.cwd()): CliOptio
       case '--vocab': o.vocab = num(a, v); i++; break;
       case '--prepare-only': o.prepareOnly = true; break;
       case '--init': o.init = path.resolve(cwd, v); i++; break;
+      case '--help': case '-h': o.help = true; break;
       default:
         if (a in CFG_FLAGS) { (o.cfg as Record<string, number>)[CFG_FLAGS[a]] = num(a, v); i++; break; }
-        throw new Error(`pretrain: unknown option ${a}; see src/engine/pretrain/cli.ts for the options`);
+        throw new Error(`pretrain: unknown option ${a}; see ntk-lens pretrain --help`);
     }
   }
   return o;
@@ -134,6 +151,10 @@ function sst2Test(dataDir: string): { textA: string; label: number }[] | undefin
 /** Entry point of `ntk-lens pretrain`; resolves when the run stops (max steps/minutes, total steps, or a signal). */
 export async function pretrainMain(argv: string[]): Promise<void> {
   const opts = parsePretrainArgs(argv);
+  if (opts.help) {
+    console.log(PRETRAIN_USAGE);
+    return;
+  }
   const log = (line: string): void => console.log(`[${new Date().toISOString()}] ${line}`);
   fs.mkdirSync(opts.work, { recursive: true });
 

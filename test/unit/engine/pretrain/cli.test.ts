@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parsePretrainArgs, resolveInit } from '../../../../src/engine/pretrain/cli';
+import { PRETRAIN_USAGE, parsePretrainArgs, resolveInit } from '../../../../src/engine/pretrain/cli';
 
 describe('pretrain/cli arguments', () => {
   it('defaults to ../shared/data, .cache/pretrain and models/ntk-mini relative to the working folder, on wasm', () => {
@@ -22,9 +22,16 @@ describe('pretrain/cli arguments', () => {
   });
   it('names a bad or unknown option', () => {
     assert.throws(() => parsePretrainArgs(['--lr', 'fast']), /--lr needs a number \(got "fast"\)/);
-    assert.throws(() => parsePretrainArgs(['--epochs', '3']), /unknown option --epochs/);
+    assert.throws(() => parsePretrainArgs(['--epochs', '3']), /unknown option --epochs; see ntk-lens pretrain --help/);
   });
 
+  it('--help asks for the usage, which names every option the parser accepts', () => {
+    assert.equal(parsePretrainArgs(['--help'], '/r').help, true);
+    const src = fs.readFileSync(path.resolve(__dirname, '../../../../src/engine/pretrain/cli.ts'), 'utf8');
+    const accepted = new Set([...src.matchAll(/case '(--[a-z-]+)'/g), ...src.matchAll(/'(--[a-z-]+)': '[a-zA-Z]+'/g)].map((m) => m[1]));
+    assert.ok(accepted.size > 20, `found ${accepted.size} options in the parser`);
+    for (const flag of accepted) if (flag !== '--help') assert.match(PRETRAIN_USAGE, new RegExp(`${flag}\\b`), `${flag} is in the usage`);
+  });
   it('--init takes a work folder, its ckpt/ folder or a checkpoint folder to the same checkpoint and the run\'s tokenizer, and names what is missing', () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-init-'));
     try {
