@@ -356,13 +356,15 @@ async function addProducts(products: Product[], C: number, result: KernelResult,
   }
 }
 
+/** The raw or the sign form of a gradient matrix, as one side of a target asks. */
+const side = (h: { raw?: tf.Tensor2D; sign?: tf.Tensor2D }, s: Side): tf.Tensor2D => (s === 'raw' ? h.raw! : h.sign!);
+
 /**
  * train×train when the whole training set is one chunk: straight from the held gradients (dense, vector and table
  * matrices, [size, C·B] each), K = Gᵀ G per site, without recording the training set a second time.
  */
 async function contractHeldTrain(chunk: TrainBatch[], tables: HeldTables, targets: Target[], C: number, result: KernelResult, N: number): Promise<void> {
   const products: Product[] = [];
-  const side = (h: { raw?: tf.Tensor2D; sign?: tf.Tensor2D }, s: Side) => (s === 'raw' ? h.raw! : h.sign!);
   try {
     for (const p of chunk) {
       for (const q of chunk) {
@@ -451,7 +453,7 @@ async function contractBatch(
           for (const target of targets) {
             const tensor = target.evalSide === 'raw' && target.trainSide === 'raw' && structuredForSgd
               ? structuredDenseProduct(site.a, dE!, Be, held.aT!, held.dT!, batch.indices.length, C)
-              : tf.matMul(target.evalSide === 'raw' ? raw! : sign!, target.trainSide === 'raw' ? held.raw! : held.sign!) as tf.Tensor2D;
+              : tf.matMul(side({ raw, sign }, target.evalSide), side(held, target.trainSide)) as tf.Tensor2D;
             products.push({ tensor, batch, target });
           }
         }
@@ -464,7 +466,7 @@ async function contractBatch(
       const sign = targets.some((t) => t.evalSide === 'sign') ? tf.sign(raw) : undefined;
       for (const batch of chunk) {
         for (const target of targets) {
-          const tensor = tf.matMul(target.evalSide === 'raw' ? raw : sign!, target.trainSide === 'raw' ? batch.vector!.raw : batch.vector!.sign!) as tf.Tensor2D;
+          const tensor = tf.matMul(side({ raw, sign }, target.evalSide), side(batch.vector!, target.trainSide)) as tf.Tensor2D;
           products.push({ tensor, batch, target });
         }
       }
@@ -476,7 +478,7 @@ async function contractBatch(
       const raw = tf.tensor2d(tableRows(perExample, t.table, t.rowOf, t.width, C), [C * Be, t.rowOf.size * t.width]);
       const sign = targets.some((x) => x.evalSide === 'sign') ? tf.sign(raw) : undefined;
       for (const target of targets) {
-        products.push({ tensor: mmBT(target.evalSide === 'raw' ? raw : sign!, target.trainSide === 'raw' ? t.raw : t.sign!), batch: tables, target });
+        products.push({ tensor: mmBT(side({ raw, sign }, target.evalSide), side(t, target.trainSide)), batch: tables, target });
       }
       tf.dispose([raw, sign].filter((x): x is tf.Tensor2D => !!x));
     }
