@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { wasmAdamWUpdate } from '../backend/wasm-kernels';
 
 /**
  * The reference's optimizers (§5.1 of docs/paper-and-reference-code.md), as step functions on tf.Variables.
@@ -59,6 +60,14 @@ export function adamWStep(state: AdamWState, vars: tf.Variable[], grads: (tf.Ten
     if (g == null) return;
     const m = (state.m[i] ??= zeroState(p));
     const v = (state.v[i] ??= zeroState(p));
+    const fused = wasmAdamWUpdate(p, g, m, v, { beta1, beta2, eps, stepSize, decay: decay[i] ? lr * decay[i] : 0 });
+    if (fused) { // one pass of adamw.c, the same float32 operations as below
+      m.assign(fused.m);
+      v.assign(fused.v);
+      p.assign(fused.p);
+      tf.dispose([fused.m, fused.v, fused.p]);
+      return;
+    }
     tf.tidy(() => {
       m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
       v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
