@@ -8,6 +8,7 @@
  * encoded by the engine's own template compiler, as `ntk-lens kernel` does.
  *
  * Figures: matMul GFLOP/s (1024³, the floor's rate); fine-tuning steps/s (batch 8, bert-base 2; forward + backward + SGD);
+ * ntk-mini's pre-training s/step (batch 32 × 128, MLM decoder over 12k words, AdamW);
  * per-example gradients/s (plain autodiff, C backward passes each); kernel entries/s (structured SGD eNTK, entries
  * N·C·M·C); peak RSS (sampled every 50 ms); and, for the built-in model on wasm, the end-to-end time of
  * `ntk-lens kernel` on the SST-2 16-shot file (32 train × (32 dev + 872 test)), with its distance from the floor
@@ -33,6 +34,9 @@ import { loadTokenizer, type TextTokenizer } from '../src/engine/tokenize';
 import { loadTaskSplits, type Example } from '../src/engine/data';
 import { builtinModelDir } from '../src/engine/run/experiment';
 import { compilePrompt, labelWordIds, prepareTemplate } from '../src/engine/template';
+import { DEFAULT_PRETRAIN_CONFIG, Pretrainer } from '../src/engine/pretrain/loop';
+import { packDocuments } from '../src/engine/pretrain/packing';
+import { Rng } from '../src/engine/pretrain/rng';
 
 const ROOT = path.resolve(__dirname, '..');
 const SST2 = path.resolve(ROOT, '../shared/data/lm-bff/SST-2');
@@ -95,10 +99,31 @@ function forwardFlops(config: EncoderConfig, T: number, C: number): number {
   return L * (2 * T * (4 * H * H + 2 * H * I) + 4 * T * T * H) + 2 * H * H + 2 * H * C;
 }
 
+/**
+ * Seconds per MLM pre-training step of ntk-mini's run (`ntk-lens pretrain` defaults: batch 32 × 128 tokens, 12k
+ * vocabulary, AdamW, clipping), on random token blocks (the step's cost does not depend on the text).
+ */
+async function pretrainStepSeconds(backend: string): Promise<number> {
+  const cfg = DEFAULT_PRETRAIN_CONFIG;
+  const tok = { vocabSize: 12000, padId: 0, unkId: 1, clsId: 2, sepId: 3, maskId: 4 };
+  const rng = new Rng(1);
+  const docs = Array.from({ length: 64 }, () => Array.from({ length: 200 }, () => 5 + rng.int(tok.vocabSize - 5)));
+  const run = Pretrainer.create(cfg, tok, packDocuments(docs, cfg.maxLen, tok.clsId, tok.sepId));
+  try {
+    const steps = backend === 'cpu' ? 1 : 5;
+    for (let i = 0; i < (backend === 'cpu' ? 1 : 3); i++) await run.trainStep(); // warm-up: the first steps are 2–6× slower
+    const t0 = now();
+    for (let i = 0; i < steps; i++) await run.trainStep();
+    return (now() - t0) / steps;
+  } finally {
+    run.dispose();
+  }
+}
+
 interface ModelFigures {
   model: string; random: boolean; parameters: number; backend: string;
   matmulGflops: number; stepsPerSecond: number; stepBatch: number; secondsPerRecordedExample: number; gradientsPerSecond: number; kernelEntriesPerSecond: number;
-  kernelEntriesMeasured: string; sst2KernelSeconds?: number; sst2KernelSecondsIsExtrapolated?: boolean; floorSeconds?: number; floorRatio?: number;
+  kernelEntriesMeasured: string; pretrainSecondsPerStep?: number; sst2KernelSeconds?: number; sst2KernelSecondsIsExtrapolated?: boolean; floorSeconds?: number; floorRatio?: number;
 }
 
 async function measureModel(name: string, config: EncoderConfig, params: Params, tok: TextTokenizer | null, backend: string,
@@ -197,6 +222,8 @@ async function main(): Promise<void> {
       const fig = await measureModel('ntk-mini', ck.config, ck.params, tok, used, train, evals, labelIds,
         cpu ? { step: 4, grads: 2, kTrain: 2, kEval: 4 } : { step: 8, grads: 8, kTrain: 16, kEval: 48 }, gflops);
       fig.random = false;
+      console.error('  ntk-mini: timing pre-training steps');
+      fig.pretrainSecondsPerStep = await pretrainStepSeconds(used);
       // Floor: every example once, one forward and C = 2 backward passes (each ≈ 2 forwards): 5 forwards' flops.
       const fwd = [...train, ...evals].reduce((a, x) => a + forwardFlops(ck.config, x.inputIds.length, 2), 0);
       fig.floorSeconds = (5 * fwd) / (gflops * 1e9);
@@ -243,6 +270,7 @@ async function main(): Promise<void> {
     for (const m of models) {
       console.log(`${m.model} (${(m.parameters / 1e6).toFixed(1)}M params): ${m.stepsPerSecond.toFixed(2)} steps/s (batch ${m.stepBatch}), `
         + `${m.gradientsPerSecond.toFixed(2)} per-example gradients/s, ${m.kernelEntriesPerSecond.toFixed(0)} kernel entries/s [${m.kernelEntriesMeasured}]`);
+      if (m.pretrainSecondsPerStep) console.log(`  pre-training (ntk-lens pretrain defaults, batch 32 × 128, 12k vocabulary): ${m.pretrainSecondsPerStep.toFixed(2)} s/step`);
       console.log(`  SST-2 16-shot kernel (32 × 904, C = 2): ${m.sst2KernelSeconds?.toFixed(1)} s${m.sst2KernelSecondsIsExtrapolated ? ' (EXTRAPOLATED: s per recorded example × (N + M) + contraction flops at the matMul rate)' : ' (measured end to end: ntk-lens kernel)'}; `
         + `floor ${m.floorSeconds?.toFixed(1)} s → ratio ${m.floorRatio?.toFixed(2)}`);
     }
