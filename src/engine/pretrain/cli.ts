@@ -40,6 +40,7 @@ Where:
   --init DIR              start a new run (new --work folder) from another run's last weights, with this run's schedule
 How long:
   --max-steps N  --max-minutes M  --checkpoint-minutes 5  --log-every 10  --eval-every 100  --prepare-only
+  --export-only           write the latest checkpoint's model and card to --out again, without training
 Model and schedule (fixed at a run's first start, in <work>/run-config.json):
   --layers 4 --hidden 128 --heads 2 --intermediate 512 --vocab 12000 --max-len 128 --dropout 0
   --batch 32 --lr 5e-4 --warmup 300 --total-steps 6000 --weight-decay 0.01 --seed 20230601
@@ -57,6 +58,7 @@ interface CliOptions {
   logEvery: number;
   evalEvery: number;
   prepareOnly: boolean;
+  exportOnly: boolean;
   help: boolean;
   /** A checkpoint folder (ckpt/step-…) or a work folder whose latest checkpoint a new run starts from. */
   init?: string;
@@ -73,7 +75,7 @@ const CFG_FLAGS: Record<string, keyof PretrainConfig> = {
 export function parsePretrainArgs(argv: string[], cwd = process.cwd()): CliOptions & { vocab?: number } {
   const o: CliOptions & { vocab?: number } = {
     data: path.resolve(cwd, '../shared/data'), work: path.resolve(cwd, '.cache/pretrain'), out: path.resolve(cwd, 'models/ntk-mini'),
-    backend: 'wasm', checkpointMinutes: 5, logEvery: 10, evalEvery: 100, prepareOnly: false, help: false, cfg: {},
+    backend: 'wasm', checkpointMinutes: 5, logEvery: 10, evalEvery: 100, prepareOnly: false, exportOnly: false, help: false, cfg: {},
   };
   const num = (flag: string, v: string | undefined): number => {
     const x = Number(v);
@@ -95,6 +97,7 @@ export function parsePretrainArgs(argv: string[], cwd = process.cwd()): CliOptio
       case '--eval-every': o.evalEvery = num(a, v); i++; break;
       case '--vocab': o.vocab = num(a, v); i++; break;
       case '--prepare-only': o.prepareOnly = true; break;
+      case '--export-only': o.exportOnly = true; break;
       case '--init': o.init = path.resolve(cwd, v); i++; break;
       case '--help': case '-h': o.help = true; break;
       default:
@@ -209,82 +212,112 @@ export async function pretrainMain(argv: string[]): Promise<void> {
 
   let stop = false;
   const onSignal = (sig: string): void => { log(`${sig}: saving a checkpoint, then stopping`); stop = true; };
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  try {
+    let lastHeldOut: MlmEval | undefined;
+    let recent: number[] = [];
+    const evaluateHeldOut = async (): Promise<MlmEval> => {
+      lastHeldOut = await heldOutMlm(run.params, run.config, data.heldOut, masking, { maxBlocks: 64 });
+      return lastHeldOut;
+    };
 
-  let lastHeldOut: MlmEval | undefined;
-  let recent: number[] = [];
-  const evaluateHeldOut = async (): Promise<MlmEval> => {
-    lastHeldOut = await heldOutMlm(run.params, run.config, data.heldOut, masking, { maxBlocks: 64 });
-    return lastHeldOut;
-  };
+    let lastZeroShot = 0;
+    type History = { step: number; heldOutLoss: number; heldOutAccuracy: number; sst2ZeroShot?: number }[];
+    /** Writes the usable model (F16) beside its tokenizer and card into --out; returns the weights' size. */
+    const exportModel = async (held: MlmEval, zsLast: (PromptEval & { step: number }) | undefined, history: History): Promise<number> => {
+      await saveCheckpoint(opts.out, exportConfig, run.params, { dtype: 'F16' });
+      fs.copyFileSync(data.tokenizerFile, path.join(opts.out, 'tokenizer.json'));
+      const weightsBytes = fs.statSync(path.join(opts.out, 'model.safetensors')).size;
+      const emb = tok.vocabSize * cfg.hiddenSize + cfg.maxLen * cfg.hiddenSize + 2 * cfg.hiddenSize;
+      fs.writeFileSync(path.join(opts.out, 'README.md'), modelCard({
+        cfg, vocabSize: tok.vocabSize, parameters: nParams, nonEmbeddingParameters: nParams - emb, weightsBytes,
+        step: run.step, tokensSeen: run.tokensSeen, trainSeconds: run.trainSeconds, trainBlocks: data.train.count,
+        heldOutBlocks: data.heldOut.count, secondsPerStep: (run.extra.secondsPerStep as number | undefined) ?? 0,
+        backend: (run.extra.backend as string | undefined) ?? backend, heldOut: held, sst2ZeroShot: zsLast, history,
+        date: new Date().toISOString().slice(0, 10), previous: run.extra.previous as PreviousStage | undefined,
+      }));
+      return weightsBytes;
+    };
 
-  let lastZeroShot = 0;
-  const checkpoint = async (final = false): Promise<void> => {
-    const t0 = Date.now();
-    const held = lastHeldOut && (run.extra.heldOutStep === run.step) ? lastHeldOut : await evaluateHeldOut();
-    // SST-2 zero-shot (872 forward passes) at most every 30 minutes, and at the end of the run.
-    let zs: PromptEval | undefined;
-    if (sst2 && (final || Date.now() - lastZeroShot > 30 * 60_000)) {
-      zs = await zeroShotPrompt(run.params, run.config, tok, sst2, SST2_TEMPLATE, ['terrible', 'great']);
-      lastZeroShot = Date.now();
-      run.extra.sst2ZeroShot = { step: run.step, ...zs };
-    }
-    const zsLast = run.extra.sst2ZeroShot as (PromptEval & { step: number }) | undefined;
-    const history = (run.extra.history as { step: number; heldOutLoss: number; heldOutAccuracy: number; sst2ZeroShot?: number }[] | undefined) ?? [];
-    history.push({ step: run.step, heldOutLoss: held.loss, heldOutAccuracy: held.accuracy, sst2ZeroShot: zs?.accuracy });
-    run.extra.history = history;
-    fs.appendFileSync(evalLog, `${JSON.stringify({ step: run.step, kind: 'checkpoint', heldOutLoss: held.loss, heldOutAccuracy: held.accuracy, sst2ZeroShot: zs })}\n`);
-    saveTrainCheckpoint(ckptRoot, await run.snapshot());
-    // Export the usable model (F16) beside its tokenizer and card.
-    await saveCheckpoint(opts.out, exportConfig, run.params, { dtype: 'F16' });
-    fs.copyFileSync(data.tokenizerFile, path.join(opts.out, 'tokenizer.json'));
-    const weightsBytes = fs.statSync(path.join(opts.out, 'model.safetensors')).size;
-    const emb = tok.vocabSize * cfg.hiddenSize + cfg.maxLen * cfg.hiddenSize + 2 * cfg.hiddenSize;
-    fs.writeFileSync(path.join(opts.out, 'README.md'), modelCard({
-      cfg, vocabSize: tok.vocabSize, parameters: nParams, nonEmbeddingParameters: nParams - emb, weightsBytes,
-      step: run.step, tokensSeen: run.tokensSeen, trainSeconds: run.trainSeconds, trainBlocks: data.train.count,
-      heldOutBlocks: data.heldOut.count, secondsPerStep: recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0,
-      backend, heldOut: held, sst2ZeroShot: zsLast, history, date: new Date().toISOString().slice(0, 10),
-      previous: run.extra.previous as PreviousStage | undefined,
-    }));
-    log(`checkpoint step ${run.step}: held-out loss ${held.loss.toFixed(4)} acc ${(100 * held.accuracy).toFixed(1)}%${zs ? `, SST-2 zero-shot ${(100 * zs.accuracy).toFixed(1)}%` : ''}; exported ${opts.out} (${(weightsBytes / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  };
+    const checkpoint = async (final = false): Promise<void> => {
+      const t0 = Date.now();
+      const held = lastHeldOut && (run.extra.heldOutStep === run.step) ? lastHeldOut : await evaluateHeldOut();
+      // SST-2 zero-shot (872 forward passes) at most every 30 minutes, and at the end of the run.
+      let zs: PromptEval | undefined;
+      if (sst2 && (final || Date.now() - lastZeroShot > 30 * 60_000)) {
+        zs = await zeroShotPrompt(run.params, run.config, tok, sst2, SST2_TEMPLATE, ['terrible', 'great']);
+        lastZeroShot = Date.now();
+        run.extra.sst2ZeroShot = { step: run.step, ...zs };
+      }
+      const zsLast = run.extra.sst2ZeroShot as (PromptEval & { step: number }) | undefined;
+      const history = (run.extra.history as History | undefined) ?? [];
+      history.push({ step: run.step, heldOutLoss: held.loss, heldOutAccuracy: held.accuracy, sst2ZeroShot: zs?.accuracy });
+      run.extra.history = history;
+      fs.appendFileSync(evalLog, `${JSON.stringify({ step: run.step, kind: 'checkpoint', heldOutLoss: held.loss, heldOutAccuracy: held.accuracy, sst2ZeroShot: zs })}\n`);
+      run.extra.secondsPerStep = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : run.extra.secondsPerStep;
+      run.extra.backend = backend;
+      saveTrainCheckpoint(ckptRoot, await run.snapshot());
+      const weightsBytes = await exportModel(held, zsLast, history);
+      log(`checkpoint step ${run.step}: held-out loss ${held.loss.toFixed(4)} acc ${(100 * held.accuracy).toFixed(1)}%${zs ? `, SST-2 zero-shot ${(100 * zs.accuracy).toFixed(1)}%` : ''}; exported ${opts.out} (${(weightsBytes / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    };
 
-  const started = Date.now();
-  let lastCheckpoint = Date.now();
-  const endStep = Math.min(cfg.totalSteps, opts.maxSteps ?? Infinity);
-  if (!resume) await checkpoint(true); // step 0: a usable (random) model exists from the start
-  while (run.step < endStep && !stop) {
-    await new Promise((resolve) => setImmediate(resolve)); // lets SIGINT/SIGTERM handlers run between steps
-    if (stop) {
-      await checkpoint(true);
-      break;
+    if (opts.exportOnly) {
+      // The latest checkpoint's weights and figures, exported again (e.g. after a change to the card's template).
+      const history = (run.extra.history as History | undefined) ?? [];
+      const last = history[history.length - 1];
+      if (!resume || !last || last.step !== run.step) throw new Error(`pretrain: --export-only needs a checkpoint in ${ckptRoot} with its held-out figures; none there`);
+      const zs = run.extra.sst2ZeroShot as (PromptEval & { step: number }) | undefined;
+      if (run.extra.secondsPerStep === undefined && fs.existsSync(lossLog)) { // checkpoints written before it was kept
+        const secs = fs.readFileSync(lossLog, 'utf8').trim().split('\n').slice(-20).map((l) => (JSON.parse(l) as { secPerStep: number }).secPerStep);
+        run.extra.secondsPerStep = secs.reduce((a, b) => a + b, 0) / secs.length;
+      }
+      await exportModel(await evaluateHeldOut(), zs, history); // the same weights and masks: the same held-out figures
+      log(`exported the checkpoint of step ${run.step} to ${opts.out}`);
+      run.dispose();
+      return;
     }
-    const t0 = Date.now();
-    const r = await run.trainStep();
-    const sec = (Date.now() - t0) / 1000;
-    recent = [...recent.slice(-19), sec];
-    if (!Number.isFinite(r.loss)) throw new Error(`pretrain: loss is ${r.loss} at step ${r.step}; lower --lr and restart from the last checkpoint in ${ckptRoot}`);
-    if (r.step % opts.logEvery === 0 || r.step === 1) {
-      fs.appendFileSync(lossLog, `${JSON.stringify({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, masked: r.maskedTokens, secPerStep: sec, tokens: run.tokensSeen })}\n`);
-      log(`step ${r.step}/${cfg.totalSteps} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} |g| ${r.gradNorm.toFixed(2)} ${sec.toFixed(2)} s/step`);
+
+    const started = Date.now();
+    let lastCheckpoint = Date.now();
+    const endStep = Math.min(cfg.totalSteps, opts.maxSteps ?? Infinity);
+    if (!resume) await checkpoint(true); // step 0: a usable (random) model exists from the start
+    while (run.step < endStep && !stop) {
+      await new Promise((resolve) => setImmediate(resolve)); // lets SIGINT/SIGTERM handlers run between steps
+      if (stop) {
+        await checkpoint(true);
+        break;
+      }
+      const t0 = Date.now();
+      const r = await run.trainStep();
+      const sec = (Date.now() - t0) / 1000;
+      recent = [...recent.slice(-19), sec];
+      if (!Number.isFinite(r.loss)) throw new Error(`pretrain: loss is ${r.loss} at step ${r.step}; lower --lr and restart from the last checkpoint in ${ckptRoot}`);
+      if (r.step % opts.logEvery === 0 || r.step === 1) {
+        fs.appendFileSync(lossLog, `${JSON.stringify({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, masked: r.maskedTokens, secPerStep: sec, tokens: run.tokensSeen })}\n`);
+        log(`step ${r.step}/${cfg.totalSteps} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} |g| ${r.gradNorm.toFixed(2)} ${sec.toFixed(2)} s/step`);
+      }
+      if (r.step % opts.evalEvery === 0) {
+        const h = await evaluateHeldOut();
+        run.extra.heldOutStep = run.step;
+        fs.appendFileSync(evalLog, `${JSON.stringify({ step: r.step, kind: 'held-out', heldOutLoss: h.loss, heldOutAccuracy: h.accuracy })}\n`);
+        log(`held-out step ${r.step}: loss ${h.loss.toFixed(4)} acc ${(100 * h.accuracy).toFixed(1)}%`);
+      }
+      const timeUp = opts.maxMinutes !== undefined && Date.now() - started > opts.maxMinutes * 60_000;
+      if (Date.now() - lastCheckpoint > opts.checkpointMinutes * 60_000 || run.step >= endStep || stop || timeUp) {
+        await checkpoint(run.step >= endStep || stop || timeUp);
+        lastCheckpoint = Date.now();
+        if (timeUp) break;
+      }
     }
-    if (r.step % opts.evalEvery === 0) {
-      const h = await evaluateHeldOut();
-      run.extra.heldOutStep = run.step;
-      fs.appendFileSync(evalLog, `${JSON.stringify({ step: r.step, kind: 'held-out', heldOutLoss: h.loss, heldOutAccuracy: h.accuracy })}\n`);
-      log(`held-out step ${r.step}: loss ${h.loss.toFixed(4)} acc ${(100 * h.accuracy).toFixed(1)}%`);
-    }
-    const timeUp = opts.maxMinutes !== undefined && Date.now() - started > opts.maxMinutes * 60_000;
-    if (Date.now() - lastCheckpoint > opts.checkpointMinutes * 60_000 || run.step >= endStep || stop || timeUp) {
-      await checkpoint(run.step >= endStep || stop || timeUp);
-      lastCheckpoint = Date.now();
-      if (timeUp) break;
-    }
+    log(`stopped at step ${run.step} (${tf.memory().numTensors} tensors live)`);
+    run.dispose();
+  } finally {
+    process.removeListener('SIGINT', onInt);
+    process.removeListener('SIGTERM', onTerm);
   }
-  log(`stopped at step ${run.step} (${tf.memory().numTensors} tensors live)`);
-  run.dispose();
 }
 
 if (require.main === module) {
