@@ -24,7 +24,7 @@ import { saveCheckpoint } from '../model';
 import { getTask, loadSplitFile } from '../data';
 import { prepareData } from './dataset';
 import { DEFAULT_PRETRAIN_CONFIG, Pretrainer, encoderConfigFor, maskingOptions, type PretrainConfig, type PreviousStage } from './loop';
-import { heldOutMlm, zeroShotPrompt, type MlmEval, type PromptEval } from './evaluate';
+import { heldOutMlm, unigramEntropy, zeroShotPrompt, type MlmEval, type PromptEval } from './evaluate';
 import { loadLatestTrainCheckpoint, loadTrainCheckpoint, saveTrainCheckpoint } from './train-state';
 import { modelCard } from './model-card';
 
@@ -209,6 +209,7 @@ export async function pretrainMain(argv: string[]): Promise<void> {
   const exportConfig = encoderConfigFor(cfg, tok, 0.1);
   const masking = maskingOptions(cfg, tok);
   const sst2 = sst2Test(opts.data);
+  const plateau = unigramEntropy(data.train, masking.specialIds);
 
   let stop = false;
   const onSignal = (sig: string): void => { log(`${sig}: saving a checkpoint, then stopping`); stop = true; };
@@ -237,7 +238,7 @@ export async function pretrainMain(argv: string[]): Promise<void> {
         step: run.step, tokensSeen: run.tokensSeen, trainSeconds: run.trainSeconds, trainBlocks: data.train.count,
         heldOutBlocks: data.heldOut.count, secondsPerStep: (run.extra.secondsPerStep as number | undefined) ?? 0,
         backend: (run.extra.backend as string | undefined) ?? backend, heldOut: held, sst2ZeroShot: zsLast, history,
-        date: new Date().toISOString().slice(0, 10), previous: run.extra.previous as PreviousStage | undefined,
+        date: new Date().toISOString().slice(0, 10), previous: run.extra.previous as PreviousStage | undefined, unigramEntropy: plateau,
       }));
       return weightsBytes;
     };

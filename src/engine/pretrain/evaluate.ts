@@ -7,6 +7,8 @@
  *                   label word whose MLM logit at the [MASK] is largest (the label-word logits only: vocabulary-sparse).
  *                   With SST-2's 872 test sentences, `*cls**sent_0*_It_was*mask*.*sep+*` and terrible/great this is
  *                   the LM-BFF "zero-shot prompt" baseline.
+ *   unigramEntropy  the entropy (nats) of the token frequencies of a block set: the MLM loss of a model that predicts
+ *                   every masked token from its frequency alone, the plateau a model has to get below by using context.
  */
 import * as tf from '@tensorflow/tfjs';
 import { encode, hiddenAt, mlmLogits, type EncoderConfig, type Params } from '../model';
@@ -16,6 +18,21 @@ import { crossEntropyLoss } from '../finetune/losses';
 import { maskTokens, type MaskingOptions } from './masking';
 import { block, type PackedBlocks } from './packing';
 import { Rng } from './rng';
+
+/** Entropy in nats of the frequencies of the non-special tokens in `data` (masking selects only those). */
+export function unigramEntropy(data: PackedBlocks, specialIds: readonly number[]): number {
+  const special = new Set(specialIds);
+  const counts = new Map<number, number>();
+  let n = 0;
+  for (const t of data.tokens) {
+    if (special.has(t)) continue;
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+    n++;
+  }
+  let h = 0;
+  for (const c of counts.values()) h -= (c / n) * Math.log(c / n);
+  return h;
+}
 
 export interface MlmEval {
   loss: number;

@@ -21,6 +21,8 @@ export interface CardFigures {
   sst2ZeroShot?: { step: number; accuracy: number; predictedShare: number[]; examples: number };
   history: { step: number; heldOutLoss: number; heldOutAccuracy: number; sst2ZeroShot?: number }[];
   date: string;
+  /** Entropy (nats) of the training text's token frequencies: the loss of a model that ignores context. */
+  unigramEntropy?: number;
   /** The earlier stages when this run continued another one's weights (loop.ts, `init`). */
   previous?: PreviousStage;
 }
@@ -108,7 +110,8 @@ At those rates a 4 × 256 model would see about one pass over the ${(c.trainBloc
 few tokens for its size; 4 × 128 sees 2–4 M tokens an hour, a better tokens-per-parameter ratio for a compute-bound run, and keeps a full ntk-lens comparison
 (per-example gradients of ~${Math.round(c.parameters / 1e5) / 10} M parameters for ~900 examples) near a minute on a laptop CPU.
 Those rates are of the first engine; from step 3129 the engine's own WebAssembly matrix product (about 2× faster on
-this model) made a step of 4 × 128 take about 1.5 s, and the SST-2 16-shot kernel of this model about 18 s.
+this model) made a step of 4 × 128 take about 1.5 s, and the SST-2 16-shot kernel of this model about 18 s; in the
+second stage, one-pass WebAssembly sums, softmax cross-entropy and AdamW took another quarter off a step.
 
 ## Training
 - Data: see RECIPE.md (NLTK corpora + the unlabeled text of the LM-BFF \`pool/train.json\` files; every line containing
@@ -131,12 +134,14 @@ ${c.sst2ZeroShot ? `- SST-2 zero-shot prompt at step ${c.sst2ZeroShot.step + who
 ${rows.join('\n')}
 
 ## What would make it useful
-Its held-out loss is still on the plateau where an MLM has learned token frequencies and little context
-(${c.heldOut ? f(c.heldOut.loss, 1) : 'see above'} nats here); only from well below that do prompts carry sentiment (SST-2 zero-shot stays at chance, predicting one word).
-It has seen about ${(whole.tokens / 1e6).toFixed(0)} M tokens; BERT-sized recipes use billions, and even very small
-BERTs are trained on hundreds of millions. What would get there: many more steps (at ~1.5 s per step on one core
-of the build machine, 100 k steps are about 40 hours), or pre-training on a GPU (\`ntk-lens pretrain --backend
-webgpu\`; checked against cpu on a software driver, not yet run on a real GPU).
+${c.unigramEntropy !== undefined && c.heldOut ? `A model that knows only how often each token occurs scores ${f(c.unigramEntropy, 2)} nats on this text (the entropy of its
+training tokens' frequencies); this one is ${f(c.unigramEntropy - c.heldOut.loss, 2)} nats below that, so it uses ${c.unigramEntropy - c.heldOut.loss < 1.5 ? 'little' : 'some'} of the context.` : ''}
+${c.sst2ZeroShot ? `Its SST-2 zero-shot prompt ${Math.max(...c.sst2ZeroShot.predictedShare) > 0.9 ? `predicts one label word for ${f(100 * Math.max(...c.sst2ZeroShot.predictedShare), 1)}% of the sentences: the prompt does not yet carry sentiment` : `accuracy is ${f(100 * c.sst2ZeroShot.accuracy, 1)}%`}.` : ''}
+It has seen ${(whole.tokens / 1e6).toFixed(0)} M tokens; BERT-sized recipes use billions, and even very small BERTs are
+trained on hundreds of millions. What would get there: many more steps (at ${f(c.secondsPerStep, 2)} s per step on one core of
+the build machine, 100 k steps take about ${Math.round((1e5 * c.secondsPerStep) / 3600)} hours), or pre-training on a GPU (\`ntk-lens pretrain --backend
+webgpu\`; checked against cpu on a software driver, not yet run on a real GPU). bench/RESULTS.md compares the
+learning curve with a PyTorch twin of this run.
 
 ## Rebuilding
 \`npm run pretrain\` (or \`ntk-lens pretrain\`) rebuilds the corpus, vocabulary and model from ../shared/data with the

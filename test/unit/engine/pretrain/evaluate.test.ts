@@ -4,7 +4,7 @@ import { makeEncoderConfig, randomParams, encode, mlmLogits, disposeParams } fro
 import { trainWordPiece } from '../../../../src/engine/tokenize/wordpiece-trainer';
 import { tokenizerFromJson } from '../../../../src/engine/tokenize/hf-text-tokenizer';
 import { compilePrompt } from '../../../../src/engine/template';
-import { zeroShotPrompt, heldOutMlm } from '../../../../src/engine/pretrain/evaluate';
+import { zeroShotPrompt, heldOutMlm, unigramEntropy } from '../../../../src/engine/pretrain/evaluate';
 import { packDocuments } from '../../../../src/engine/pretrain/packing';
 import { SST2_TEMPLATE } from '../../../../src/engine/pretrain/cli';
 
@@ -57,5 +57,13 @@ describe('pretrain/evaluate', function () {
     assert.ok(Math.abs(a.loss - b.loss) < 1e-5 && a.accuracy === b.accuracy, 'batch size does not change the figures');
     assert.ok(Math.abs(a.loss - Math.log(tok.vocabSize)) < 0.3, `${a.loss} vs ln V ${Math.log(tok.vocabSize)}`);
     disposeParams(params);
+  });
+
+  it('unigram entropy: ln 4 for four equally frequent tokens, 0 for one, special tokens ignored', () => {
+    const blocks = (ids: number[]) => ({ tokens: Int32Array.from(ids), maxLen: ids.length, count: 1 });
+    assert.ok(Math.abs(unigramEntropy(blocks([2, 5, 6, 7, 8, 5, 6, 7, 8, 3]), [2, 3]) - Math.log(4)) < 1e-12);
+    assert.equal(unigramEntropy(blocks([2, 9, 9, 9, 3]), [2, 3]), 0);
+    // p = (1/2, 1/4, 1/4): H = 1.5 ln 2
+    assert.ok(Math.abs(unigramEntropy(blocks([5, 5, 6, 7]), []) - 1.5 * Math.log(2)) < 1e-12);
   });
 });
