@@ -236,25 +236,40 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
 
 /**
  * Out-of-memory failures come out of tfjs as low-level errors (a wasm trap, a failed ArrayBuffer allocation); say
- * what ran out and what to change. Seeds finished before are already stored and are kept.
+ * what ran out, in which phase, and what to change there. Seeds finished before are already stored and are kept.
  */
 const OOM = /memory access out of bounds|Cannot allocate Wasm memory|Array buffer allocation failed|out of memory|Invalid typed array length|Aborted\(OOM\)/i;
 
+/** What lowers memory in each phase of a seed (the phase events of seed-run.ts). */
+const OOM_ADVICE: Record<string, string> = {
+  finetune: 'lower finetune.batch_size or max_length (fine-tuning holds one batch\'s activations and their gradients)',
+  kernel: 'lower kernel.max_gradients_in_memory (or --memory-mb / ntkLens.memoryBudgetMB), test_limit or max_length (the kernel holds per-example gradients of a chunk of examples)',
+  solve: 'lower test_limit (the solver holds the kernel matrices)',
+  diagnostics: 'lower test_limit or max_length',
+};
+
+/** The message for an out-of-memory failure `e` in `phase` of a seed (undefined when `e` is something else). */
+export function explainOutOfMemory(e: unknown, where: { file: string; template: string; seed: number }, phase: string): Error | undefined {
+  if (!(e instanceof Error && OOM.test(e.message))) return undefined;
+  const err = new Error(
+    `${where.file}: template '${where.template}', seed ${where.seed}: ran out of memory in the ${phase} phase (${e.message}). ` +
+      `The wasm backend has a 4 GB heap; ${OOM_ADVICE[phase] ?? 'use fewer or shorter examples (test_limit, max_length)'}, ` +
+      `or a backend with more memory (webgpu, tensorflow). Seeds finished before this one are kept in the results folder.`,
+  );
+  (err as Error & { cause?: unknown }).cause = e;
+  return err;
+}
+
 async function runSeedExplained(ctx: Parameters<typeof runSeed>[0]): Promise<SeedResult> {
+  let phase = 'data';
+  const onEvent = (e: RunEvent): void => {
+    if (e.type === 'phase') phase = e.phase;
+    ctx.onEvent(e);
+  };
   try {
-    return await runSeed(ctx);
+    return await runSeed({ ...ctx, onEvent });
   } catch (e) {
-    if (e instanceof Error && OOM.test(e.message)) {
-      const err = new Error(
-        `${ctx.spec.file}: template '${ctx.template.name}', seed ${ctx.seed}: ran out of memory (${e.message}). ` +
-          `The wasm backend has a 4 GB heap; lower kernel.max_gradients_in_memory (or --memory-mb / ntkLens.memoryBudgetMB), ` +
-          `use fewer or shorter examples (test_limit, max_length), or a backend with more memory (webgpu, tensorflow). ` +
-          `Seeds finished before this one are kept in the results folder.`,
-      );
-      (err as Error & { cause?: unknown }).cause = e;
-      throw err;
-    }
-    throw e;
+    throw explainOutOfMemory(e, { file: ctx.spec.file, template: ctx.template.name, seed: ctx.seed }, phase) ?? e;
   }
 }
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { labelWordTokens, runExperiment, validateSpecFile } from '../../../../src/engine/run/experiment';
+import { explainOutOfMemory, labelWordTokens, runExperiment, validateSpecFile } from '../../../../src/engine/run/experiment';
 import { limitRows } from '../../../../src/engine/run/seed-run';
 import { loadCheckpoint, saveCheckpoint } from '../../../../src/engine/model/checkpoint';
 import { readNpy } from '../../../../src/engine/report/npy';
@@ -195,5 +195,17 @@ describe('test_limit / dev_limit sampling', () => {
     assert.deepEqual(limitRows(rows, 20), a);
     assert.equal(limitRows(rows, undefined), rows);
     assert.equal(limitRows(rows, 500), rows);
+  });
+
+  it('an out-of-memory failure names the file, template, seed and phase, with that phase\'s remedy; other errors pass through', () => {
+    const where = { file: 'sst2.ntk.yaml', template: 'it-was', seed: 13 };
+    const k = explainOutOfMemory(new Error('Aborted(OOM)'), where, 'kernel')!;
+    assert.match(k.message, /^sst2\.ntk\.yaml: template 'it-was', seed 13: ran out of memory in the kernel phase \(Aborted\(OOM\)\)/);
+    assert.match(k.message, /lower kernel\.max_gradients_in_memory/);
+    assert.match(k.message, /Seeds finished before this one are kept/);
+    const f = explainOutOfMemory(new RangeError('Array buffer allocation failed'), where, 'finetune')!;
+    assert.match(f.message, /in the finetune phase .*lower finetune\.batch_size or max_length/);
+    assert.equal((f as Error & { cause?: unknown }).cause instanceof RangeError, true, 'the original error is kept as the cause');
+    assert.equal(explainOutOfMemory(new Error('label word "great" is two tokens'), where, 'kernel'), undefined);
   });
 });
