@@ -6,6 +6,7 @@
  *    and TREC with the LM-BFF manual templates, 5 seeds, mean ± std (through `runExperiment`, fine-tuning only).
  *
  *   npx tsx scripts/evaluate-ntk-mini.ts [--steps 200] [--test-limit 500] [--seeds 13,21,42,87,100] [--tasks SST-2,mr]
+ *                                        [--model DIR (default models/ntk-mini)] [--parts DIR (default .cache/ntk-mini-eval)]
  *
  * On a multi-core machine, split the tasks over processes (wasm uses one core each) and merge:
  *   npx tsx scripts/evaluate-ntk-mini.ts --part a --tasks SST-2,mr,cr &  npx tsx scripts/evaluate-ntk-mini.ts --part b --tasks mpqa,subj,trec
@@ -22,13 +23,16 @@ import { runExperiment } from '../src/engine/run/experiment';
 import { loadTokenizer } from '../src/engine/tokenize';
 
 const ROOT = path.resolve(__dirname, '..');
-const MODEL = path.join(ROOT, 'models', 'ntk-mini');
 const DATA = path.resolve(ROOT, '..', 'shared', 'data', 'lm-bff');
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 }
+
+/** The model evaluated (default: the shipped one; --model DIR evaluates e.g. a training run's export). */
+const MODEL = path.resolve(arg('model', path.join(ROOT, 'models', 'ntk-mini')));
+const SHIPPED = MODEL === path.join(ROOT, 'models', 'ntk-mini');
 
 export async function sst2ZeroShot(): Promise<{ accuracy: number; examples: number; predictedShare: number[] }> {
   const { config, params } = await loadCheckpoint(MODEL);
@@ -40,7 +44,7 @@ export async function sst2ZeroShot(): Promise<{ accuracy: number; examples: numb
 
 type Row = { task: string; prompt: { mean: number; std: number }; standard: { mean: number; std: number }; zeroShot: number };
 interface Part { steps: number; testLimit: number; seeds: number[]; rows: Row[] }
-const PARTS = path.join(ROOT, '.cache', 'ntk-mini-eval');
+const PARTS = path.resolve(arg('parts', path.join(ROOT, '.cache', 'ntk-mini-eval')));
 
 /**
  * The LM-BFF manual template of the task, except where a label word is not one token in ntk-mini's vocabulary:
@@ -65,7 +69,7 @@ async function finetuneRows(tasks: string[], steps: number, testLimit: number, s
     const file = path.join(tmp, `${task}.ntk.yaml`);
     fs.writeFileSync(
       file,
-      `task: ${task}\ndata: ${path.join(DATA, task)}\nshots: 16\nseeds: [${seeds.join(', ')}]\nmodel: ntk-mini\nmax_length: 128\n` +
+      `task: ${task}\ndata: ${path.join(DATA, task)}\nshots: 16\nseeds: [${seeds.join(', ')}]\nmodel: ${SHIPPED ? 'ntk-mini' : JSON.stringify(MODEL)}\nmax_length: 128\n` +
         `test_limit: ${testLimit}\nbackend: wasm\nfinetune: {optimizer: adam, learning_rate: 1.0e-3, steps: ${steps}, batch_size: 8, eval_every: ${Math.max(1, Math.floor(steps / 4))}}\n` +
         `templates:\n${manualTemplate(task)}  - name: standard\n`,
     );
