@@ -72,8 +72,8 @@ export function modelCard(c: CardFigures): string {
   const epochs = whole.tokens / (c.trainBlocks * cfg.maxLen);
   const rows = curveRows(whole.history);
   const stageLines = stages.length === 0 ? '' : `${stages.map((s, i) => `
-- Stage ${i + 1}: ${optimizerLine(s.options)}; stopped at its step ${s.step} (${(s.tokensSeen / 1e6).toFixed(2)} M tokens, ${(s.trainSeconds / 3600).toFixed(2)} h).`).join('')}
-- Stage ${stages.length + 1} (this run, from the weights of stage ${stages.length}'s last checkpoint, fresh AdamW moments): ${optimizerLine(cfg as unknown as Record<string, unknown>)}; at its step ${c.step}.`;
+  - Stage ${i + 1}: ${optimizerLine(s.options)}; stopped at its step ${s.step} (${(s.tokensSeen / 1e6).toFixed(2)} M tokens, ${(s.trainSeconds / 3600).toFixed(2)} h).`).join('')}
+  - Stage ${stages.length + 1} (this run, from the weights of stage ${stages.length}'s last checkpoint, fresh AdamW moments): ${optimizerLine(cfg as unknown as Record<string, unknown>)}; at its step ${c.step}.`;
   return `---
 language: en
 license: other
@@ -145,6 +145,7 @@ learning curve with a PyTorch twin of this run.
 
 ## Rebuilding
 \`npm run pretrain\` (or \`ntk-lens pretrain\`) rebuilds the corpus, vocabulary and model from ../shared/data with the
-settings above; checkpoints go to .cache/pretrain/ and a later run resumes exactly from the last one.
+settings above; checkpoints go to .cache/pretrain/ and a later run resumes exactly from the last one.${stages.length ? ` Each further
+stage is a run in its own work folder started with \`--init\` from the one before (the commands are in RECIPE.md).` : ''}
 `;
 }
