@@ -25,7 +25,7 @@ import { getTask, loadSplitFile } from '../data';
 import { prepareData } from './dataset';
 import { DEFAULT_PRETRAIN_CONFIG, Pretrainer, encoderConfigFor, maskingOptions, type PretrainConfig, type PreviousStage } from './loop';
 import { heldOutMlm, unigramEntropy, zeroShotPrompt, type MlmEval, type PromptEval } from './evaluate';
-import { loadLatestTrainCheckpoint, loadTrainCheckpoint, saveTrainCheckpoint } from './train-state';
+import { latestCheckpointDir, loadLatestTrainCheckpoint, loadTrainCheckpoint, saveTrainCheckpoint } from './train-state';
 import { modelCard } from './model-card';
 
 /** LM-BFF's SST-2 template; label words terrible (0) / great (1). */
@@ -120,11 +120,7 @@ function truncateLog(file: string, step: number): void {
  * folder, or a work folder, whose latest complete checkpoint is taken.
  */
 export function resolveInit(init: string): { checkpointDir: string; tokenizerFile: string } {
-  const latestIn = (root: string): string | undefined => {
-    const pointer = path.join(root, 'latest.json');
-    return fs.existsSync(pointer) ? path.join(root, (JSON.parse(fs.readFileSync(pointer, 'utf8')) as { dir: string }).dir) : undefined;
-  };
-  const checkpointDir = fs.existsSync(path.join(init, 'state.json')) ? init : latestIn(init) ?? latestIn(path.join(init, 'ckpt'));
+  const checkpointDir = fs.existsSync(path.join(init, 'state.json')) ? init : latestCheckpointDir(init) ?? latestCheckpointDir(path.join(init, 'ckpt'));
   if (!checkpointDir) throw new Error(`pretrain: --init ${init} is not a checkpoint folder (no state.json) and holds no latest.json or ckpt/latest.json`);
   const work = path.basename(path.dirname(checkpointDir)) === 'ckpt' ? path.dirname(path.dirname(checkpointDir)) : path.dirname(checkpointDir);
   const tokenizerFile = path.join(work, 'tokenizer.json');
@@ -173,15 +169,17 @@ export async function pretrainMain(argv: string[]): Promise<void> {
       throw new Error(`pretrain: ${runConfigFile} fixes this run's settings; ${[...changed, ...(vocabSize !== saved.vocabSize ? ['vocab'] : [])].join(', ')} differ. Drop those options to resume, or use another --work folder for a new run.`);
     }
   }
-  const init = (opts.init ?? saved?.init) !== undefined ? resolveInit((opts.init ?? saved?.init)!) : undefined;
+  // The run this one continues (--init), needed only at its start: for its vocabulary and its weights.
+  const initDir = opts.init ?? saved?.init;
   if (!saved) {
-    if (init) {
+    if (initDir) {
       // The same vocabulary as the run continued from (prepareData keeps a tokenizer.json it finds).
+      const { tokenizerFile } = resolveInit(initDir);
       const own = path.join(opts.work, 'tokenizer.json');
-      if (fs.existsSync(own) && fs.readFileSync(own, 'utf8') !== fs.readFileSync(init.tokenizerFile, 'utf8')) {
-        throw new Error(`pretrain: ${own} differs from ${init.tokenizerFile}, the vocabulary of the run --init continues; use an empty --work folder`);
+      if (fs.existsSync(own) && fs.readFileSync(own, 'utf8') !== fs.readFileSync(tokenizerFile, 'utf8')) {
+        throw new Error(`pretrain: ${own} differs from ${tokenizerFile}, the vocabulary of the run --init continues; use an empty --work folder`);
       }
-      fs.copyFileSync(init.tokenizerFile, own);
+      fs.copyFileSync(tokenizerFile, own);
     }
     fs.writeFileSync(runConfigFile, JSON.stringify({ cfg, vocabSize, ...(opts.init ? { init: opts.init } : {}) }, null, 2));
   }
@@ -195,7 +193,8 @@ export async function pretrainMain(argv: string[]): Promise<void> {
   const ckptRoot = path.join(opts.work, 'ckpt');
   const resume = loadLatestTrainCheckpoint(ckptRoot);
   const tok = data.tokenizer;
-  const run = Pretrainer.create(cfg, tok, data.train, resume, init && !resume ? { from: init.checkpointDir, checkpoint: loadTrainCheckpoint(init.checkpointDir) } : undefined);
+  const startDir = initDir && !resume ? resolveInit(initDir).checkpointDir : undefined; // a resume holds the weights already
+  const run = Pretrainer.create(cfg, tok, data.train, resume, startDir ? { from: startDir, checkpoint: loadTrainCheckpoint(startDir) } : undefined);
   const lossLog = path.join(opts.work, 'loss.jsonl');
   const evalLog = path.join(opts.work, 'eval.jsonl');
   if (resume) {
@@ -203,7 +202,7 @@ export async function pretrainMain(argv: string[]): Promise<void> {
     truncateLog(evalLog, run.step);
     log(`resumed from ${ckptRoot} at step ${run.step} (epoch ${resume.state.epoch}, block ${resume.state.cursor}), backend ${backend}`);
   } else {
-    log(`new run: ${JSON.stringify(cfg)}${init ? `, starting from the weights of ${init.checkpointDir}` : ''}; backend ${backend}`);
+    log(`new run: ${JSON.stringify(cfg)}${startDir ? `, starting from the weights of ${startDir}` : ''}; backend ${backend}`);
   }
   const nParams = [...run.params.values()].reduce((s, v) => s + v.size, 0);
   const exportConfig = encoderConfigFor(cfg, tok, 0.1);

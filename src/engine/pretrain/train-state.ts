@@ -86,12 +86,18 @@ function readArrays(file: string): Map<string, NamedArray> {
   return out;
 }
 
-/** The latest complete checkpoint under `root`, or undefined when there is none. */
-export function loadLatestTrainCheckpoint(root: string): TrainCheckpoint | undefined {
+/** The folder of the latest complete checkpoint under `root` (its latest.json), or undefined when there is none. */
+export function latestCheckpointDir(root: string): string | undefined {
   const pointer = path.join(root, 'latest.json');
   if (!fs.existsSync(pointer)) return undefined;
   const { dir } = JSON.parse(fs.readFileSync(pointer, 'utf8')) as { dir: string };
-  return loadTrainCheckpoint(path.join(root, dir));
+  return path.join(root, dir);
+}
+
+/** The latest complete checkpoint under `root`, or undefined when there is none. */
+export function loadLatestTrainCheckpoint(root: string): TrainCheckpoint | undefined {
+  const dir = latestCheckpointDir(root);
+  return dir === undefined ? undefined : loadTrainCheckpoint(dir);
 }
 
 export function loadTrainCheckpoint(dir: string): TrainCheckpoint {

@@ -31,7 +31,7 @@ describe('ntk-lens pretrain, run as a user runs it (a generated data folder, a t
   before(() => { previous = tf.getBackend(); log = console.log; console.log = () => undefined; root = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-pretrain-cli-')); });
   after(async () => { console.log = log; fs.rmSync(root, { recursive: true, force: true }); if (previous) await tf.setBackend(previous); });
 
-  it('trains and exports; --export-only rewrites the same weights and card; --init continues in a second stage whose card counts both', async () => {
+  it('trains and exports; --export-only rewrites the same weights and card; --init continues in a second stage whose card counts both and which resumes without the first stage\'s folder', async () => {
     const data = makeDataDir(root);
     const w1 = path.join(root, 'work1'), o1 = path.join(root, 'out1'), w2 = path.join(root, 'work2'), o2 = path.join(root, 'out2');
     await pretrainMain(['--data', data, '--work', w1, '--out', o1, ...SMALL, '--total-steps', '6', '--max-steps', '3']);
@@ -53,5 +53,9 @@ describe('ntk-lens pretrain, run as a user runs it (a generated data folder, a t
     assert.match(card2, /Stage 1: peak learning rate 0\.0005, .*; stopped at its step 3/);
     assert.match(card2, /Stage 2 \(this run, .*\): peak learning rate 0\.001, .*seed 5; at its step 2/);
     await assert.rejects(pretrainMain(['--data', data, '--work', w2, '--out', o2, '--init', path.join(root, 'elsewhere')]), /init differ/);
+    // Once started, stage 2 stands on its own checkpoints: stage 1's folder is no longer needed to resume or export.
+    fs.rmSync(w1, { recursive: true });
+    await pretrainMain(['--data', data, '--work', w2, '--out', o2, '--export-only']);
+    assert.equal(fs.readFileSync(path.join(o2, 'README.md'), 'utf8'), card2);
   });
 });
