@@ -219,6 +219,17 @@ export class Pretrainer {
     return { params, m, v, state };
   }
 
+  /** Sets every parameter to the checkpoint's value; `what` starts the message when one is missing or shaped otherwise. */
+  private assignParams(ck: TrainCheckpoint, what: string): void {
+    this.names.forEach((n, i) => {
+      const p = ck.params.get(n);
+      if (!p || JSON.stringify(p.shape) !== JSON.stringify(this.vars[i].shape)) {
+        throw new Error(`loop.ts: ${what}: parameter "${n}" is ${p ? `[${p.shape}]` : 'missing'} there, [${this.vars[i].shape}] here`);
+      }
+      tf.tidy(() => this.vars[i].assign(tf.tensor(p.data, p.shape, 'float32')));
+    });
+  }
+
   /** Takes the parameters of another run's checkpoint; moments, step, data position and RNG start fresh. */
   private startFrom(from: string, ck: TrainCheckpoint): void {
     const want = { ...this.cfg, vocabSize: this.tok.vocabSize } as Record<string, unknown>;
@@ -226,13 +237,7 @@ export class Pretrainer {
     if (diff.length > 0) {
       throw new Error(`loop.ts: cannot continue from ${from}: its model has ${diff.map((k) => `${k} ${JSON.stringify(ck.state.options[k])}, not ${JSON.stringify(want[k])}`).join('; ')}`);
     }
-    this.names.forEach((n, i) => {
-      const p = ck.params.get(n);
-      if (!p || JSON.stringify(p.shape) !== JSON.stringify(this.vars[i].shape)) {
-        throw new Error(`loop.ts: cannot continue from ${from}: parameter "${n}" is ${p ? `[${p.shape}]` : 'missing'} there, [${this.vars[i].shape}] here`);
-      }
-      tf.tidy(() => this.vars[i].assign(tf.tensor(p.data, p.shape, 'float32')));
-    });
+    this.assignParams(ck, `cannot continue from ${from}`);
     const prev = ck.state.extra?.previous as PreviousStage | undefined;
     const previous: PreviousStage = {
       from, step: ck.state.step, tokensSeen: ck.state.tokensSeen, trainSeconds: ck.state.trainSeconds, options: ck.state.options,
@@ -247,10 +252,8 @@ export class Pretrainer {
     if (diff.length > 0) {
       throw new Error(`loop.ts: the checkpoint at step ${ck.state.step} was made with different settings (${diff.map((k) => `${k}: ${JSON.stringify(ck.state.options[k])} there, ${JSON.stringify(want[k])} now`).join('; ')}); resume with the same settings or start a new work folder`);
     }
+    this.assignParams(ck, `cannot resume from the checkpoint at step ${ck.state.step}`);
     this.names.forEach((n, i) => {
-      const p = ck.params.get(n);
-      if (!p) throw new Error(`loop.ts: the checkpoint lacks parameter "${n}"`);
-      tf.tidy(() => this.vars[i].assign(tf.tensor(p.data, p.shape, 'float32')));
       this.adam.m[i]?.dispose();
       this.adam.v[i]?.dispose();
       this.adam.m[i] = variableFrom(ck.m.get(n)!);
