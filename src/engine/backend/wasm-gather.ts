@@ -9,11 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { replaceKernel } from './replace-kernel';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import type { WasmBackend } from './wasm-kernels/module';
 
 /** Replaces the wasm backend's `GatherV2` for axis-0 gathers; keeps the package's kernel for the rest. Idempotent. */
 export function registerWasmGather(): void {
@@ -31,7 +27,7 @@ function gatherRows(fallback: tf.KernelFunc): tf.KernelFunc {
     if (ax !== 0 || (batchDims ?? 0) !== 0 || x.dtype === 'string' || x.dtype === 'complex64' || x.shape.length === 0) {
       return fallback(args);
     }
-    const be = backend as unknown as HeapBackend;
+    const be = backend as unknown as WasmBackend;
     const rows = x.shape[0];
     const width = x.shape.slice(1).reduce((p, d) => p * d, 1);
     const out = be.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);

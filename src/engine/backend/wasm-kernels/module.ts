@@ -14,6 +14,10 @@ export interface WasmBackend {
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** A view of a tensor's data on the heap (valid until the next allocation, which may grow the heap). */
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  /** Frees what makeOutput allocated for a tensor the engine never saw. */
+  disposeData(dataId: object): boolean;
 }
 
 /** The module's exports (pointers are byte offsets in the backend's memory). */

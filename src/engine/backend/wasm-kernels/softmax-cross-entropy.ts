@@ -9,10 +9,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { bind, offsetOf, type WasmBackend } from './module';
 
-interface HeapBackend extends WasmBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
 export function wasmSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: number[]): tf.Scalar | undefined {
   if (tf.getBackend() !== 'wasm' || logits.dtype !== 'float32') return undefined;
   const [M, V] = logits.shape;
@@ -20,8 +16,8 @@ export function wasmSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: number[]): 
   labels.forEach((y, m) => {
     if (!(Number.isInteger(y) && y >= 0 && y < V)) throw new Error(`softmax-cross-entropy: label ${y} of row ${m} is outside [0, ${V})`);
   });
-  const be = tf.backend() as unknown as HeapBackend;
-    const f = tf.customGrad(((z: tf.Tensor, save: tf.GradSaveFunc) => {
+  const be = tf.backend() as unknown as WasmBackend;
+  const f = tf.customGrad(((z: tf.Tensor, save: tf.GradSaveFunc) => {
     const stats = be.makeOutput([2, M], 'float32'); // row maxima, then row sums of exp(z − max)
     const at = offsetOf(be, stats);
     bind(be).fn.softmax_row_stats(offsetOf(be, z), M, V, at, at + 4 * M);
@@ -33,7 +29,7 @@ export function wasmSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: number[]): 
       lse[m] = s[m] + Math.log(s[M + m]);
       loss += lse[m] - zs[m * V + labels[m]];
     }
-    tf.engine().disposeTensor(tf.engine().makeTensorFromTensorInfo(stats));
+    be.disposeData(stats.dataId);
     save([z]); // lse stays a host array until (and unless) the gradient is asked for
     return {
       value: tf.scalar(loss / M),
