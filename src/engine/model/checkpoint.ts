@@ -7,8 +7,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { encoderConfigToJson, parseEncoderConfig, type EncoderConfig } from './config';
 import { expectedShapes } from './param-names';
-import { decodeTensor, encodeSafetensors, readSafetensorsFile, type SafetensorsFile, type TensorToWrite } from './safetensors';
-import { isPickleWeights, paramsFromTensors, pickleRefusal, type LoadedTensor, type Params } from './weights';
+import {
+  decodeTensor, encodeSafetensors, readSafetensorsFile, readSafetensorsHeader, type SafetensorsFile, type SafetensorsHeader,
+  type TensorToWrite,
+} from './safetensors';
+import { isPickleWeights, matchTensors, paramsFromTensors, pickleRefusal, type LoadedTensor, type Params } from './weights';
 
 export const CONFIG_FILE = 'config.json';
 export const SAFE_WEIGHTS_FILE = 'model.safetensors';
@@ -32,18 +35,20 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
-/** The tensors of one safetensors file, keyed by their stored names. */
-function tensorsOf(st: SafetensorsFile, names?: Iterable<string>): Map<string, LoadedTensor> {
-  const out = new Map<string, LoadedTensor>();
+/** The tensors of one safetensors file, keyed by their stored names (decoded by `read`, when the data was read). */
+function tensorsOf(st: SafetensorsHeader, names?: Iterable<string>, read?: (name: string) => Float32Array): Map<string, LoadedTensor & { dtype: string }> {
+  const out = new Map<string, LoadedTensor & { dtype: string }>();
   for (const name of names ?? st.entries.keys()) {
     const e = st.entries.get(name);
     if (!e) throw new Error(`${st.file}: the index lists tensor "${name}" in this file, but the file has no such tensor.`);
-    out.set(name, { shape: e.shape, file: st.file, read: () => decodeTensor(st, name) });
+    const decode = read ?? (() => { throw new Error(`model/checkpoint.ts: only the header of ${st.file} was read.`); });
+    out.set(name, { shape: e.shape, dtype: e.dtype, file: st.file, read: () => decode(name) });
   }
   return out;
 }
 
-async function readShardedTensors(indexFile: string): Promise<Map<string, LoadedTensor>> {
+/** The shard files of `model.safetensors.index.json`, each with the tensor names it holds. */
+async function readShardIndex(indexFile: string): Promise<Map<string, string[]>> {
   const index = await readJson(indexFile) as { weight_map?: unknown };
   const map = index?.weight_map;
   if (typeof map !== 'object' || map === null) throw new Error(`${indexFile}: no "weight_map" object.`);
@@ -55,10 +60,23 @@ async function readShardedTensors(indexFile: string): Promise<Map<string, Loaded
     }
     byShard.set(shard, [...(byShard.get(shard) ?? []), name]);
   }
-  const out = new Map<string, LoadedTensor>();
-  for (const [shard, names] of byShard) {
-    const st = await readSafetensorsFile(path.join(path.dirname(indexFile), shard));
-    for (const [n, t] of tensorsOf(st, names)) out.set(n, t);
+  return byShard;
+}
+
+/**
+ * The tensors of a checkpoint's weights file (model.safetensors or the shard index), from each file read by `read`:
+ * whole files (loadCheckpoint) or headers only (inspectCheckpoint).
+ */
+async function weightTensors(weights: WeightsFile, read: (file: string) => Promise<SafetensorsHeader | SafetensorsFile>): Promise<Map<string, LoadedTensor & { dtype: string }>> {
+  const decoder = (st: SafetensorsHeader | SafetensorsFile) => ('bytes' in st ? (name: string) => decodeTensor(st, name) : undefined);
+  if (!weights.sharded) {
+    const st = await read(weights.file);
+    return tensorsOf(st, undefined, decoder(st));
+  }
+  const out = new Map<string, LoadedTensor & { dtype: string }>();
+  for (const [shard, names] of await readShardIndex(weights.file)) {
+    const st = await read(path.join(path.dirname(weights.file), shard));
+    for (const [n, t] of tensorsOf(st, names, decoder(st))) out.set(n, t);
   }
   return out;
 }
@@ -70,35 +88,58 @@ async function findPickle(dir: string): Promise<string | undefined> {
   return hit === undefined ? undefined : path.join(dir, hit);
 }
 
-/**
- * Loads config.json and the safetensors weights of a BERT/RoBERTa masked-LM folder into trainable variables.
- * The caller owns the returned Params (dispose with disposeParams).
- */
-export async function loadCheckpoint(dir: string): Promise<{ config: EncoderConfig; params: Params; dir: string }> {
+/** config.json of a checkpoint folder, normalised; throws naming the file when it is missing or invalid. */
+async function readCheckpointConfig(dir: string): Promise<EncoderConfig> {
   if (isPickleWeights(dir)) throw pickleRefusal(dir);
   const configFile = path.join(dir, CONFIG_FILE);
   if (!(await exists(configFile))) {
     throw new Error(`${configFile}: not found. A checkpoint folder needs config.json and model.safetensors `
       + '(or model.safetensors.index.json with its shards).');
   }
-  const config = parseEncoderConfig(await readJson(configFile), configFile);
+  return parseEncoderConfig(await readJson(configFile), configFile);
+}
+
+/** Where a checkpoint's weights are: model.safetensors, else the shard index. */
+interface WeightsFile { file: string; sharded: boolean }
+
+/** The weights file of a checkpoint folder, in transformers' order; refuses pickle weights, says what is missing. */
+async function locateWeights(dir: string): Promise<WeightsFile> {
   const single = path.join(dir, SAFE_WEIGHTS_FILE);
   const index = path.join(dir, SAFE_INDEX_FILE);
-  let tensors: Map<string, LoadedTensor>;
-  let source: string;
-  if (await exists(single)) {
-    tensors = tensorsOf(await readSafetensorsFile(single));
-    source = single;
-  } else if (await exists(index)) {
-    tensors = await readShardedTensors(index);
-    source = index;
-  } else {
-    const pickle = await findPickle(dir);
-    if (pickle) throw pickleRefusal(pickle);
-    throw new Error(`${single}: not found, and no ${SAFE_INDEX_FILE} either. Save the model with `
-      + 'save_pretrained(..., safe_serialization=True).');
+  if (await exists(single)) return { file: single, sharded: false };
+  if (await exists(index)) return { file: index, sharded: true };
+  const pickle = await findPickle(dir);
+  if (pickle) throw pickleRefusal(pickle);
+  throw new Error(`${single}: not found, and no ${SAFE_INDEX_FILE} either. Save the model with `
+    + 'save_pretrained(..., safe_serialization=True).');
+}
+
+/**
+ * Loads config.json and the safetensors weights of a BERT/RoBERTa masked-LM folder into trainable variables.
+ * The caller owns the returned Params (dispose with disposeParams).
+ */
+export async function loadCheckpoint(dir: string): Promise<{ config: EncoderConfig; params: Params; dir: string }> {
+  const config = await readCheckpointConfig(dir);
+  const weights = await locateWeights(dir);
+  const tensors = await weightTensors(weights, readSafetensorsFile);
+  return { config, params: paramsFromTensors(tensors, config, weights.file), dir };
+}
+
+/**
+ * Every check of loadCheckpoint that needs no tensor data: config.json, the weight files and their headers (header
+ * length and tensor byte ranges against each file's size), the tensor names and shapes against config.json, and
+ * decodable dtypes. Reads only the headers; throws the error loadCheckpoint would.
+ */
+export async function inspectCheckpoint(dir: string): Promise<{ config: EncoderConfig; weightsFile: string }> {
+  const config = await readCheckpointConfig(dir);
+  const weights = await locateWeights(dir);
+  const found = matchTensors(await weightTensors(weights, readSafetensorsHeader), config, weights.file);
+  for (const [name, t] of found) {
+    if (!['F32', 'F16', 'BF16'].includes(t.dtype)) {
+      throw new Error(`${t.file}: tensor "${name}" has dtype ${t.dtype}; only F32, F16 and BF16 weights can be loaded.`);
+    }
   }
-  return { config, params: paramsFromTensors(tensors, config, source), dir };
+  return { config, weightsFile: weights.file };
 }
 
 export interface SaveOptions {

@@ -16,13 +16,18 @@ export interface TensorEntry {
   readonly end: number;
 }
 
-/** A parsed safetensors file: its entries in header order and the raw bytes they point into. */
-export interface SafetensorsFile {
+/** The parsed header of a safetensors file: its entries in header order, checked against the file's size. */
+export interface SafetensorsHeader {
   readonly file: string;
   readonly entries: Map<string, TensorEntry>;
   readonly metadata: Record<string, string>;
-  readonly bytes: Uint8Array; // the whole file
   readonly dataStart: number; // 8 + header length
+  readonly fileSize: number;
+}
+
+/** A parsed safetensors file: its header and the raw bytes the entries point into. */
+export interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array; // the whole file
 }
 
 const BYTES_PER_ELEMENT: Record<string, number> = {
@@ -34,23 +39,41 @@ function corrupt(file: string, what: string): Error {
     + 'delete it and download or convert it again.');
 }
 
+/** The largest header the format allows (100 MB, as the reference implementation). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/** The header length stored in the first 8 bytes of a file of `fileSize` bytes, checked against that size. */
+function headerLengthOf(head: Uint8Array, fileSize: number, file: string): number {
+  if (fileSize < 8 || head.length < 8) throw corrupt(file, `only ${fileSize} bytes, no 8-byte header length`);
+  const headerLength = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
+  if (headerLength > fileSize - 8) {
+    throw corrupt(file, `header length ${headerLength} exceeds the ${fileSize - 8} bytes after it`);
+  }
+  if (headerLength > MAX_HEADER_BYTES) throw corrupt(file, `header length ${headerLength} exceeds the format's limit of ${MAX_HEADER_BYTES} bytes`);
+  return headerLength;
+}
+
 /** Parses the header of safetensors bytes and checks every entry against the file size. */
 export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
-  if (bytes.length < 8) throw corrupt(file, `only ${bytes.length} bytes, no 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8) {
-    throw corrupt(file, `header length ${headerLength} exceeds the ${bytes.length - 8} bytes after it`);
-  }
+  return { ...parseSafetensorsHeader(bytes, bytes.length, file), bytes };
+}
+
+/**
+ * Parses the header at the start of a safetensors file of `fileSize` bytes (`head`: at least its first 8 + header
+ * length bytes) and checks every entry against the file size, without the tensor data.
+ */
+export function parseSafetensorsHeader(head: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+  const headerLength = headerLengthOf(head, fileSize, file);
+  if (head.length < 8 + headerLength) throw new Error(`model/safetensors.ts parseSafetensorsHeader: ${file}: got ${head.length} bytes, the header needs ${8 + headerLength}.`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(new TextDecoder().decode(head.subarray(8, 8 + headerLength)));
   } catch (e) {
     throw corrupt(file, `header is not JSON: ${(e as Error).message}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw corrupt(file, 'header is not an object');
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = fileSize - dataStart;
   const entries = new Map<string, TensorEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
@@ -75,12 +98,27 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
     }
     entries.set(name, { name, dtype: v.dtype, shape: shape as number[], begin, end });
   }
-  return { file, entries, metadata, bytes, dataStart };
+  return { file, entries, metadata, dataStart, fileSize };
 }
 
 /** Reads and parses a safetensors file from disk. */
 export async function readSafetensorsFile(file: string): Promise<SafetensorsFile> {
   return parseSafetensors(await fs.readFile(file), file);
+}
+
+/** Reads only the header of a safetensors file (not its tensor data) and checks it against the file's size. */
+export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const fileSize = (await handle.stat()).size;
+    const first = new Uint8Array(Math.min(8, fileSize));
+    await handle.read(first, 0, first.length, 0);
+    const head = new Uint8Array(8 + headerLengthOf(first, fileSize, file));
+    await handle.read(head, 0, head.length, 0);
+    return parseSafetensorsHeader(head, fileSize, file);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** IEEE half (binary16) bits → number. */

@@ -57,8 +57,22 @@ const shapeText = (s: number[]): string => `[${s.join(', ')}]`;
  * `source` names the checkpoint (file or index) in errors about missing tensors.
  */
 export function paramsFromTensors(tensors: Map<string, LoadedTensor>, config: EncoderConfig, source: string): Params {
+  const found = matchTensors(tensors, config, source);
+  const params: Params = new Map();
+  for (const name of expectedShapes(config).keys()) {
+    const t = found.get(name)!;
+    params.set(name, toVariable(tf.tensor(t.read(), t.shape, 'float32')));
+  }
+  return params;
+}
+
+/**
+ * The checkpoint tensors under their canonical names, asserting the exact expected key set and shapes (nothing is
+ * decoded: shapes come from the headers). Throws naming `source` (file or index) and the tensors at fault.
+ */
+export function matchTensors<T extends { shape: number[]; file: string }>(tensors: Map<string, T>, config: EncoderConfig, source: string): Map<string, T> {
   const expected = expectedShapes(config);
-  const found = new Map<string, LoadedTensor>();
+  const found = new Map<string, T>();
   const unexpected: string[] = [];
   for (const [key, t] of tensors) {
     const name = canonicalName(key, config);
@@ -84,12 +98,7 @@ export function paramsFromTensors(tensors: Map<string, LoadedTensor>, config: En
       + `${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''}; this is not a plain `
       + `${config.modelType === 'bert' ? 'BertForMaskedLM' : 'RobertaForMaskedLM'} checkpoint for this config.json.`);
   }
-  const params: Params = new Map();
-  for (const name of expected.keys()) {
-    const t = found.get(name)!;
-    params.set(name, toVariable(tf.tensor(t.read(), t.shape, 'float32')));
-  }
-  return params;
+  return found;
 }
 
 const PICKLE_EXTENSIONS = ['.bin', '.pt', '.pth', '.ckpt'];

@@ -15,6 +15,10 @@
  *
  * `--init` starts a new run (a new --work folder) from the weights of another run's checkpoint, with fresh AdamW
  * moments and this run's own schedule: a second stage. It takes that run's tokenizer.json, so the blocks are the same.
+ *
+ * Not an entry point: `ntk-lens pretrain` (src/engine/run/cli.ts) and scripts/pretrain.ts call `pretrainMain`. (A
+ * `require.main === module` check here fired inside the esbuild bundle dist/cli.js, where every module is the main
+ * module, and ran pretrain a second time with the whole command line.)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -66,6 +70,8 @@ interface CliOptions {
   cfg: Partial<PretrainConfig>;
 }
 
+const BACKENDS: CliOptions['backend'][] = ['wasm', 'cpu', 'auto', 'webgpu', 'tensorflow'];
+
 const CFG_FLAGS: Record<string, keyof PretrainConfig> = {
   '--layers': 'numLayers', '--hidden': 'hiddenSize', '--heads': 'numHeads', '--intermediate': 'intermediateSize',
   '--max-len': 'maxLen', '--batch': 'batchSize', '--lr': 'learningRate', '--warmup': 'warmupSteps',
@@ -82,14 +88,20 @@ export function parsePretrainArgs(argv: string[], cwd = process.cwd()): CliOptio
     if (v === undefined || !Number.isFinite(x)) throw new Error(`pretrain: ${flag} needs a number (got ${v === undefined ? 'nothing' : JSON.stringify(v)})`);
     return x;
   };
+  const folder = (flag: string, v: string | undefined): string => {
+    if (v === undefined || v.startsWith('--')) throw new Error(`pretrain: ${flag} needs a folder`);
+    return path.resolve(cwd, v);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     switch (a) {
-      case '--data': o.data = path.resolve(cwd, v); i++; break;
-      case '--work': o.work = path.resolve(cwd, v); i++; break;
-      case '--out': o.out = path.resolve(cwd, v); i++; break;
-      case '--backend': o.backend = v as CliOptions['backend']; i++; break;
+      case '--data': o.data = folder(a, v); i++; break;
+      case '--work': o.work = folder(a, v); i++; break;
+      case '--out': o.out = folder(a, v); i++; break;
+      case '--backend':
+        if (!BACKENDS.includes(v as CliOptions['backend'])) throw new Error(`pretrain: --backend needs one of ${BACKENDS.join(', ')} (got ${v === undefined ? 'nothing' : JSON.stringify(v)})`);
+        o.backend = v as CliOptions['backend']; i++; break;
       case '--max-steps': o.maxSteps = num(a, v); i++; break;
       case '--max-minutes': o.maxMinutes = num(a, v); i++; break;
       case '--checkpoint-minutes': o.checkpointMinutes = num(a, v); i++; break;
@@ -98,7 +110,7 @@ export function parsePretrainArgs(argv: string[], cwd = process.cwd()): CliOptio
       case '--vocab': o.vocab = num(a, v); i++; break;
       case '--prepare-only': o.prepareOnly = true; break;
       case '--export-only': o.exportOnly = true; break;
-      case '--init': o.init = path.resolve(cwd, v); i++; break;
+      case '--init': o.init = folder(a, v); i++; break;
       case '--help': case '-h': o.help = true; break;
       default:
         if (a in CFG_FLAGS) { (o.cfg as Record<string, number>)[CFG_FLAGS[a]] = num(a, v); i++; break; }
@@ -210,12 +222,24 @@ export async function pretrainMain(argv: string[]): Promise<void> {
   const sst2 = sst2Test(opts.data);
   const plateau = unigramEntropy(data.train, masking.specialIds);
 
+  // The first SIGINT/SIGTERM stops after a checkpoint; copies within a second are the same signal (wrappers such as
+  // npx and tsx relay Ctrl-C again); a later one quits at once, as the default handler did.
   let stop = false;
-  const onSignal = (sig: string): void => { log(`${sig}: saving a checkpoint, then stopping`); stop = true; };
+  let stopAt = 0;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
+    if (!stop) {
+      stop = true;
+      stopAt = Date.now();
+      log(`${sig}: saving a checkpoint, then stopping (again to quit at once, without it)`);
+    } else if (Date.now() - stopAt > 1000) {
+      log(`${sig} again: quitting without a checkpoint`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
+  };
   const onInt = (): void => onSignal('SIGINT');
   const onTerm = (): void => onSignal('SIGTERM');
-  process.once('SIGINT', onInt);
-  process.once('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   try {
     let lastHeldOut: MlmEval | undefined;
     let recent: number[] = [];
@@ -320,9 +344,3 @@ export async function pretrainMain(argv: string[]): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  pretrainMain(process.argv.slice(2)).catch((e: unknown) => {
-    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
-    process.exit(1);
-  });
-}

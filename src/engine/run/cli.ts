@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 /**
- * ntk-lens command line.
+ * ntk-lens command line (the package's `bin`, bundled as dist/cli.js; from a checkout `npx tsx src/engine/run/cli.ts`).
  *
- *   ntk-lens run FILE.ntk.yaml [--template NAME]... [--seeds 13,42] [--out DIR] [--backend B] [--json]
+ *   ntk-lens run FILE.ntk.yaml [--template NAME]... [--seeds 13,42] [--out DIR] [--backend B] [--memory-mb N] [--json]
  *   ntk-lens kernel FILE.ntk.yaml [same options]      kernels (.npy) and kernel predictions only, no fine-tuning
- *   ntk-lens validate FILE.ntk.yaml                   problems of the file, as file:line:column
+ *   ntk-lens validate FILE.ntk.yaml                   every problem found without computing, as file:line:column
  *   ntk-lens pretrain [options]                       pre-train the built-in model (see `ntk-lens pretrain --help`)
+ *   ntk-lens COMMAND --help | ntk-lens --help | ntk-lens --version
  *
- * Progress goes to stderr, the result table (or JSON with --json) to stdout.
+ * Help and the version go to stdout; progress and every error to stderr; the result table (or the report as JSON with
+ * --json) and validate's problems to stdout.
  * Exit codes: 0 done; 1 the run failed; 2 usage or experiment-file error; 130 cancelled (Ctrl-C), finished seeds kept.
+ *
+ * This file is the only entry point: the modules it imports (pretrain/cli.ts too) export functions and never check
+ * `require.main`, which in the esbuild bundle is every module's main.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { SpecErrors } from '../spec';
+import { version as VERSION } from '../../../package.json';
+import { parsePretrainArgs, pretrainMain, PRETRAIN_USAGE } from '../pretrain/cli';
+import { didYouMean, SpecErrors } from '../spec';
 import { isAbortError } from '../util/abort';
 import { eventLine, reportTable } from './format';
 import { runExperiment, validateSpecFile, type RunOptions } from './experiment';
@@ -20,13 +29,54 @@ import type { RunEvent } from '../report/types';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
-const USAGE = `usage:
+export { VERSION };
+
+const COMMANDS = ['run', 'kernel', 'validate', 'pretrain'] as const;
+
+const RUN_OPTIONS = `options:
+  --template NAME     only this template of the file (repeat for several; default: all)
+  --seeds 13,42       only these seeds (default: the file's)
+  --out DIR           results folder (default: .ntk beside the file); finished seeds there are reused
+  --backend B         auto | wasm | cpu | webgpu | tensorflow (default: the file's backend)
+  --memory-mb N       memory for per-example gradients, in MB (default: half the free memory)
+  --json              print the report as JSON instead of the table
+  -h, --help          this help`;
+
+const EXIT_CODES = 'exit codes: 0 done, 1 the run failed, 2 usage or experiment-file error, 130 cancelled (Ctrl-C: stops after the current step; finished seeds are kept and reused)';
+
+/** Each command's usage, printed by `ntk-lens COMMAND --help` (stdout) and after a usage error (stderr). */
+export const COMMAND_USAGE: Record<(typeof COMMANDS)[number], string> = {
+  run: `usage: ntk-lens run FILE.ntk.yaml [options]
+Fine-tunes the model and computes its empirical NTK for every template and seed of the file; prints the comparison.
+${RUN_OPTIONS}
+${EXIT_CODES}`,
+  kernel: `usage: ntk-lens kernel FILE.ntk.yaml [options]
+Computes the kernels (.npy, float64 [N, C, M, C]) and the kernel predictions only: no fine-tuning.
+${RUN_OPTIONS}
+${EXIT_CODES}`,
+  validate: `usage: ntk-lens validate FILE.ntk.yaml
+Prints every problem found without computing anything (the file, its data, the checkpoint's config and safetensors
+headers, the tokenizer, templates and label words) as file:line:column: severity: message.
+options:
+  -h, --help          this help
+exit codes: 0 no errors (warnings and notes allowed), 2 errors or a usage error`,
+  pretrain: PRETRAIN_USAGE,
+};
+
+export const USAGE = `usage: ntk-lens COMMAND [options]
   ntk-lens run FILE.ntk.yaml [--template NAME]... [--seeds 13,42] [--out DIR] [--backend auto|wasm|cpu|webgpu|tensorflow] [--memory-mb N] [--json]
   ntk-lens kernel FILE.ntk.yaml [same options]    kernels only: writes the .npy files, no fine-tuning
-  ntk-lens validate FILE.ntk.yaml
-  ntk-lens pretrain --help`;
+  ntk-lens validate FILE.ntk.yaml                 every problem found without computing, as file:line:column
+  ntk-lens pretrain [options]                     pre-train the built-in model
+  ntk-lens COMMAND --help                         a command's options
+  ntk-lens --version`;
 
-export class UsageError extends Error {}
+/** A mistake in the command line: exit 2, the message and the command's usage on stderr. */
+export class UsageError extends Error {
+  constructor(message: string, readonly command?: (typeof COMMANDS)[number]) {
+    super(message);
+  }
+}
 
 export interface ParsedArgs {
   command: 'run' | 'kernel' | 'validate';
@@ -35,19 +85,25 @@ export interface ParsedArgs {
   json: boolean;
 }
 
-export function parseArgs(argv: string[]): ParsedArgs {
+/** `{ help }` when the command's help is asked for (anywhere after the command), else the parsed arguments. */
+export function parseArgs(argv: string[]): ParsedArgs | { help: ParsedArgs['command'] } {
   const [command, ...rest] = argv;
-  if (command !== 'run' && command !== 'kernel' && command !== 'validate') throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
+  if (command !== 'run' && command !== 'kernel' && command !== 'validate') {
+    throw new UsageError(command ? `unknown command '${command}'.${didYouMean(command, COMMANDS)}` : 'no command given');
+  }
+  if (rest.some((a) => a === '--help' || a === '-h')) return { help: command };
+  const usage = (message: string): UsageError => new UsageError(message, command);
   const options: RunOptions = {};
   let file: string | undefined;
   let json = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
-    const value = () => {
+    const value = (): string => {
       const v = rest[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      if (v === undefined || v.startsWith('--')) throw usage(`${a} needs a value`);
       return v;
     };
+    if (command === 'validate' && a.startsWith('-')) throw usage(`unknown option ${a} (validate takes only the file)`);
     switch (a) {
       case '--template':
         (options.templates ??= []).push(value());
@@ -55,7 +111,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       case '--seeds':
         options.seeds = value().split(',').map((s) => {
           const n = Number(s);
-          if (!Number.isInteger(n)) throw new UsageError(`--seeds: '${s}' is not an integer`);
+          if (s.trim() === '' || !Number.isInteger(n) || n < 0) throw usage(`--seeds: '${s}' is not an integer ≥ 0`);
           return n;
         });
         break;
@@ -64,25 +120,26 @@ export function parseArgs(argv: string[]): ParsedArgs {
         break;
       case '--backend': {
         const b = value();
-        if (!['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'].includes(b)) throw new UsageError(`--backend: '${b}' is not one of auto, wasm, cpu, webgpu, tensorflow`);
+        if (!['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'].includes(b)) throw usage(`--backend: '${b}' is not one of auto, wasm, cpu, webgpu, tensorflow`);
         options.backend = b as RunOptions['backend'];
         break;
       }
       case '--memory-mb':
         options.memoryBudgetMB = Number(value());
-        if (!(options.memoryBudgetMB > 0)) throw new UsageError('--memory-mb needs a positive number');
+        if (!(options.memoryBudgetMB > 0)) throw usage('--memory-mb needs a positive number');
         break;
       case '--json':
         json = true;
         break;
       default:
-        if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
-        if (file) throw new UsageError(`one experiment file at a time (got '${file}' and '${a}')`);
+        if (a.startsWith('-')) throw usage(`unknown option ${a}.${didYouMean(a, ['--template', '--seeds', '--out', '--backend', '--memory-mb', '--json', '--help'])}`);
+        if (file) throw usage(`one experiment file at a time (got '${file}' and '${a}')`);
         file = a;
     }
   }
-  if (!file) throw new UsageError('no experiment file given');
-  if (!fs.existsSync(file)) throw new UsageError(`${file}: no such file`);
+  if (!file) throw usage('no experiment file given');
+  if (!fs.existsSync(file)) throw usage(`${file}: no such file`);
+  if (!fs.statSync(file).isFile()) throw usage(`${file}: not a file`);
   if (command === 'kernel') options.kernelsOnly = true;
   return { command, file, options, json };
 }
@@ -109,38 +166,67 @@ export interface CliIO {
 
 const STDIO: CliIO = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) };
 
+/**
+ * A signal repeated within this time is the same signal: wrappers relay the terminal's Ctrl-C again (npx to tsx, tsx
+ * to its child, the relay below), and a handler that was blocked behind a computing step sees all copies at once.
+ */
+export const SAME_SIGNAL_MS = 1000;
+
+/** Runs the command line `argv` (without `node cli.js`); resolves to the exit code. */
 export async function main(argv: string[], io: CliIO = STDIO): Promise<number> {
-  if (argv[0] === 'pretrain') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { pretrainMain } = require('../pretrain/cli') as { pretrainMain: (argv: string[]) => Promise<void> };
-    await pretrainMain(argv.slice(1));
+  if (argv.length === 0) {
+    io.err(`${USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(`${USAGE}\n`);
     return EXIT.ok;
   }
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') {
-    io.out(USAGE + '\n');
-    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    io.out(`${VERSION}\n`);
+    return EXIT.ok;
   }
+  if (argv[0] === 'pretrain') return pretrainCommand(argv.slice(1), io);
   let args: ParsedArgs;
   try {
-    args = parseArgs(argv);
+    const parsed = parseArgs(argv);
+    if ('help' in parsed) {
+      io.out(`${COMMAND_USAGE[parsed.help]}\n`);
+      return EXIT.ok;
+    }
+    args = parsed;
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`ntk-lens: ${e.message}\n${USAGE}\n`);
+      io.err(`ntk-lens: ${e.message}\n${e.command ? COMMAND_USAGE[e.command] : USAGE}\n`);
       return EXIT.usage;
     }
     throw e;
   }
-  if (args.command === 'validate') {
-    const { diagnostics } = await validateSpecFile(args.file, fs.readFileSync(args.file, 'utf8'));
-    for (const d of diagnostics) io.out(`${path.resolve(args.file)}:${d.line}:${d.column}: ${d.severity}: ${d.message}\n`);
-    if (diagnostics.length === 0) io.out(`${args.file}: no problems\n`);
-    return diagnostics.some((d) => d.severity === 'error') ? EXIT.usage : EXIT.ok;
-  }
+  if (args.command === 'validate') return validateCommand(args.file, io);
+  return runCommand(args, io);
+}
+
+/** `ntk-lens validate`: every problem as file:line:column: severity: message on stdout; exit 2 on errors. */
+async function validateCommand(file: string, io: CliIO): Promise<number> {
+  const { diagnostics } = await validateSpecFile(file, fs.readFileSync(file, 'utf8'));
+  for (const d of diagnostics) io.out(`${path.resolve(file)}:${d.line}:${d.column}: ${d.severity}: ${d.message}\n`);
+  if (diagnostics.length === 0) io.out(`${file}: no problems\n`);
+  return diagnostics.some((d) => d.severity === 'error') ? EXIT.usage : EXIT.ok;
+}
+
+/** `ntk-lens run` / `kernel`: the first Ctrl-C cancels after the current step, a later one quits at once. */
+async function runCommand(args: ParsedArgs, io: CliIO): Promise<number> {
   const controller = new AbortController();
-  const onSigint = () => {
-    io.err('\ncancelling after the current step (finished seeds are kept; press Ctrl-C again to quit at once)\n');
-    if (controller.signal.aborted) process.exit(EXIT.cancelled);
-    controller.abort();
+  let firstAt = 0;
+  const onSigint = (): void => {
+    if (!controller.signal.aborted) {
+      firstAt = Date.now();
+      io.err('\ncancelling after the current step (finished seeds are kept; press Ctrl-C again to quit at once)\n');
+      controller.abort();
+    } else if (Date.now() - firstAt > SAME_SIGNAL_MS) {
+      io.err('ntk-lens: quit at once; seeds finished before are kept in the results folder\n');
+      process.exit(EXIT.cancelled);
+    }
   };
   process.on('SIGINT', onSigint);
   try {
@@ -164,19 +250,91 @@ export async function main(argv: string[], io: CliIO = STDIO): Promise<number> {
   }
 }
 
+/** `ntk-lens pretrain`: its own options (pretrain/cli.ts); a bad option is a usage error (exit 2). */
+async function pretrainCommand(argv: string[], io: CliIO): Promise<number> {
+  let help: boolean;
+  try {
+    help = parsePretrainArgs(argv).help;
+  } catch (e) {
+    io.err(`ntk-lens: ${(e as Error).message}\n`);
+    return EXIT.usage;
+  }
+  if (help) {
+    io.out(`${PRETRAIN_USAGE}\n`);
+    return EXIT.ok;
+  }
+  try {
+    await pretrainMain(argv);
+    return EXIT.ok;
+  } catch (e) {
+    io.err(`ntk-lens: ${(e as Error).message}\n`);
+    if (process.env.NTK_LENS_DEBUG) io.err(`${(e as Error).stack}\n`);
+    return EXIT.failed;
+  }
+}
+
 /**
  * Exits once stdout and stderr have flushed. Writes to a pipe are asynchronous in Node: process.exit right after a
  * large write (the --json report) cut it off at 64 KiB for `ntk-lens run --json | jq`.
  */
 function exitAfterFlush(code: number): void {
   let pending = 2;
-  const done = () => { if (--pending === 0) process.exit(code); };
+  const done = (): void => { if (--pending === 0) process.exit(code); };
   process.stdout.write('', done);
   process.stderr.write('', done);
 }
 
+/** Set in the process that `relayUnderTsx` starts, so that it does the work itself. */
+const RELAYED_ENV = 'NTK_LENS_RELAYED';
+
+/**
+ * True in the child process of the tsx CLI (`npx tsx src/engine/run/cli.ts …`, `npm start`). That parent relays each
+ * SIGINT/SIGTERM to its child and, unless the child's event loop acknowledges it within 30 ms, sends it again and
+ * then SIGKILLs the child. A run's event loop is blocked for the whole of a computing step, so Ctrl-C used to kill
+ * it silently: no "cancelling" line, no "cancelled" line, exit 130 from tsx (with npx in front, which forwards Ctrl-C
+ * to tsx once more, always).
+ */
+export function underTsxRelay(execArgv = process.execArgv, env: NodeJS.ProcessEnv = process.env): boolean {
+  return !env[RELAYED_ENV] && execArgv.some((a) => /[\\/]tsx[\\/]dist[\\/]preflight\.c?js$/.test(a));
+}
+
+/**
+ * Under tsx: does the work in a child process started the same way (same node options, so the same TypeScript
+ * loader) and stays idle, so that tsx's relay is acknowledged at once and never escalates to SIGKILL. The child is in
+ * the same process group, so a terminal's Ctrl-C reaches it directly; the signals this process gets (from the
+ * terminal, or relayed by tsx when only tsx was signalled) are forwarded once per SAME_SIGNAL_MS, and the child
+ * takes copies within that time for one. Resolves to the child's exit code (128 + n when a signal n ended it).
+ */
+export function relayUnderTsx(argv: string[]): Promise<number> {
+  const child = spawn(process.execPath, [...process.execArgv, __filename, ...argv], {
+    stdio: 'inherit',
+    env: { ...process.env, [RELAYED_ENV]: '1' },
+  });
+  const forwarded = new Map<NodeJS.Signals, number>();
+  const forward = (signal: NodeJS.Signals): void => {
+    const now = Date.now();
+    if (now - (forwarded.get(signal) ?? -Infinity) <= SAME_SIGNAL_MS) return;
+    forwarded.set(signal, now);
+    child.kill(signal);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, forward);
+  return new Promise((resolve) => {
+    child.on('error', (e) => {
+      process.stderr.write(`ntk-lens: cannot start ${process.execPath}: ${e.message}\n`);
+      resolve(EXIT.failed);
+    });
+    child.on('exit', (code, signal) => {
+      for (const s of signals) process.off(s, forward);
+      resolve(code ?? 128 + (signal ? os.constants.signals[signal] ?? 0 : 0));
+    });
+  });
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2);
+  const long = ['run', 'kernel', 'pretrain'].includes(argv[0]) && !argv.includes('--help') && !argv.includes('-h');
+  (long && underTsxRelay() ? relayUnderTsx(argv) : main(argv)).then(
     (code) => exitAfterFlush(code),
     (e) => {
       process.stderr.write(`ntk-lens: ${(e as Error).stack ?? e}\n`);
