@@ -8,6 +8,7 @@
  *   hang         → busy-loops ignoring the signal (the client must kill it)
  */
 import { ResultsStore, templateKey } from '../../src/engine/report/store';
+import { summarise, verdict } from '../../src/engine/report/summary';
 import type { Report, RunEvent, SeedResult, TemplateReport } from '../../src/engine/report/types';
 import type { EngineDiagnostic } from '../../src/protocol';
 
@@ -25,6 +26,8 @@ export function fakeSeed(seed = 13): SeedResult {
     seed, split: { trainFile: 'train.tsv', devFile: 'dev.tsv', testFile: 'test.tsv', nTrain: N, nDev: N, nTest: M },
     finetune: {
       optimizer: 'sgd', learningRate: 0.01, steps: 10, batchSize: 2, bestStep: 10, dev: { acc: 0.75 }, test: { acc: 5 / 6 },
+      grid: [{ learningRate: 0.01, devMetric: 0.75, bestStep: 10, trained: true }], trainable: { parameters: 'all', count: 100, tensors: 4 }, dropout: true,
+      check: { trained: true, reasons: [], lossStart: 0.7, lossEnd: 0.07, devRange: 0.25, logitMove: 1 },
       before: { dev: { acc: 0.5 }, test: { acc: 0.5 } }, lossCurve: Array.from({ length: 10 }, (_, i) => ({ step: i + 1, loss: 0.7 / (i + 1) })),
       devCurve: [], testLogitsBefore: ft, testLogits: ft, seconds: 1,
     },
@@ -34,16 +37,27 @@ export function fakeSeed(seed = 13): SeedResult {
         spectrum: [4, 2, 1, 0.5, 0.2, 0.1, 0.05, 0.01], trainMatrix, files: {}, parameterCount: 100, seconds: 1,
       },
     },
-    diagnostics: {}, test: { text, gold }, seconds: 2,
+    diagnostics: { kernelChange: 0.1, linearization: { step: 10, ftToLinearized: 0.5, ftToInit: 2, relative: 0.25, test: { acc: 4 / 6 } } },
+    test: { text, gold }, warnings: [{ code: 'truncated', message: 'max_length 8 cut 2 of 14 examples (fake)' }], seconds: 2,
   };
 }
 
-export function fakeTemplateReport(name: string, acc = 0.8): TemplateReport {
+/**
+ * A template report of fake seeds, summarised and judged by the real summary code; `acc` (optional) replaces the
+ * kernel's mean accuracy in the summary (and FT's by acc + 0.01), for tests of the editor's one-line summaries.
+ */
+export function fakeTemplateReport(name: string, acc?: number): TemplateReport {
+  const seeds = [fakeSeed()];
+  const summary = summarise(seeds, 'acc');
+  if (acc !== undefined) {
+    summary.kernels.sgd = { mean: acc, std: 0, n: 1 };
+    summary.finetune = { mean: acc + 0.01, std: 0, n: 1 };
+    summary.agreement.sgd = { mean: 0.9, std: 0, n: 1 };
+  }
   return {
     name, template: '*cls**sent_0*_It_was*mask*.*sep+*', mode: 'prompt', words: { negative: 'terrible', positive: 'great' },
-    labelTokenIds: [11, 12], key: '0123456789abcdef', seeds: [fakeSeed()],
-    summary: { finetune: { mean: acc + 0.01, std: 0, n: 1 }, kernels: { sgd: { mean: acc, std: 0, n: 1 } }, agreement: { sgd: { mean: 0.9, std: 0, n: 1 } }, metric: 'acc' },
-    verdict: { kernelLike: true, text: 'kernel-like', evidence: [] },
+    labelTokenIds: [11, 12], key: '0123456789abcdef', seeds, summary, trainable: seeds[0].finetune!.trainable, warnings: seeds[0].warnings,
+    verdict: verdict(seeds, summary, 'sgd'),
   };
 }
 
@@ -87,7 +101,7 @@ export async function runExperiment(specFile: string, opts: { onEvent: (e: RunEv
   }
   opts.onEvent({ type: 'template-done', template: t });
   return {
-    schemaVersion: 1, createdAt: '2026-01-01T00:00:00.000Z', specFile, task: 'custom', classes: ['negative', 'positive'],
+    schemaVersion: 2, createdAt: '2026-01-01T00:00:00.000Z', specFile, task: 'custom', classes: ['negative', 'positive'],
     model: { id: 'fake', dir: '/nowhere', modelType: 'bert', parameterCount: 1 }, backend: 'cpu', templates: [t], outDir: '/nowhere', seconds: 0,
   };
 }

@@ -34,7 +34,13 @@ export interface LinearizedOptions {
   labels: number[];
   loss: LossKind;
   update: 'sgd' | 'sign';
+  /** Steps to take. */
   steps: number;
+  /**
+   * Length of the learning-rate schedule (the fine-tuning run's `steps`), when only its first `steps` are taken: the
+   * linearised model read at fine-tuning's best-dev step must have seen the same decayed rates. Default `steps`.
+   */
+  scheduleSteps?: number;
   batchSize: number;
   /** The fine-tuning seed: the same batches as `finetune` with this seed. */
   seed: number;
@@ -74,7 +80,7 @@ export function linearizedDynamics(o: LinearizedOptions): LinearizedResult {
     throwIfAborted(o.signal, `linearised dynamics (before step ${s + 1} of ${o.steps})`);
     const batch = batches[s];
     const B = batch.length;
-    const lr = linearWarmupDecay(s, { learningRate: o.learningRate, warmupSteps: o.warmupSteps ?? 0, totalSteps: o.steps });
+    const lr = linearWarmupDecay(s, { learningRate: o.learningRate, warmupSteps: o.warmupSteps ?? 0, totalSteps: o.scheduleSteps ?? o.steps });
     const fb = new Float64Array(B * C);
     batch.forEach((i, b) => fb.set(logits.train.subarray(i * C, i * C + C), b * C));
     const { loss, grad } = lossAndGradient(o.loss, fb, batch.map((i) => o.labels[i]), C);

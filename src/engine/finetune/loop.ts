@@ -31,7 +31,8 @@ export interface FinetuneOptions {
   maxGradNorm?: number;
   /** Evaluate on dev every `evalEvery` steps and after the last step; 0 or absent: never. */
   evalEvery?: number;
-  evaluate?: () => Promise<{ metric: number }>;
+  /** The dev metric (higher is better), and optionally other figures recorded with it (e.g. the eval-mode train loss). */
+  evaluate?: () => Promise<{ metric: number; trainLoss?: number }>;
   seed: number;
   signal?: AbortSignal;
   onStep?: (info: StepInfo) => void | Promise<void>;
@@ -39,7 +40,7 @@ export interface FinetuneOptions {
 
 export interface FinetuneResult {
   lossCurve: { step: number; loss: number }[];
-  devCurve: { step: number; metric: number }[];
+  devCurve: { step: number; metric: number; trainLoss?: number }[];
   /** The step whose parameters were kept (the best dev metric; the first on ties); the last step without evaluation. */
   bestStep: number;
   bestMetric: number | null;
@@ -97,8 +98,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       lossCurve.push({ step: s + 1, loss });
       if (evalEvery > 0 && ((s + 1) % evalEvery === 0 || s + 1 === o.steps)) {
         throwIfAborted(o.signal, `fine-tuning (before the dev evaluation at step ${s + 1})`);
-        const { metric } = await o.evaluate!();
-        devCurve.push({ step: s + 1, metric });
+        const evaluated = await o.evaluate!();
+        const { metric } = evaluated;
+        devCurve.push({ step: s + 1, ...evaluated });
         if (bestMetric === null || metric > bestMetric) {
           bestMetric = metric;
           bestStep = s + 1;

@@ -126,6 +126,7 @@ export function empiricalNtkFn<I>(
     const evalTotal = evalSets.reduce((a, s) => a + s.inputs.length, 0);
     let total = 0;
     for (let a = 0; a < N; a += perChunk) total += N - a + evalTotal; // chunk (b−a) + train tail (N−b) + evaluated
+    run.onPlan?.({ perChunk, chunks: Math.ceil(N / perChunk), passes: total, passesOneChunk: N + evalTotal });
     let done = 0;
     const started = Date.now();
     const gradientsOf = async (input: I): Promise<(tf.Tensor2D | null)[]> => {

@@ -159,6 +159,7 @@ export function structuredNtkFn<I>(
     const heldTrain = perChunk >= N && (runForm !== 'structured' || needsSign);
     let total = 0;
     for (let a = 0; a < N; a += perChunk) total += Math.min(perChunk, N - a) + sets.reduce((s, x) => s + (heldTrain && x.name === 'train' ? 0 : x.inputs.length), 0);
+    run.onPlan?.({ perChunk, chunks: Math.ceil(N / perChunk), passes: total, passesOneChunk: N + sets.reduce((s, x) => s + (x.name === 'train' ? 0 : x.inputs.length), 0) });
     let done = 0;
     const started = Date.now();
     // Recorded batch sizes: as many examples as keep a recording under the budget, from the bytes per token the

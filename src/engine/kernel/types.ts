@@ -50,9 +50,20 @@ export interface EvalSet<I> {
   inputs: I[];
 }
 
+/** How a kernel call will run, reported once before it starts (the run warns when memory forces several chunks). */
+export interface KernelPlan {
+  /** Train examples whose gradients are held at once, and the number of chunks the train set is cut into. */
+  perChunk: number;
+  chunks: number;
+  /** Example passes (gradient computations or recordings) planned, and how many one chunk would need. */
+  passes: number;
+  passesOneChunk: number;
+}
+
 export interface KernelRunOptions {
   signal?: AbortSignal;
   onProgress?: (p: KernelProgress) => void;
+  onPlan?: (p: KernelPlan) => void;
   /**
    * Receives the model outputs f(x) at θ0 that the kernel computation passes through anyway (so the caller need not
    * run the model again for f0): set name ('train' or an evaluated set), the inputs' indices in that set, and their

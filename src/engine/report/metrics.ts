@@ -96,3 +96,33 @@ export function argmaxRows(data: ArrayLike<number>, rows: number, cols: number):
   }
   return out;
 }
+
+/**
+ * Correlation of what decides the prediction, between two [rows, cols] score matrices (e.g. fine-tuned logits and
+ * kernel scores): each row is centred over its classes (s_c − mean_c' s_c', which removes a shift shared by all
+ * classes of an example and leaves the argmax unchanged), then each class column is correlated over the rows and the
+ * C correlations are averaged. Class offsets — a constant added to one class for every example — do not enter, unlike
+ * a Pearson correlation of all rows × cols values flattened, which they can dominate.
+ * For two classes both centred columns are ±(s_1 − s_0)/2, so this is exactly the correlation of the margins s_1 − s_0.
+ * Classes whose centred column is constant in either matrix are left out; NaN when all are.
+ */
+export function marginCorrelation(a: ArrayLike<number>, b: ArrayLike<number>, rows: number, cols: number): number {
+  sameLength('marginCorrelation', a, b);
+  if (a.length !== rows * cols) throw new Error(`report/metrics.ts: marginCorrelation of ${a.length} values as [${rows}, ${cols}]`);
+  const centred = (x: ArrayLike<number>, c: number) => {
+    const col = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let m = 0;
+      for (let k = 0; k < cols; k++) m += x[r * cols + k];
+      col[r] = x[r * cols + c] - m / cols;
+    }
+    return col;
+  };
+  let sum = 0;
+  let n = 0;
+  for (let c = 0; c < cols; c++) {
+    const r = pearson(centred(a, c), centred(b, c));
+    if (Number.isFinite(r)) { sum += r; n++; }
+  }
+  return n === 0 ? NaN : sum / n;
+}

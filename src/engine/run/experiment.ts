@@ -14,13 +14,14 @@ import { loadCheckpoint, untieDecoder } from '../model';
 import { resolveModel } from '../model/hub';
 import { summarise, verdict } from '../report/summary';
 import { ResultsStore, templateKey } from '../report/store';
-import { REPORT_SCHEMA_VERSION, type Report, type RunEvent, type SeedResult, type TemplateReport } from '../report/types';
+import { REPORT_SCHEMA_VERSION, type Report, type RunEvent, type RunWarning, type SeedResult, type TemplateReport } from '../report/types';
 import { loadSpec, parseSpec, SpecErrors, type ExperimentSpec, type SpecError, type TemplateSpec } from '../spec';
 import { labelWordIds, prepareTemplate, TemplateError, templateProblems } from '../template';
 import { loadTokenizer, type TextTokenizer } from '../tokenize';
 import { throwIfAborted } from '../util/abort';
 import { checkpointFingerprint } from '../model/fingerprint';
-import { runSeed, type LoadedModel } from './seed-run';
+import { parameterSetOf, runSeed, type LoadedModel } from './seed-run';
+import { preflight, requirePreflight, templateProblem, unknownTemplatesProblem } from './preflight';
 
 export interface RunOptions {
   onEvent?: (e: RunEvent) => void;
@@ -130,6 +131,9 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
   const started = Date.now();
   const emit = opts.onEvent ?? (() => {});
   const spec = loadSpec(path.resolve(specFile));
+  // Every check that needs no computation (data, checkpoint headers, tokenizer, templates): SpecErrors, before any work.
+  const notes = await requirePreflight(spec, { templates: opts.templates, seeds: opts.seeds, hubCacheDir: opts.hubCacheDir });
+  for (const p of notes) emit({ type: 'log', level: p.severity === 'warning' ? 'warn' : 'info', message: `${p.file}:${p.line}:${p.column}: ${p.message}` });
   const backend = await initBackend(opts.backend ?? spec.backend);
   emit({ type: 'phase', phase: 'load', message: `backend ${backend}; loading model ${describeModel(spec)}` });
   const model = await loadModel(spec, { hubCacheDir: opts.hubCacheDir, signal: opts.signal, onEvent: emit });
@@ -137,7 +141,7 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
   const templates = spec.templates.filter((t) => !opts.templates || opts.templates.includes(t.name));
   if (opts.templates) {
     const missing = opts.templates.filter((n) => !spec.templates.some((t) => t.name === n));
-    if (missing.length) throw new Error(`${spec.file}: no template named ${missing.map((m) => `'${m}'`).join(', ')}; the file has ${spec.templates.map((t) => t.name).join(', ')}`);
+    if (missing.length) throw new SpecErrors([unknownTemplatesProblem(spec, missing)]);
   }
   const seeds = opts.seeds ?? spec.seeds;
   const kernelsOnly = opts.kernelsOnly ?? false;
@@ -157,12 +161,12 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
         prepared = prepareTemplate(t.template!, model.tokenizer);
         labelIds = labelWordIds(model.tokenizer, t.labelWords!);
       } catch (e) {
-        if (e instanceof TemplateError) throw new Error(templateErrorAt(spec, t, e));
+        if (e instanceof TemplateError) throw new SpecErrors([templateProblem(spec, t, e)]);
         throw e;
       }
     }
     // The key names the model by id AND content, so new weights under the same name never reuse old results.
-    const key = templateKey({ template: t.template ?? null, words: t.words ?? null, model: `${model.id}@${model.fingerprint}`, task: spec.task.name, settings });
+    const key = templateKey({ template: t.template ?? null, words: t.words ?? null, model: `${model.id}@${model.fingerprint}`, task: spec.task.name, settings: { ...settings, parameters: parameterSetOf(spec, t) } });
     const results: SeedResult[] = [];
     for (const seed of seeds) {
       throwIfAborted(opts.signal, `run (template '${t.name}', before seed ${seed})`);
@@ -206,6 +210,8 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
       key,
       seeds: results,
       summary,
+      trainable: results.find((r) => r.finetune)?.finetune!.trainable,
+      warnings: distinctWarnings(results),
       verdict: verdict(results, summary, spec.finetune.optimizer),
     };
     store.writeTemplateReport(key, report, {
@@ -232,6 +238,13 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
     outDir: store.root,
     seconds: (Date.now() - started) / 1000,
   };
+}
+
+/** Every distinct warning of the seeds, once (a warning that differs only in its counts is kept per seed). */
+function distinctWarnings(seeds: SeedResult[]): RunWarning[] {
+  const seen = new Map<string, RunWarning>();
+  for (const s of seeds) for (const w of s.warnings ?? []) if (!seen.has(w.message)) seen.set(w.message, w);
+  return [...seen.values()];
 }
 
 /**
@@ -288,27 +301,16 @@ export interface EngineDiagnostic {
 }
 
 /**
- * Every problem of an experiment file's text, for the editor: the spec validator's, then each template's pieces, and
- * (when the model's tokenizer can be loaded from disk without a download) label words that are not one token.
+ * Every problem of an experiment file's text, for the editor and `ntk-lens validate`: the spec validator's, then
+ * preflight's (preflight.ts: data, checkpoint headers, tokenizer, templates and label words), so that it never passes
+ * a file that a run rejects.
  */
 export async function validateSpecFile(specFile: string, text: string): Promise<{ diagnostics: EngineDiagnostic[] }> {
   const parsed = parseSpec(text, path.resolve(specFile), { checkPaths: false });
   const diagnostics: EngineDiagnostic[] = parsed.errors.map(toDiagnostic);
   const spec = parsed.spec;
   if (!spec) return { diagnostics };
-  const tokenizer = await tokenizerIfLocal(spec).catch(() => undefined);
-  for (const t of spec.templates) {
-    if (t.mode !== 'prompt') continue;
-    const problems = templateProblems(t.template!, { numSentences: spec.task.numSentences, tokenizer });
-    if (tokenizer) {
-      try {
-        labelWordIds(tokenizer, t.labelWords!);
-      } catch (e) {
-        if (e instanceof TemplateError) problems.push(e);
-      }
-    }
-    for (const e of problems) diagnostics.push(templateDiagnostic(t, spec, e));
-  }
+  for (const { file: _file, ...d } of await preflight(spec)) diagnostics.push(d);
   return { diagnostics };
 }
 

@@ -10,17 +10,37 @@ export function statText(s: Stat | undefined): string {
   return s.n > 1 ? `${pct(s.mean)} ± ${pct(s.std)}` : pct(s.mean);
 }
 
-/** One line per template: FT, each kernel, agreement, verdict. */
+function ratioText(s: Stat | undefined): string {
+  if (!s || s.n === 0) return '—';
+  return s.n > 1 ? `${s.mean.toFixed(2)} ± ${s.std.toFixed(2)}` : s.mean.toFixed(2);
+}
+
+/** "all (2,412,290)", "lora r8 (18,432)" */
+function trainedText(t: TemplateReport): string {
+  const tr = t.trainable;
+  if (!tr) return '—';
+  return `${tr.parameters}${tr.lora ? ` r${tr.lora.rank}` : ''} (${tr.count.toLocaleString('en-US')})`;
+}
+
+/**
+ * The CLI's result: one row per template (trained parameters, FT, each kernel, agreement, kernel change,
+ * linearisation distance, seeds, verdict), then each template's verdict with every figure it used, the warnings, and
+ * where the results are and how to open them.
+ */
 export function reportTable(report: Report): string {
   const kinds = Array.from(new Set(report.templates.flatMap((t) => Object.keys(t.summary.kernels)))) as (keyof TemplateReport['summary']['kernels'])[];
-  const header = ['template', 'mode', `FT ${report.templates[0]?.summary.metric ?? 'acc'}`, ...kinds.map((k) => `K[${k}]`), ...kinds.map((k) => `agree[${k}]`), 'verdict'];
+  const header = ['template', 'mode', 'trained', `FT ${report.templates[0]?.summary.metric ?? 'acc'}`, ...kinds.map((k) => `K[${k}]`), ...kinds.map((k) => `agree[${k}]`), 'kernel Δ', 'lin. dist', 'seeds', 'verdict'];
   const rows = report.templates.map((t) => [
     t.name,
     t.mode,
+    trainedText(t),
     statText(t.summary.finetune),
     ...kinds.map((k) => statText(t.summary.kernels[k])),
     ...kinds.map((k) => statText(t.summary.agreement[k])),
-    t.verdict.text,
+    ratioText(t.summary.kernelChange),
+    ratioText(t.summary.linearization),
+    String(t.seeds.length),
+    t.verdict.status,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
@@ -29,9 +49,31 @@ export function reportTable(report: Report): string {
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
-    `results: ${report.outDir}`,
+    '',
   ];
+  for (const t of report.templates) {
+    out.push(`[${t.name}] ${t.verdict.text}`);
+    if (t.verdict.reason) out.push(`  why: ${t.verdict.reason}`);
+    const lin = t.seeds.map((s) => s.diagnostics.linearization).filter((l) => l !== undefined);
+    if (lin.length) {
+      out.push(`  linearisation at fine-tuning's kept step (seed: step, ‖f_FT − f_lin‖ / ‖f_FT − f_0‖): ${t.seeds.filter((s) => s.diagnostics.linearization)
+        .map((s) => { const l = s.diagnostics.linearization!; return `${s.seed}: ${l.step}, ${l.ftToLinearized.toPrecision(3)} / ${l.ftToInit.toPrecision(3)}`; }).join('; ')}`);
+    }
+    const grid = t.seeds.filter((s) => s.finetune && s.finetune.grid.length > 1);
+    if (grid.length) out.push(`  learning rate chosen on dev: ${grid.map((s) => `seed ${s.seed}: ${s.finetune!.learningRate}`).join(', ')}`);
+    for (const w of t.warnings ?? []) out.push(`  warning: ${w.message}`);
+  }
+  out.push(
+    '',
+    `results: ${report.outDir} (per template: <key>/report.json, per seed: <key>/seeds/<seed>.json, kernels: <key>/kernels/*.npy)`,
+    `open them: code ${quoteArg(report.specFile)} — the CodeLens above each template shows its result; click it (or run "ntk-lens: Show results") for the panel`,
+  );
   return out.join('\n');
+}
+
+/** A path as a shell argument (quoted when it holds spaces or quotes). */
+function quoteArg(p: string): string {
+  return /^[\w./@%+=:,-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A one-line rendering of a progress event for stderr. */

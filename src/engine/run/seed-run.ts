@@ -1,11 +1,14 @@
 /**
  * One (template, seed) comparison, in the order of the paper's procedure:
- *   1. encode the k-shot split with the template (or the standard encoding);
+ *   1. encode the k-shot split with the template (or the standard encoding); choose the trained parameters — the
+ *      kernel's parameter set, so that fine-tuning and the kernel are about the same parameters (LoRA: the LoRA
+ *      factors on the frozen model);
  *   2. at the pre-trained weights θ0: the initial logits f0 and the kernels (train×train, train×dev, train×test);
  *   3. kernel predictions: each solver's hyperparameters chosen on dev;
- *   4. fine-tuning from θ0 (dev evaluation, best-dev restore);
- *   5. kernel-regime diagnostics: the SGD train kernel at the fine-tuned weights (fixed features) and the linearised
- *      model trained in function space with the same batches (linearisation);
+ *   4. fine-tuning from θ0 with each learning rate of the grid (dev evaluation, best-dev restore), keeping the rate
+ *      with the best dev metric; a check that it trained at all;
+ *   5. kernel-regime diagnostics at the kept step: the SGD train kernel at the kept weights (fixed features), and
+ *      the linearised model trained in function space with the same batches and schedule, read at the same step;
  *   6. the parameters are put back to θ0 for the next seed.
  * Kernels are written as .npy files as soon as they exist; the seed's JSON is written by the caller.
  */
@@ -18,12 +21,15 @@ import { defaultMaxGradients, empiricalNtkFn, loraSubspace, selectParameters, ty
 import { structuredNtkFn, type EmpiricalNtk, type EmpiricalNtkOptions } from '../kernel';
 import { parameterGroup, type EncoderConfig, type Params } from '../model';
 import { recordingModel, type RecordHead } from '../model/recording';
-import { agreement, argmaxRows, pearson } from '../report/metrics';
+import { agreement, argmaxRows, marginCorrelation } from '../report/metrics';
 import { writeNpy } from '../report/npy';
 import type { ResultsStore } from '../report/store';
-import type { Diagnostics, FinetuneResult, KernelKind, KernelResult, RunEvent, Scores, SeedResult } from '../report/types';
+import { summarise, verdict } from '../report/summary';
+import { checkTraining, meanCrossEntropy } from '../report/training-check';
+import type { Diagnostics, FinetuneResult, KernelKind, KernelResult, RunEvent, RunWarning, Scores, SeedResult, TrainableSet } from '../report/types';
+import { loraModel } from '../classifier/lora';
 import { scoreMetrics, selectOnDev, symEig, type ScoreMatrix, type SolverName } from '../solve';
-import type { ExperimentSpec, TemplateSpec } from '../spec';
+import type { ExperimentSpec, ParameterSet, TemplateSpec } from '../spec';
 import { compilePrompt, encodeStandard, type PreparedTemplate } from '../template';
 import type { TextTokenizer } from '../tokenize';
 import { throwIfAborted } from '../util/abort';
@@ -74,14 +80,22 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
   const { spec, template, seed, model, splits } = ctx;
   const where = { template: template.name, seed };
   const emit = (e: RunEvent) => ctx.onEvent(e);
+  const warnings: RunWarning[] = [];
+  const warn = (w: RunWarning) => {
+    warnings.push(w);
+    emit({ type: 'log', level: 'warn', message: `[${template.name} seed ${seed}] ${w.message}` });
+  };
   const classes = spec.task.labels;
   const C = classes.length;
 
   // 1. Encode.
   const dev = limitRows(splits.dev, spec.devLimit);
   const test = limitRows(splits.test, spec.testLimit);
-  const enc = (examples: Example[]) => examples.map((e) => encodeExample(ctx, e));
+  if (splits.skipped.length) warn(skippedRowsWarning(splits.skipped));
+  const truncated = { n: 0, tokens: 0, total: 0 };
+  const enc = (examples: Example[]) => examples.map((e) => encodeExample(ctx, e, truncated));
   const data = { train: enc(splits.train), dev: enc(dev), test: enc(test) };
+  if (truncated.n > 0) warn(truncationWarning(spec.maxLength, truncated));
   const gold = {
     train: splits.train.map((e) => classIndex(classes, e)),
     dev: dev.map((e) => classIndex(classes, e)),
@@ -89,30 +103,30 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
   };
   const metric = spec.task.metrics.includes('f1') ? 'f1' : 'acc';
 
-  // The trainable parameters: the model's, plus the LP head in standard mode (removed again at the end).
+  // The model's parameters, plus the LP head in standard mode (removed again at the end).
   const params: Params = new Map(model.params);
   const padId = model.tokenizer.padId;
-  let classify: Classifier;
-  if (template.mode === 'prompt') {
-    classify = promptClassifier(params, model.config, padId, ctx.labelIds!);
-  } else {
+  if (template.mode === 'standard') {
     emit({ type: 'phase', phase: 'finetune', ...where, message: 'fitting the linear-probe head on frozen features' });
     await addLinearProbeHead(params, model.config, padId, data.train, gold.train, C);
-    classify = standardClassifier(params, model.config, padId);
   }
-  const { parameters: kernelParams, dispose: disposeKernelParams } = kernelParameters(ctx, params); // LoRA: its A matrices
-  const theta0 = snapshot(params);
+  // The trained parameters are the kernel's: the comparison is about the same parameters on both sides.
+  const trained = trainedParameters(ctx, params);
+  const classify: Classifier = template.mode === 'prompt'
+    ? promptClassifier(trained.view, model.config, padId, ctx.labelIds!)
+    : standardClassifier(trained.view, model.config, padId);
+  const theta0 = snapshot(trained.trainable);
   try {
     // 2. f0 and the kernels at θ0.
     emit({ type: 'phase', phase: 'kernel', ...where, message: `initial logits and ${spec.kernel.kinds.join(', ')} kernels at the pre-trained weights` });
-    const parameterCount = countKernelCoordinates(kernelParams, spec.kernel.loraRank);
+    const parameterCount = countKernelCoordinates(trained.kernel, spec.kernel.loraRank);
     const kinds = (ctx.finetuneOnly ? [] : spec.kernel.kinds) as KernelKind[];
     // The diagnostics need the SGD kernel (fixed features; linearised SGD) even when the file does not ask for it.
     const extraSgd = !kinds.includes('sgd') && !ctx.kernelsOnly && !ctx.finetuneOnly;
     const kernelStart = Date.now();
     const outputFn = (x: EncodedExample) => classify([x], { training: false });
     const maxGradientsInMemory = gradientCap(ctx, parameterCount, kinds);
-    const ntk = ctx.finetuneOnly ? undefined! : kernelFn(ctx, params, outputFn, kernelParams, { kinds: extraSgd ? [...kinds, 'sgd'] : kinds, maxGradientsInMemory });
+    const ntk = ctx.finetuneOnly ? undefined! : kernelFn(ctx, trained.view, outputFn, trained.kernel, { kinds: extraSgd ? [...kinds, 'sgd'] : kinds, maxGradientsInMemory });
     // f0 = the model's logits at θ0 [M·C]: taken from the kernel's own forward passes where it reports them (the
     // structured kernel does), the rest computed here.
     const sets = { train: data.train, dev: data.dev, test: data.test };
@@ -127,6 +141,7 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
       signal: ctx.signal,
       onProgress: (p) => emit({ type: 'step', phase: 'kernel', ...where, step: p.done, total: p.total, etaSeconds: p.etaSeconds }),
       onOutputs,
+      onPlan: (plan) => { if (plan.chunks > 1) warn(chunkWarning(ctx, plan)); },
     });
     const kernelSeconds = (Date.now() - kernelStart) / 1000;
     for (const key of ['train', 'dev', 'test'] as const) {
@@ -174,32 +189,84 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     }
 
     if (ctx.kernelsOnly) {
-      return { ...seedShell(ctx, data, test, gold.test), kernels, diagnostics: {}, seconds: (Date.now() - started) / 1000 };
+      return { ...seedShell(ctx, data, test, gold.test), kernels, diagnostics: {}, warnings, seconds: (Date.now() - started) / 1000 };
     }
 
-    // 4. Fine-tuning from θ0.
+    // 4. Fine-tuning from θ0, over the learning-rate grid (best on dev).
     throwIfAborted(ctx.signal, 'run: before fine-tuning');
-    const ft = await fineTune(ctx, classify, params, data, gold, metric, before);
-    ft.testLogitsBefore = byRows(f0.test, C);
+    const ft = await fineTuneOverGrid(ctx, classify, trained, theta0, data, gold, metric, before, f0, warn);
     const ftPred = argmaxRows(Float64Array.from(ft.testLogits.flat()), test.length, C);
     for (const kind of kinds) {
       const k = kernels[kind]!;
       k.agreement = agreement(argmaxRows(Float64Array.from(k.testScores.flat()), test.length, C), ftPred);
-      k.logitCorrelation = pearson(ft.testLogits.flat(), k.testScores.flat());
+      k.logitCorrelation = marginCorrelation(ft.testLogits.flat(), k.testScores.flat(), test.length, C);
     }
 
-    // 5. Diagnostics of the kernel regime.
-    emit({ type: 'phase', phase: 'diagnostics', ...where, message: 'fixed features (kernel change) and linearisation' });
-    const diagnostics = await diagnose(ctx, classify, params, kernelParams, blocks, f0, data, gold, ft, metric, maxGradientsInMemory);
-    return { ...seedShell(ctx, data, test, gold.test), finetune: ft, kernels, diagnostics, seconds: (Date.now() - started) / 1000 };
+    // 5. Diagnostics of the kernel regime, at the step whose weights fine-tuning kept.
+    emit({ type: 'phase', phase: 'diagnostics', ...where, message: `fixed features (kernel change) and linearisation, at step ${ft.bestStep}` });
+    const diagnostics = await diagnose(ctx, classify, trained, blocks, f0, data, gold, ft, metric, maxGradientsInMemory);
+    const result: SeedResult = { ...seedShell(ctx, data, test, gold.test), finetune: ft, kernels, diagnostics, warnings, seconds: (Date.now() - started) / 1000 };
+    result.verdict = verdict([result], summarise([result], metric), spec.finetune.optimizer);
+    return result;
   } finally {
-    disposeKernelParams();
-    restore(params, theta0);
+    restore(trained.trainable, theta0);
     tf.dispose([...theta0.values()]);
+    trained.dispose();
     for (const name of [HEAD_WEIGHT, HEAD_BIAS]) {
       if (!model.params.has(name)) params.get(name)?.dispose();
     }
   }
+}
+
+/** The parameter set of this template: its own `parameters:`, else the file's `kernel.parameters`. */
+export function parameterSetOf(spec: ExperimentSpec, template: TemplateSpec): ParameterSet {
+  return template.parameters ?? spec.kernel.parameters;
+}
+
+interface TrainedParameters {
+  /** What the model reads: the parameters, with LoRA targets as W + s·B·A. */
+  view: Params;
+  /** The variables fine-tuning updates (and θ0 restores), by name. */
+  trainable: Params;
+  /** The θ0 kernel's parameters (LoRA: the full gradients projected onto the B factors). */
+  kernel: KernelParameter[];
+  /** The kernel over the trained parameters at any weights (fixed features at the end of fine-tuning). */
+  endKernel: KernelParameter[];
+  info: TrainableSet;
+  dispose(): void;
+}
+
+/**
+ * Fine-tuning trains exactly the parameters the kernel is taken over (the paper's comparison): a subset of the
+ * model's tensors, or for `lora` the LoRA factors B (= 0) and A (the kernel's random A) on the frozen model, plus the
+ * head (the reference keeps the MLM head trainable in its LoRA runs).
+ */
+function trainedParameters(ctx: SeedContext, modelParams: Params): TrainedParameters {
+  let params = modelParams;
+  const { spec, model, seed } = ctx;
+  const set = parameterSetOf(spec, ctx.template);
+  const groupOf = (name: string) => (name === HEAD_WEIGHT || name === HEAD_BIAS ? 'head' : parameterGroup(name, model.config));
+  // Standard mode reads the LP head, not the MLM head: those tensors do not enter f, so they are neither trained nor
+  // in the kernel (their gradient is identically 0; counting them would only inflate the reported size).
+  if (ctx.template.mode === 'standard') params = new Map([...params].filter(([n]) => n === HEAD_WEIGHT || n === HEAD_BIAS || parameterGroup(n, model.config) !== 'head'));
+  const count = (ps: Iterable<tf.Variable>) => [...ps].reduce((s, v) => s + v.size, 0);
+  if (set === 'lora') {
+    // α = r (scale 1). The random A matrices are small (r × H per matrix) and live until the seed ends.
+    const rank = spec.kernel.loraRank;
+    const sub = loraSubspace(params, groupOf, { rank, alpha: rank, seed });
+    const lora = loraModel(params, sub, { rank, alpha: rank });
+    return {
+      view: lora.view,
+      trainable: lora.trainable,
+      kernel: sub.parameters,
+      endKernel: lora.kernelParameters,
+      info: { parameters: set, count: count(lora.trainable.values()), tensors: lora.trainable.size, lora: { rank, alpha: rank } },
+      dispose: () => { lora.dispose(); sub.dispose(); },
+    };
+  }
+  const kernel = selectParameters(params, set, groupOf);
+  const trainable: Params = new Map(kernel.map((p) => [p.name!, p.variable]));
+  return { view: params, trainable, kernel, endKernel: kernel, info: { parameters: set, count: count(trainable.values()), tensors: trainable.size }, dispose: () => undefined };
 }
 
 /**
@@ -238,14 +305,24 @@ function gradientCap(ctx: SeedContext, parameterCount: number, kinds: KernelKind
   return Math.max(2 * C, cap);
 }
 
-function encodeExample(ctx: SeedContext, e: Example): EncodedExample {
+/**
+ * The example's model input. `truncated` counts the examples that `max_length` cut (beyond the task's sentence
+ * limits, which are the paper's settings) and the tokens cut, for the run's warning.
+ */
+function encodeExample(ctx: SeedContext, e: Example, truncated: { n: number; tokens: number; total: number }): EncodedExample {
   const { spec, template, model } = ctx;
+  truncated.total++;
   if (template.mode === 'standard') {
     const s = encodeStandard(model.tokenizer, e, spec.maxLength);
+    const full = encodeStandard(model.tokenizer, e, Number.MAX_SAFE_INTEGER).inputIds.length;
+    if (full > spec.maxLength) { truncated.n++; truncated.tokens += full - spec.maxLength; }
     return { ...s, maskPos: -1 };
   }
   const opts = { maxLength: spec.maxLength, firstSentLimit: spec.firstSentLimit, otherSentLimit: spec.otherSentLimit };
-  return compilePrompt(ctx.prepared ?? template.template!, model.tokenizer, e, opts);
+  const prepared = ctx.prepared ?? template.template!;
+  const full = compilePrompt(prepared, model.tokenizer, e, { ...opts, maxLength: Number.MAX_SAFE_INTEGER }).inputIds.length;
+  if (full > spec.maxLength) { truncated.n++; truncated.tokens += full - spec.maxLength; }
+  return compilePrompt(prepared, model.tokenizer, e, opts);
 }
 
 function classIndex(classes: string[], e: Example): number {
@@ -254,25 +331,13 @@ function classIndex(classes: string[], e: Example): number {
   return i;
 }
 
-/** The θ0 kernel function: structured (one batched recording per batch of examples) unless 'plain' or LoRA. */
+/** The kernel function: structured (one batched recording per batch of examples) unless 'plain' or LoRA. */
 function kernelFn(ctx: SeedContext, params: Params, outputFn: (x: EncodedExample) => tf.Tensor2D, kernelParams: KernelParameter[], opts: EmpiricalNtkOptions): EmpiricalNtk<EncodedExample> {
-  if ((ctx.kernelImplementation ?? 'structured') === 'plain' || ctx.spec.kernel.parameters === 'lora') return empiricalNtkFn(outputFn, kernelParams, opts);
+  if ((ctx.kernelImplementation ?? 'structured') === 'plain' || parameterSetOf(ctx.spec, ctx.template) === 'lora') return empiricalNtkFn(outputFn, kernelParams, opts);
   const head: RecordHead = ctx.template.mode === 'prompt'
     ? { kind: 'mlm', labelIds: ctx.labelIds! }
     : { kind: 'linear', weight: params.get(HEAD_WEIGHT)!, bias: params.get(HEAD_BIAS)! };
   return structuredNtkFn(recordingModel(params, ctx.model.config, ctx.model.tokenizer.padId, head), kernelParams, opts);
-}
-
-/** The kernel's parameters, and what releases the tensors made for them (LoRA's random A matrices). */
-function kernelParameters(ctx: SeedContext, params: Params): { parameters: KernelParameter[]; dispose(): void } {
-  const { spec, model, seed } = ctx;
-  const groupOf = (name: string) => (name === HEAD_WEIGHT || name === HEAD_BIAS ? 'head' : parameterGroup(name, model.config));
-  if (spec.kernel.parameters === 'lora') {
-    // α = r (scale 1). The random A matrices are small (r × H per matrix) and live until the seed ends.
-    const sub = loraSubspace(params, groupOf, { rank: spec.kernel.loraRank, alpha: spec.kernel.loraRank, seed });
-    return { parameters: sub.parameters, dispose: () => sub.dispose() };
-  }
-  return { parameters: selectParameters(params, spec.kernel.parameters, groupOf), dispose: () => undefined };
 }
 
 /** Coordinates entering the kernel: a LoRA-projected [out, in] matrix contributes out·r. */
@@ -280,36 +345,39 @@ function countKernelCoordinates(ps: KernelParameter[], loraRank: number): number
   return ps.reduce((s, p) => s + (p.project ? p.variable.shape[0] * loraRank : p.variable.size), 0);
 }
 
-async function fineTune(
+/** One fine-tuning run with one learning rate, from the current (θ0) weights; the best-dev weights are kept. */
+async function fineTuneOnce(
   ctx: SeedContext,
   classify: Classifier,
-  params: Params,
+  trainable: Params,
   data: Record<'train' | 'dev' | 'test', EncodedExample[]>,
   gold: Record<'train' | 'dev' | 'test', number[]>,
   metric: 'acc' | 'f1',
-  before: { dev: Scores; test: Scores },
-): Promise<FinetuneResult> {
+  learningRate: number,
+  label: string,
+) {
   const { spec, seed, template } = ctx;
   const f = spec.finetune;
   const C = spec.task.labels.length;
   const started = Date.now();
-  ctx.onEvent({ type: 'phase', phase: 'finetune', template: template.name, seed, message: `${f.optimizer} lr ${f.learningRate}, ${f.steps} steps, batch ${f.batchSize}` });
-  const result = await finetune({
-    params,
+  ctx.onEvent({ type: 'phase', phase: 'finetune', template: template.name, seed, message: `${f.optimizer} lr ${learningRate}${label}, ${f.steps} steps, batch ${f.batchSize}` });
+  const run = await finetune({
+    params: trainable,
     lossFn: (batch, { training, seed: s }) =>
       tf.tidy(() => crossEntropyLoss(classify(batch.map((i) => data.train[i]), { training: training && f.dropout, seed: s }), batch.map((i) => gold.train[i]))),
     nTrain: data.train.length,
     steps: f.steps,
     batchSize: Math.min(f.batchSize, data.train.length),
     optimizer: f.optimizer === 'adam' ? 'adamw' : 'sgd',
-    learningRate: f.learningRate,
+    learningRate,
     warmupSteps: f.warmupSteps,
     weightDecay: f.weightDecay,
     maxGradNorm: f.maxGradNorm > 0 ? f.maxGradNorm : Infinity,
     evalEvery: f.evalEvery,
     evaluate: async () => {
       const s = scores(await predictLogits(classify, data.dev), gold.dev, C, metric);
-      return { metric: metric === 'f1' ? s.f1! : s.acc };
+      const trainLoss = meanCrossEntropy(await predictLogits(classify, data.train), gold.train, C);
+      return { metric: metric === 'f1' ? s.f1! : s.acc, trainLoss };
     },
     seed,
     signal: ctx.signal,
@@ -327,28 +395,87 @@ async function fineTune(
   });
   const devLogits = await predictLogits(classify, data.dev);
   const testLogits = await predictLogits(classify, data.test);
+  return { ...run, learningRate, devLogits, testLogits, dev: scores(devLogits, gold.dev, C, metric), test: scores(testLogits, gold.test, C, metric), seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * Fine-tuning from θ0 with every learning rate of the file's grid; the rate with the best dev metric is kept (a
+ * rate that trained wins a tie with one that did not; otherwise the first in the grid), as the paper chose its
+ * fine-tuning hyperparameters on dev per seed. The trainable parameters end at the kept run's best-dev weights.
+ */
+async function fineTuneOverGrid(
+  ctx: SeedContext,
+  classify: Classifier,
+  trained: TrainedParameters,
+  theta0: Map<string, tf.Tensor>,
+  data: Record<'train' | 'dev' | 'test', EncodedExample[]>,
+  gold: Record<'train' | 'dev' | 'test', number[]>,
+  metric: 'acc' | 'f1',
+  before: { dev: Scores; test: Scores },
+  f0: { train: Float64Array; test: Float64Array },
+  warn: (w: RunWarning) => void,
+): Promise<FinetuneResult> {
+  const f0Test = f0.test;
+  const f = ctx.spec.finetune;
+  const C = ctx.spec.task.labels.length;
+  const rates = f.learningRates;
+  const trainLossStart = meanCrossEntropy(f0.train, gold.train, C);
+  const grid: FinetuneResult['grid'] = [];
+  let kept: { run: Awaited<ReturnType<typeof fineTuneOnce>>; check: ReturnType<typeof checkTraining>; devMetric: number; weights?: Map<string, tf.Tensor> } | undefined;
+  let seconds = 0;
+  try {
+    for (const [i, lr] of rates.entries()) {
+      if (i > 0) restore(trained.trainable, theta0);
+      const run = await fineTuneOnce(ctx, classify, trained.trainable, data, gold, metric, lr, rates.length > 1 ? ` (${i + 1} of ${rates.length} in the grid)` : '');
+      seconds += run.seconds;
+      const check = checkTraining({
+        trainLossStart, trainLossEnd: run.devCurve[run.devCurve.length - 1]?.trainLoss ?? trainLossStart,
+        devCurve: run.devCurve, nDev: data.dev.length, logitsBefore: f0Test, logitsAfter: run.testLogits,
+        numClasses: C, optimizer: f.optimizer, learningRate: lr, steps: f.steps,
+      });
+      const devMetric = metric === 'f1' ? run.dev.f1 ?? run.dev.acc : run.dev.acc;
+      grid.push({ learningRate: lr, devMetric, bestStep: run.bestStep, trained: check.trained });
+      const better = !kept || devMetric > kept.devMetric || (devMetric === kept.devMetric && check.trained && !kept.check.trained);
+      if (better) {
+        kept?.weights && tf.dispose([...kept.weights.values()]);
+        kept = { run, check, devMetric, weights: rates.length > 1 && i < rates.length - 1 ? snapshot(trained.trainable) : undefined };
+      }
+    }
+    if (kept!.weights) restore(trained.trainable, kept!.weights);
+  } finally {
+    kept?.weights && tf.dispose([...kept.weights.values()]);
+  }
+  const { run, check } = kept!;
+  if (rates.length > 1 && check.trained) {
+    const sorted = [...rates].sort((a, b) => a - b);
+    const edge = run.learningRate === sorted[0] ? 'smallest' : run.learningRate === sorted[sorted.length - 1] ? 'largest' : undefined;
+    if (edge) warn({ code: 'lr-grid-edge', message: `the best learning rate on dev, ${run.learningRate}, is the grid's ${edge}: a better one may lie beyond it (extend finetune.learning_rate)` });
+  }
   return {
     optimizer: f.optimizer,
-    learningRate: f.learningRate,
+    learningRate: run.learningRate,
+    grid,
+    trainable: trained.info,
+    dropout: f.dropout,
+    check,
     steps: f.steps,
     batchSize: f.batchSize,
-    bestStep: result.bestStep,
-    dev: scores(devLogits, gold.dev, C, metric),
-    test: scores(testLogits, gold.test, C, metric),
+    bestStep: run.bestStep,
+    dev: run.dev,
+    test: run.test,
     before,
-    lossCurve: result.lossCurve,
-    devCurve: result.devCurve,
-    testLogitsBefore: [],
-    testLogits: byRows(testLogits, C),
-    seconds: (Date.now() - started) / 1000,
+    lossCurve: run.lossCurve,
+    devCurve: run.devCurve,
+    testLogitsBefore: byRows(f0Test, C),
+    testLogits: byRows(run.testLogits, C),
+    seconds,
   };
 }
 
 async function diagnose(
   ctx: SeedContext,
   classify: Classifier,
-  params: Params,
-  kernelParams: KernelParameter[],
+  trained: TrainedParameters,
   blocks: KernelBlocks,
   f0: Record<'train' | 'dev' | 'test', Float64Array>,
   data: Record<'train' | 'dev' | 'test', EncodedExample[]>,
@@ -360,46 +487,82 @@ async function diagnose(
   const { spec, seed, template } = ctx;
   const C = spec.task.labels.length;
   const out: Diagnostics = {};
-  // Fixed features: the SGD train×train kernel at the fine-tuned weights against the one at θ0.
+  // Fixed features: the SGD train×train kernel over the trained parameters, at the kept weights vs θ0.
   const sgd0 = blocks.sgd?.train;
   if (sgd0) {
     // The same implementation as the θ0 kernel (structured unless LoRA or 'plain'), so the two are comparable.
-    const ntk = kernelFn(ctx, params, (x: EncodedExample) => classify([x], { training: false }), kernelParams, { kinds: ['sgd'], maxGradientsInMemory });
+    const ntk = kernelFn(ctx, trained.view, (x: EncodedExample) => classify([x], { training: false }), trained.endKernel, { kinds: ['sgd'], maxGradientsInMemory });
     const end = await ntk(data.train, [], {
       signal: ctx.signal,
       onProgress: (p) => ctx.onEvent({ type: 'step', phase: 'kernel', template: template.name, seed, step: p.done, total: p.total, etaSeconds: p.etaSeconds }),
     });
     out.kernelChange = relativeDistance(end.sgd!.train.data, sgd0.data);
   }
-  // Linearisation: the linearised model trained with the same batches (SGD kernel for SGD, A-SignGD for Adam).
+  // Linearisation: the linearised model trained with the same batches, schedule and learning rate (SGD kernel for
+  // SGD, A-SignGD for Adam), read at the step fine-tuning kept — the two models compared at the same moment.
   const update = spec.finetune.optimizer === 'sgd' ? 'sgd' : 'sign';
   const kb = update === 'sgd' ? blocks.sgd : blocks['asymmetric-signgd'];
   if (kb) {
-    const lin = linearizedDynamics({
+    let atStep: Float64Array | undefined;
+    linearizedDynamics({
       kernel: { train: kb.train, test: kb.test },
       f0: { train: f0.train, test: f0.test },
       labels: gold.train,
       loss: 'cross-entropy',
       update,
-      steps: spec.finetune.steps,
+      steps: ft.bestStep,
+      scheduleSteps: spec.finetune.steps,
       batchSize: Math.min(spec.finetune.batchSize, data.train.length),
       seed,
-      learningRate: spec.finetune.learningRate,
+      learningRate: ft.learningRate,
       warmupSteps: spec.finetune.warmupSteps,
       maxGradNorm: spec.finetune.maxGradNorm > 0 ? spec.finetune.maxGradNorm : Infinity,
       signal: ctx.signal,
+      onStep: ({ step, logits }) => { if (step === ft.bestStep) atStep = Float64Array.from(logits.test); },
     });
     const fFt = Float64Array.from(ft.testLogits.flat());
-    const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-      let s = 0;
-      for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-      return Math.sqrt(s);
+    const ftToLinearized = l2Distance(fFt, atStep!);
+    const ftToInit = l2Distance(fFt, f0.test);
+    out.linearization = {
+      step: ft.bestStep,
+      ftToLinearized,
+      ftToInit,
+      relative: ftToInit > 0 ? ftToLinearized / ftToInit : 0,
+      test: scores(atStep!, gold.test, C, metric),
     };
-    const moved = diff(fFt, f0.test);
-    out.linearizationDistance = moved > 0 ? diff(fFt, lin.logits.test) / moved : 0;
-    out.linearizedTest = scores(lin.logits.test, gold.test, C, metric);
   }
   return out;
+}
+
+function l2Distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
+function skippedRowsWarning(skipped: { file: string; line: number; reason: string }[]): RunWarning {
+  const byFile = new Map<string, number>();
+  for (const r of skipped) byFile.set(r.file, (byFile.get(r.file) ?? 0) + 1);
+  const first = skipped[0];
+  return {
+    code: 'skipped-rows',
+    message: `skip_malformed dropped ${skipped.length} malformed row${skipped.length === 1 ? '' : 's'} (${[...byFile].map(([f, n]) => `${n} in ${f}`).join(', ')}; first: ${first.file}:${first.line}: ${first.reason}): the splits are smaller than the files`,
+  };
+}
+
+function truncationWarning(maxLength: number, t: { n: number; tokens: number; total: number }): RunWarning {
+  return {
+    code: 'truncated',
+    message: `max_length ${maxLength} cut ${t.n} of ${t.total} examples (${t.tokens} tokens in all, ${(t.tokens / t.n).toFixed(1)} per cut example): the model does not see the end of those sentences, which costs accuracy; raise max_length`,
+  };
+}
+
+function chunkWarning(ctx: SeedContext, plan: { perChunk: number; chunks: number; passes: number; passesOneChunk: number }): RunWarning {
+  const budget = ctx.memoryBudgetBytes ? `the memory budget (${Math.round(ctx.memoryBudgetBytes / 2 ** 20)} MB)` : ctx.spec.kernel.maxGradientsInMemory !== 'auto' ? `kernel.max_gradients_in_memory (${ctx.spec.kernel.maxGradientsInMemory})` : 'the free memory';
+  return {
+    code: 'memory-chunks',
+    message: `${budget} holds the gradients of ${plan.perChunk} training example${plan.perChunk === 1 ? '' : 's'} at once: the kernel runs in ${plan.chunks} chunks and makes ${plan.passes} example passes instead of ${plan.passesOneChunk} (≈ ${(plan.passes / plan.passesOneChunk).toFixed(1)}× the time); raise --memory-mb / ntkLens.memoryBudgetMB or kernel.max_gradients_in_memory`,
+  };
 }
 
 async function writeKernels(ctx: SeedContext, blocks: KernelBlocks, kinds: KernelKind[]): Promise<Partial<Record<KernelKind, Record<string, string>>>> {

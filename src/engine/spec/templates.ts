@@ -4,9 +4,10 @@ import type { Node, Pair } from 'yaml';
 import type { TaskInfo } from '../data/tasks';
 import { Checker, Field } from './checker';
 import { didYouMean } from './suggest';
-import { SourceRange, TemplateRanges, TemplateSpec } from './types';
+import { ParameterSet, SourceRange, TemplateRanges, TemplateSpec } from './types';
 
-export const TEMPLATE_KEYS = ['name', 'template', 'words'] as const;
+export const TEMPLATE_KEYS = ['name', 'template', 'words', 'parameters'] as const;
+const PARAMETER_SETS: ParameterSet[] = ['all', 'no-embeddings', 'head', 'biases', 'lora'];
 
 /** Range of the text of a scalar inside its quotes, and whether it maps 1:1 onto the value. */
 function scalarText(s: Scalar, source: string): { offset: number; exact: boolean } | undefined {
@@ -48,6 +49,12 @@ export function parseTemplates(c: Checker, f: Field | undefined, task: TaskInfo 
     const ranges: TemplateRanges = { item: itemRange, name: c.nodeRange(nameField.value), words: {} };
     const tField = m.get('template');
     const wField = m.get('words');
+    const pField = m.get('parameters');
+    let parameters: ParameterSet | undefined;
+    if (pField) {
+      parameters = c.oneOf(pField, 'parameters', PARAMETER_SETS);
+      if (parameters === undefined) { ok = false; continue; }
+    }
     let template: string | undefined;
     if (tField) {
       template = c.str(tField, 'template');
@@ -73,9 +80,10 @@ export function parseTemplates(c: Checker, f: Field | undefined, task: TaskInfo 
       words = words ?? { ...task.words };
     }
     if (template && !words) { c.at(tField?.key, `A prompt template needs 'words': one label word per label (${task.labels.join(', ')}).`); ok = false; continue; }
+    const own = parameters ? { parameters } : {};
     out.push(template && words
-      ? { name, mode: 'prompt', template, words, labelWords: task.labels.map((l) => (words as Record<string, string>)[l]), fromTaskDefault, ranges }
-      : { name, mode: 'standard', fromTaskDefault: false, ranges });
+      ? { name, mode: 'prompt', template, words, labelWords: task.labels.map((l) => (words as Record<string, string>)[l]), fromTaskDefault, ranges, ...own }
+      : { name, mode: 'standard', fromTaskDefault: false, ranges, ...own });
   }
   return ok ? out : undefined;
 }

@@ -54,7 +54,12 @@ export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 export interface FinetuneSpec {
   optimizer: Optimizer;
-  learningRate: number;
+  /**
+   * The learning rates to try (`learning_rate: 1e-3` or a grid `[1e-4, 1e-3, 1e-2]`); with several, each seed
+   * fine-tunes with each and keeps the one with the best dev metric, as the paper's grid search. Default: the
+   * optimizer's grid in `DEFAULT_LEARNING_RATES` (spec/parse.ts).
+   */
+  learningRates: number[];
   steps: number;
   batchSize: number;
   warmupSteps: number;
@@ -112,6 +117,11 @@ export interface TemplateSpec {
   labelWords?: string[];
   /** True when the template and words were filled in from the task's LM-BFF defaults (`name: manual` alone). */
   fromTaskDefault: boolean;
+  /**
+   * This template's parameter set (`parameters:` in its item), overriding `kernel.parameters`: the kernel is taken over
+   * it and fine-tuning trains exactly it. Absent: the file's `kernel.parameters`.
+   */
+  parameters?: ParameterSet;
   ranges: TemplateRanges;
 }
 

@@ -48,7 +48,7 @@ describe('runExperiment on a tiny model the test makes', function () {
     // SignGD entries are integers.
     const sign = await readNpy(s.kernels.signgd!.files.test);
     assert.ok(Array.from(sign.data as Float64Array).every((v) => Number.isInteger(v)));
-    assert.ok(s.diagnostics.kernelChange! >= 0 && s.diagnostics.linearizationDistance! >= 0);
+    assert.ok(s.diagnostics.kernelChange! >= 0 && s.diagnostics.linearization!.relative >= 0 && s.diagnostics.linearization!.step === s.finetune.bestStep);
     assert.ok(t.summary.kernels.sgd!.n === 2 && t.summary.finetune!.n === 2);
     assert.ok(typeof t.verdict.text === 'string' && t.verdict.evidence.length >= 2);
     assert.ok(events.some((e) => e.type === 'step' && e.phase === 'kernel'));

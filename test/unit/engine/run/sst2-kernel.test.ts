@@ -58,7 +58,7 @@ describe('ntk-lens kernel on the SST-2 16-shot split (seed 13)', function () {
     assert.equal(seed.finetune.lossCurve.length, 4);
     assert.equal(seed.finetune.testLogits.length, 6);
     for (const kind of ['sgd', 'signgd', 'asymmetric-signgd']) assert.ok(seed.kernels[kind].agreement >= 0 && seed.kernels[kind].agreement <= 1);
-    assert.ok(seed.diagnostics.kernelChange >= 0 && seed.diagnostics.linearizationDistance >= 0);
+    assert.ok(seed.diagnostics.kernelChange >= 0 && seed.diagnostics.linearization.relative >= 0);
     assert.ok(report.templates[0].verdict.evidence.length >= 2);
     const K = { sgd: await readNpy(seed.kernels.sgd.files.test), sign: await readNpy(seed.kernels.signgd.files.test), asym: await readNpy(seed.kernels['asymmetric-signgd'].files.test) };
     assert.deepEqual(K.sgd.shape, [32, 2, 6, 2]);

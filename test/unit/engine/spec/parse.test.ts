@@ -46,7 +46,7 @@ templates:
     assert.deepEqual(spec.seeds, [13, 21]);
     assert.equal(spec.maxLength, 128);
     assert.equal(spec.testSet, '1k');
-    assert.deepEqual(spec.finetune, { ...SPEC_DEFAULTS.finetune, optimizer: 'sgd', learningRate: 1e-4, steps: 1000, batchSize: 8 });
+    assert.deepEqual(spec.finetune, { ...SPEC_DEFAULTS.finetune, optimizer: 'sgd', learningRates: [1e-4], steps: 1000, batchSize: 8 });
     assert.deepEqual(spec.kernel.kinds, ['sgd', 'asymmetric-signgd']);
     assert.equal(spec.kernel.untieDecoder, false, "default: follow the checkpoint's tie_word_embeddings");
     assert.deepEqual(spec.templates.map((t) => [t.name, t.mode, t.labelWords]), [['manual', 'prompt', ['terrible', 'great']], ['standard', 'standard', undefined]]);
