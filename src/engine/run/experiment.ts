@@ -13,10 +13,10 @@ import { loadTaskSplits } from '../data';
 import { loadCheckpoint, untieDecoder } from '../model';
 import { resolveModel } from '../model/hub';
 import { summarise, verdict } from '../report/summary';
-import { ResultsStore, templateKey } from '../report/store';
+import { describeHolder, ResultsStore, templateKey } from '../report/store';
 import { REPORT_SCHEMA_VERSION, type Report, type RunEvent, type RunWarning, type SeedResult, type TemplateReport } from '../report/types';
 import { loadSpec, parseSpec, SpecErrors, type ExperimentSpec, type SpecError, type TemplateSpec } from '../spec';
-import { labelWordIds, prepareTemplate, TemplateError, templateProblems } from '../template';
+import { labelWordIds, prepareTemplate, TemplateError, templateProblems, type PreparedTemplate } from '../template';
 import { loadTokenizer, type TextTokenizer } from '../tokenize';
 import { throwIfAborted } from '../util/abort';
 import { checkpointFingerprint } from '../model/fingerprint';
@@ -153,7 +153,7 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
   for (const t of templates) {
     // Compile-time checks first: a bad template or label word fails before any computation.
     let labelIds: number[] | null = null;
-    let prepared;
+    let prepared: PreparedTemplate | undefined;
     if (t.mode === 'prompt') {
       try {
         const problems = templateProblems(t.template!, { numSentences: spec.task.numSentences, tokenizer: model.tokenizer });
@@ -176,28 +176,40 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
         emit({ type: 'seed-done', template: t.name, seed, result: stored, reused: true });
         continue;
       }
-      emit({ type: 'phase', phase: 'data', template: t.name, seed, message: `${spec.shots}-shot split, seed ${seed}` });
-      const splits = loadTaskSplits(spec.task, spec.data, { shots: spec.shots, seed, testSet: spec.testSet, skipMalformed: spec.skipMalformed });
-      for (const note of splits.notes) emit({ type: 'log', level: 'info', message: `${spec.task.name} seed ${seed}: ${note}` });
-      const result = await runSeedExplained({
-        spec,
-        template: t,
-        labelIds,
-        prepared,
-        seed,
-        model,
-        splits,
-        store,
-        key,
-        kernelsOnly,
-        finetuneOnly,
-        memoryBudgetBytes: opts.memoryBudgetMB ? opts.memoryBudgetMB * 2 ** 20 : undefined,
-        onEvent: emit,
+      // One process computes a seed at a time (another run of the same file, here or on another machine sharing the
+      // results folder, waits and then reuses it); a lock whose holder died is taken over (report/lock.ts).
+      const { result, reused } = await store.withSeedLock(key, seed, async () => {
+        const done = store.readSeed(key, seed);
+        if (done) return { result: done, reused: true };
+        emit({ type: 'phase', phase: 'data', template: t.name, seed, message: `${spec.shots}-shot split, seed ${seed}` });
+        const splits = loadTaskSplits(spec.task, spec.data, { shots: spec.shots, seed, testSet: spec.testSet, skipMalformed: spec.skipMalformed });
+        for (const note of splits.notes) emit({ type: 'log', level: 'info', message: `${spec.task.name} seed ${seed}: ${note}` });
+        const computed = await runSeedExplained({
+          spec,
+          template: t,
+          labelIds,
+          prepared,
+          seed,
+          model,
+          splits,
+          store,
+          key,
+          kernelsOnly,
+          finetuneOnly,
+          memoryBudgetBytes: opts.memoryBudgetMB ? opts.memoryBudgetMB * 2 ** 20 : undefined,
+          onEvent: emit,
+          signal: opts.signal,
+        });
+        store.writeSeed(key, seed, computed);
+        store.removeStages(key, seed); // the seed's JSON and kernel files now hold everything the stages kept
+        return { result: computed, reused: false };
+      }, {
         signal: opts.signal,
+        onWait: (holder) => emit({ type: 'log', level: 'info', message: `[${t.name} seed ${seed}] being computed by ${describeHolder(holder)}: waiting for it, then reusing its result` }),
+        onTakeOver: (holder, why) => emit({ type: 'log', level: 'warn', message: `[${t.name} seed ${seed}] taking over from ${describeHolder(holder)} (${why})` }),
       });
-      store.writeSeed(key, seed, result);
       results.push(result);
-      emit({ type: 'seed-done', template: t.name, seed, result, reused: false });
+      emit({ type: 'seed-done', template: t.name, seed, result, reused });
     }
     const metric = spec.task.metrics.includes('f1') ? 'f1' : 'acc';
     const summary = summarise(results, metric);

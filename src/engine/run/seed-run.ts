@@ -22,7 +22,7 @@ import { structuredNtkFn, type EmpiricalNtk, type EmpiricalNtkOptions } from '..
 import { parameterGroup, type EncoderConfig, type Params } from '../model';
 import { recordingModel, type RecordHead } from '../model/recording';
 import { agreement, argmaxRows, marginCorrelation } from '../report/metrics';
-import { writeNpy } from '../report/npy';
+import { writeNpy, type NpyArray } from '../report/npy';
 import type { ResultsStore } from '../report/store';
 import { summarise, verdict } from '../report/summary';
 import { checkTraining, meanCrossEntropy } from '../report/training-check';
@@ -137,17 +137,30 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
       const key = set as keyof typeof f0;
       indices.forEach((i, r) => { f0Seen[key][i] = 1; for (let c = 0; c < C; c++) f0[key][i * C + c] = values[r * C + c]; });
     };
-    const blocks: KernelBlocks = ctx.finetuneOnly ? {} : await ntk(data.train, [{ name: 'dev', inputs: data.dev }, { name: 'test', inputs: data.test }], {
-      signal: ctx.signal,
-      onProgress: (p) => emit({ type: 'step', phase: 'kernel', ...where, step: p.done, total: p.total, etaSeconds: p.etaSeconds }),
-      onOutputs,
-      onPlan: (plan) => { if (plan.chunks > 1) warn(chunkWarning(ctx, plan)); },
-    });
-    const kernelSeconds = (Date.now() - kernelStart) / 1000;
+    // An interrupted earlier run of this seed may have finished this stage: its kernels and f0 are reused.
+    const computeKinds = ctx.finetuneOnly ? [] : extraSgd ? [...kinds, 'sgd' as const] : kinds;
+    const stage = computeKinds.length ? ctx.store.readStage<Theta0Meta>(ctx.key, seed, 'theta0') : undefined;
+    let blocks: KernelBlocks = {};
+    let kernelSeconds = 0;
+    if (stage && sameKinds(stage.meta.kinds, computeKinds)) {
+      blocks = blocksFromStage(stage.arrays, computeKinds);
+      for (const key of ['train', 'dev', 'test'] as const) { f0[key].set(stage.arrays[`f0-${key}`].data as Float64Array); f0Seen[key].fill(1); }
+      kernelSeconds = stage.meta.kernelSeconds;
+      emit({ type: 'log', level: 'info', message: `[${template.name} seed ${seed}] reusing the kernels and initial logits at θ0 that an interrupted run computed` });
+    } else if (computeKinds.length) {
+      blocks = await ntk(data.train, [{ name: 'dev', inputs: data.dev }, { name: 'test', inputs: data.test }], {
+        signal: ctx.signal,
+        onProgress: (p) => emit({ type: 'step', phase: 'kernel', ...where, step: p.done, total: p.total, etaSeconds: p.etaSeconds }),
+        onOutputs,
+        onPlan: (plan) => { if (plan.chunks > 1) warn(chunkWarning(ctx, plan)); },
+      });
+      kernelSeconds = (Date.now() - kernelStart) / 1000;
+    }
     for (const key of ['train', 'dev', 'test'] as const) {
       const missing = [...f0Seen[key].keys()].filter((i) => !f0Seen[key][i]);
       if (missing.length) onOutputs(key, missing, Float32Array.from(await predictLogits(classify, missing.map((i) => sets[key][i]))));
     }
+    if (computeKinds.length && !stage) ctx.store.writeStage(ctx.key, seed, 'theta0', stageArrays(blocks, f0), { kinds: computeKinds, kernelSeconds } satisfies Theta0Meta);
     const before = { dev: scores(f0.dev, gold.dev, C, metric), test: scores(f0.test, gold.test, C, metric) };
     const files = await writeKernels(ctx, blocks, kinds);
 
@@ -216,6 +229,40 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
       if (!model.params.has(name)) params.get(name)?.dispose();
     }
   }
+}
+
+/** What the 'theta0' stage of a seed keeps besides its arrays. */
+interface Theta0Meta {
+  kinds: KernelKind[];
+  kernelSeconds: number;
+}
+
+const sameKinds = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((k) => b.includes(k));
+
+/** The θ0 kernels and f0 as named float64 arrays for the store's stage cache. */
+function stageArrays(blocks: KernelBlocks, f0: Record<'train' | 'dev' | 'test', Float64Array>): Record<string, NpyArray> {
+  const out: Record<string, NpyArray> = {};
+  for (const [kind, sets] of Object.entries(blocks)) {
+    for (const [split, b] of Object.entries(sets!)) {
+      out[`${kind}-${split}`] = { data: b.data, shape: [...b.shape] };
+      if (b.flipped) out[`${kind}-${split}-flipped`] = { data: b.flipped, shape: [...b.shape] };
+    }
+  }
+  for (const key of ['train', 'dev', 'test'] as const) out[`f0-${key}`] = { data: f0[key], shape: [f0[key].length] };
+  return out;
+}
+
+function blocksFromStage(arrays: Record<string, NpyArray>, kinds: KernelKind[]): KernelBlocks {
+  const out: KernelBlocks = {};
+  for (const kind of kinds) {
+    out[kind] = {};
+    for (const split of ['train', 'dev', 'test']) {
+      const a = arrays[`${kind}-${split}`];
+      const flipped = arrays[`${kind}-${split}-flipped`];
+      out[kind]![split] = { data: a.data as Float64Array, shape: a.shape as [number, number, number, number], ...(flipped ? { flipped: flipped.data as Float64Array } : {}) };
+    }
+  }
+  return out;
 }
 
 /** The parameter set of this template: its own `parameters:`, else the file's `kernel.parameters`. */
@@ -558,7 +605,7 @@ function truncationWarning(maxLength: number, t: { n: number; tokens: number; to
 }
 
 function chunkWarning(ctx: SeedContext, plan: { perChunk: number; chunks: number; passes: number; passesOneChunk: number }): RunWarning {
-  const budget = ctx.memoryBudgetBytes ? `the memory budget (${Math.round(ctx.memoryBudgetBytes / 2 ** 20)} MB)` : ctx.spec.kernel.maxGradientsInMemory !== 'auto' ? `kernel.max_gradients_in_memory (${ctx.spec.kernel.maxGradientsInMemory})` : 'the free memory';
+  const budget = ctx.memoryBudgetBytes ? `the memory budget (${Number((ctx.memoryBudgetBytes / 2 ** 20).toPrecision(3))} MB)` : ctx.spec.kernel.maxGradientsInMemory !== 'auto' ? `kernel.max_gradients_in_memory (${ctx.spec.kernel.maxGradientsInMemory})` : 'the free memory';
   return {
     code: 'memory-chunks',
     message: `${budget} holds the gradients of ${plan.perChunk} training example${plan.perChunk === 1 ? '' : 's'} at once: the kernel runs in ${plan.chunks} chunks and makes ${plan.passes} example passes instead of ${plan.passesOneChunk} (≈ ${(plan.passes / plan.passesOneChunk).toFixed(1)}× the time); raise --memory-mb / ntkLens.memoryBudgetMB or kernel.max_gradients_in_memory`,
