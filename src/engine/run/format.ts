@@ -1,4 +1,5 @@
 /** Plain-text rendering of reports and progress for the CLI (stdout table, stderr progress lines). */
+import { evidenceText } from '../report/summary';
 import type { Report, RunEvent, Stat, TemplateReport } from '../report/types';
 
 export function pct(x: number | undefined): string {
@@ -63,12 +64,35 @@ export function reportTable(report: Report): string {
     if (grid.length) out.push(`  learning rate chosen on dev: ${grid.map((s) => `seed ${s.seed}: ${s.finetune!.learningRate}`).join(', ')}`);
     for (const w of t.warnings ?? []) out.push(`  warning: ${w.message}`);
   }
+  out.push(...verdictContrast(report.templates));
   out.push(
     '',
     `results: ${report.outDir} (per template: <key>/report.json, per seed: <key>/seeds/<seed>.json, kernels: <key>/kernels/*.npy)`,
     `open them: code ${quoteArg(report.specFile)} — the CodeLens above each template shows its result; click it (or run "ntk-lens: Show results") for the panel`,
   );
   return out.join('\n');
+}
+
+/**
+ * When the templates' verdicts differ: for each template, what it trained and which figures passed, failed or could
+ * not decide — read off the verdict's own evidence. A template whose kernel did not change at all and whose
+ * fine-tuning equals its linearisation (to 1e-3) is said to be linear in what it trains.
+ */
+export function verdictContrast(templates: TemplateReport[]): string[] {
+  if (templates.length < 2 || new Set(templates.map((t) => t.verdict.status)).size < 2) return [];
+  const out = ['', 'why the verdicts differ:'];
+  for (const t of templates) {
+    const ev = t.verdict.evidence;
+    const list = (pass: boolean | null) => ev.filter((e) => e.pass === pass).map(evidenceText);
+    const parts: string[] = [];
+    const linear = t.summary.kernelChange?.mean === 0 && (t.summary.linearization?.mean ?? 1) < 1e-3;
+    if (list(false).length) parts.push(`outside the threshold: ${list(false).join('; ')}`);
+    if (list(null).length) parts.push(`undecided (the interval straddles the threshold; ${t.seeds[0]?.split.nTest ?? '?'} test examples): ${list(null).join('; ')}`);
+    if (list(true).length) parts.push(`within: ${list(true).join('; ')}${linear ? ' — exactly, since the output is linear in the trained parameters' : ''}`);
+    if (t.verdict.status === 'inconclusive' && t.verdict.reason && /did not train/.test(t.verdict.reason)) parts.unshift(t.verdict.reason);
+    out.push(`  ${t.name} (${t.verdict.status}; trains ${trainedText(t)}): ${parts.join('. ')}`);
+  }
+  return out;
 }
 
 /** A path as a shell argument (quoted when it holds spaces or quotes). */

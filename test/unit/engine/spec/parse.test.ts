@@ -26,6 +26,27 @@ describe('spec/parseSpec', () => {
   };
   const base = 'task: SST-2\ndata: ../data/SST-2\n';
 
+  it('learning_rate: one number or a grid; without it, the optimizer\'s default grid', () => {
+    const lr = (ft: string) => parseSpec(`${base}finetune: ${ft}\n`, file).spec!.finetune.learningRates;
+    assert.deepEqual(lr('{learning_rate: 1.0e-3}'), [1e-3]);
+    assert.deepEqual(lr('{learning_rate: [1.0e-4, 1.0e-3]}'), [1e-4, 1e-3]);
+    assert.deepEqual(lr('{optimizer: adam}'), [1e-5, 1e-4, 1e-3]);
+    assert.deepEqual(lr('{optimizer: sgd}'), [1e-3, 1e-2, 1e-1]);
+    const e = one(`${base}finetune: {learning_rate: [1.0e-3, 0]}\n`);
+    assert.deepEqual([e.line, e.column], [3, 36]);
+    assert.match(e.message, /A learning rate must be a number > 0/);
+    assert.match(one(`${base}finetune: {learning_rate: [1.0e-3, 1.0e-3]}\n`).message, /listed twice/);
+  });
+
+  it('a template may set its own parameter set; lora_rank is accepted when any template uses lora', () => {
+    const text = `${base}kernel: {lora_rank: 4}\ntemplates:\n  - name: manual\n  - name: lora-run\n    template: "*cls**sent_0**mask*.*sep+*"\n    words: {"0": bad, "1": good}\n    parameters: lora\n`;
+    const spec = parseSpec(text, file).spec!;
+    assert.deepEqual(spec.templates.map((t) => t.parameters), [undefined, 'lora']);
+    assert.equal(spec.kernel.loraRank, 4);
+    assert.match(one(`${base}kernel: {lora_rank: 4}\n`).message, /'lora_rank' is only used with 'parameters: lora'/);
+    assert.match(one(`${base}templates:\n  - name: manual\n    parameters: heads\n`).message, /'parameters' must be one of all, no-embeddings, head, biases, lora; got 'heads'/);
+  });
+
   it('parses the example of the format, resolves paths from the file folder and fills every default', () => {
     const text = `${base}shots: 16
 seeds: [13, 21]
