@@ -21,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { version as VERSION } from '../../../package.json';
 import { parsePretrainArgs, pretrainMain, PRETRAIN_USAGE } from '../pretrain/cli';
+import { studyMain } from '../study/cli';
 import { didYouMean, SpecErrors } from '../spec';
 import { isAbortError } from '../util/abort';
 import { eventLine, reportTable } from './format';
@@ -68,6 +69,7 @@ export const USAGE = `usage: ntk-lens COMMAND [options]
   ntk-lens kernel FILE.ntk.yaml [same options]    kernels only: writes the .npy files, no fine-tuning
   ntk-lens validate FILE.ntk.yaml                 every problem found without computing, as file:line:column
   ntk-lens pretrain [options]                     pre-train the built-in model
+  ntk-lens study COMMAND FILE.ntk-study.yaml      studies: init, check, jobs, job, run, submit, status, resubmit, report
   ntk-lens COMMAND --help                         a command's options
   ntk-lens --version`;
 
@@ -187,6 +189,7 @@ export async function main(argv: string[], io: CliIO = STDIO): Promise<number> {
     return EXIT.ok;
   }
   if (argv[0] === 'pretrain') return pretrainCommand(argv.slice(1), io);
+  if (argv[0] === 'study') return studyMain(argv.slice(1), io);
   let args: ParsedArgs;
   try {
     const parsed = parseArgs(argv);

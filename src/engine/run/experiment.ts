@@ -110,6 +110,29 @@ function settingsOf(spec: ExperimentSpec, kernelsOnly: boolean, finetuneOnly: bo
   };
 }
 
+/**
+ * The key under which a template's results are stored: the template text and words, the model by id AND content
+ * (new weights under the same name never reuse old results), the task, and every setting that changes the numbers.
+ * A study job and an experiment file with the same settings share it.
+ */
+export function resultKey(spec: ExperimentSpec, t: TemplateSpec, model: { id: string; fingerprint: string }, mode: { kernelsOnly?: boolean; finetuneOnly?: boolean } = {}): string {
+  const settings = settingsOf(spec, mode.kernelsOnly ?? false, mode.finetuneOnly ?? false);
+  return templateKey({ template: t.template ?? null, words: t.words ?? null, model: `${model.id}@${model.fingerprint}`, task: spec.task.name, settings: { ...settings, parameters: parameterSetOf(spec, t) } });
+}
+
+/** The model a spec names, without loading or downloading it: its id, folder and content fingerprint (undefined for a Hub id not in the cache). */
+export async function modelIdentity(spec: ExperimentSpec, opts: { hubCacheDir?: string } = {}): Promise<{ id: string; dir: string; fingerprint: string } | undefined> {
+  const ref = spec.model;
+  const id = ref.kind === 'builtin' ? ref.name : ref.kind === 'path' ? ref.path : ref.id;
+  let dir: string;
+  if (ref.kind === 'builtin') dir = builtinModelDir(ref.name);
+  else if (ref.kind === 'path') dir = ref.path;
+  else {
+    try { dir = (await resolveModel(ref.id, { offline: true, cacheDir: opts.hubCacheDir })).dir; } catch { return undefined; }
+  }
+  return { id, dir, fingerprint: await checkpointFingerprint(dir) };
+}
+
 /** Where a template error sits in the experiment file. */
 function templateErrorAt(spec: ExperimentSpec, t: TemplateSpec, e: TemplateError): string {
   const r = t.ranges;
@@ -127,10 +150,14 @@ function templateErrorAt(spec: ExperimentSpec, t: TemplateSpec, e: TemplateError
   return `${spec.file}:${line}:${column}: template '${t.name}': ${e.format(text)}`;
 }
 
-export async function runExperiment(specFile: string, opts: RunOptions = {}): Promise<Report> {
+/**
+ * Runs an experiment file, or an already parsed spec (a study job: src/engine/study/ builds the spec its experiment
+ * file would have, so both compute the same thing under the same result key).
+ */
+export async function runExperiment(specFile: string | ExperimentSpec, opts: RunOptions = {}): Promise<Report> {
   const started = Date.now();
   const emit = opts.onEvent ?? (() => {});
-  const spec = loadSpec(path.resolve(specFile));
+  const spec = typeof specFile === 'string' ? loadSpec(path.resolve(specFile)) : specFile;
   // Every check that needs no computation (data, checkpoint headers, tokenizer, templates): SpecErrors, before any work.
   const notes = await requirePreflight(spec, { templates: opts.templates, seeds: opts.seeds, hubCacheDir: opts.hubCacheDir });
   for (const p of notes) emit({ type: 'log', level: p.severity === 'warning' ? 'warn' : 'info', message: `${p.file}:${p.line}:${p.column}: ${p.message}` });
@@ -147,7 +174,6 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
   const kernelsOnly = opts.kernelsOnly ?? false;
   const finetuneOnly = opts.finetuneOnly ?? false;
   if (kernelsOnly && finetuneOnly) throw new Error('kernelsOnly and finetuneOnly exclude each other');
-  const settings = settingsOf(spec, kernelsOnly, finetuneOnly);
   const reports: TemplateReport[] = [];
 
   for (const t of templates) {
@@ -166,7 +192,7 @@ export async function runExperiment(specFile: string, opts: RunOptions = {}): Pr
       }
     }
     // The key names the model by id AND content, so new weights under the same name never reuse old results.
-    const key = templateKey({ template: t.template ?? null, words: t.words ?? null, model: `${model.id}@${model.fingerprint}`, task: spec.task.name, settings: { ...settings, parameters: parameterSetOf(spec, t) } });
+    const key = resultKey(spec, t, model, { kernelsOnly, finetuneOnly });
     const results: SeedResult[] = [];
     for (const seed of seeds) {
       throwIfAborted(opts.signal, `run (template '${t.name}', before seed ${seed})`);

@@ -243,7 +243,8 @@ function parseModel(c: Checker, f: Field | undefined, baseDir: string, checkPath
   return undefined;
 }
 
-function parseFinetune(c: Checker, f: Field | undefined): FinetuneSpec | undefined {
+/** The `finetune` mapping (also of study files), every default filled in. */
+export function parseFinetune(c: Checker, f: Field | undefined): FinetuneSpec | undefined {
   const out: FinetuneSpec = { ...SPEC_DEFAULTS.finetune };
   if (!f) return out;
   const m = c.fields(f.value, "'finetune'", FINETUNE_KEYS, c.nodeRange(f.key));
@@ -292,7 +293,8 @@ function parseRates(c: Checker, f: Field): number[] | undefined {
   return out;
 }
 
-function parseKernel(c: Checker, f: Field | undefined, task: TaskInfo | undefined): KernelSpec | undefined {
+/** The `kernel` mapping (also of study files), every default filled in. */
+export function parseKernel(c: Checker, f: Field | undefined, task: TaskInfo | undefined): KernelSpec | undefined {
   const out: KernelSpec = { ...SPEC_DEFAULTS.kernel, kinds: SPEC_DEFAULTS.kernel.kinds.slice() };
   if (!f) return out;
   const m = c.fields(f.value, "'kernel'", KERNEL_KEYS, c.nodeRange(f.key));

@@ -1,0 +1,78 @@
+/**
+ * A study expands into independent jobs with stable indices: model → task → shots → mode → seed, in the file's order.
+ * Job I is exactly the computation of the experiment file `experimentText(study, job)` for one seed; its spec is
+ * parsed from that text, so a study and a single run compute, validate and key results in one way.
+ */
+import { stringify } from 'yaml';
+import { parseSpec } from '../spec/parse';
+import { SpecErrors, type ExperimentSpec, type SpecError } from '../spec/types';
+import type { StudyMode, StudySpec, StudyTask } from './study-file';
+
+export interface StudyJob {
+  index: number;
+  model: string;
+  task: StudyTask;
+  shots: number;
+  mode: StudyMode;
+  seed: number;
+  /** e.g. "roberta-base SST-2 16-shot prompt seed 13" */
+  label: string;
+}
+
+export function expandJobs(study: StudySpec): StudyJob[] {
+  const jobs: StudyJob[] = [];
+  for (const model of study.models) {
+    for (const task of study.tasks) {
+      for (const shots of study.shots) {
+        for (const mode of study.modes) {
+          for (const seed of study.seeds) {
+            jobs.push({ index: jobs.length, model, task, shots, mode, seed, label: `${model} ${task.task.name} ${shots}-shot ${mode} seed ${seed}` });
+          }
+        }
+      }
+    }
+  }
+  return jobs;
+}
+
+/** The template name a job's experiment uses: 'prompt' or 'standard'. */
+export const templateNameOf = (mode: StudyMode) => mode;
+
+/**
+ * The experiment file equivalent to a job (all of its seeds when `seeds` is given: a job of the same (model, task,
+ * shots, mode) differs only in its seed). Paths are absolute.
+ */
+export function experimentText(study: StudySpec, job: Pick<StudyJob, 'model' | 'task' | 'shots' | 'mode' | 'seed'>, seeds: number[] = [job.seed]): string {
+  const o = job.task.override;
+  const doc: Record<string, unknown> = {
+    task: job.task.task.name,
+    data: `${study.data}/${job.task.task.name}`,
+    shots: job.shots,
+    seeds,
+    model: job.model,
+    ...study.common,
+  };
+  for (const k of ['max_length', 'first_sent_limit', 'other_sent_limit', 'test_limit', 'dev_limit']) if (o[k] !== undefined) doc[k] = o[k];
+  if (study.finetune) doc.finetune = study.finetune;
+  if (study.kernel) doc.kernel = study.kernel;
+  doc.templates = job.mode === 'prompt'
+    ? [o.template !== undefined ? { name: 'prompt', template: o.template, words: o.words } : { name: 'prompt', template: job.task.task.template, words: job.task.task.words }]
+    : [{ name: 'standard' }];
+  return stringify(doc, { lineWidth: 0 });
+}
+
+/**
+ * The job's experiment spec (file = the study file, so messages and the index name the study). Errors would point
+ * into the generated text; they are moved to where the task is named in the study file.
+ */
+export function jobSpec(study: StudySpec, job: StudyJob): ExperimentSpec {
+  const r = parseSpec(experimentText(study, job), study.file);
+  if (r.spec) return r.spec;
+  throw new SpecErrors(r.errors.filter((e) => e.severity === 'error').map((e) => relocate(study, job, e)));
+}
+
+/** An error of a job's generated experiment, at the task's place in the study file. */
+export function relocate(study: StudySpec, job: Pick<StudyJob, 'task' | 'mode' | 'model'>, e: SpecError): SpecError {
+  const r = job.task.range;
+  return { ...e, file: study.file, line: r.line, column: r.column, endLine: r.endLine, endColumn: r.endColumn, message: `${job.task.task.name} (${job.mode}, ${job.model}): ${e.message}` };
+}
