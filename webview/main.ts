@@ -1,15 +1,19 @@
 /**
  * The results panel UI (bundled by esbuild into dist/webview/main.js). It talks to the extension only by
  * postMessage, with the HostToPanel / PanelToHost types of src/protocol.ts. Themed with --vscode-* variables.
- * Shows live progress (phase, loss curve, kernel rows, ETA), then the comparison of one template's result.
+ * Shows live progress (phase, loss curve, kernel rows, ETA), then the comparison of one template's result: the
+ * verdict with every figure it used (#verdict, #verdict-status, #evidence, #verdict-reason), the warnings (#warnings),
+ * the per-seed table (#summary), what fine-tuning trained and its learning-rate grid (#trainable, #lr-grid), the
+ * kernel regime per seed (#regime), the charts and the disagreements. The ids are what test/e2e reads.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import {
   Chart, LineController, LineElement, PointElement, ScatterController, LinearScale, LogarithmicScale, Tooltip, Legend,
 } from 'chart.js';
+import { evidenceCells, verdictLabel, verdictTone } from '../src/editor/format';
 import type { HostToPanel, PanelState, PanelToHost } from '../src/protocol';
-import type { KernelKind, RunEvent, Stat, TemplateReport } from '../src/engine/report/types';
+import type { KernelKind, RunEvent, Stat, TemplateReport, TrainableSet, Verdict, VerdictStatus } from '../src/engine/report/types';
 
 Chart.register(LineController, LineElement, PointElement, ScatterController, LinearScale, LogarithmicScale, Tooltip, Legend);
 
@@ -79,30 +83,167 @@ function headlineKind(r: TemplateReport): KernelKind | undefined {
   return KINDS.find(k => r.summary.kernels[k]);
 }
 
+/** The status of a verdict; a report from before schema 2 has none: derived from `kernelLike`. */
+function statusOf(v: Verdict | undefined): VerdictStatus | undefined {
+  if (!v) return undefined;
+  return v.status ?? (v.kernelLike === true ? 'kernel-like' : v.kernelLike === false ? 'not-kernel-like' : 'none');
+}
+
+/** What each evidence figure measures (shown small beside its name). */
+function evidenceHint(name: string, kind: string | undefined, metric: string): string {
+  switch (name) {
+    case 'gap': return `FT − ${kind ? `K[${kind}]` : 'kernel'}, test ${metric}`;
+    case 'agreement': return 'same prediction as FT';
+    case 'kernel change': return '‖K_end − K_0‖ / ‖K_0‖';
+    case 'linearisation': return '‖f_FT − f_lin‖ / ‖f_FT − f_0‖';
+    default: return '';
+  }
+}
+
+/**
+ * The verdict block: its status (styled good / bad / neutral), what it compared, one table row per evidence figure
+ * (value with its 95 % interval or ± std over seeds, the threshold, pass / fail / undecided), then the reason.
+ */
+function renderVerdict(r: TemplateReport): HTMLElement {
+  const v = r.verdict;
+  const legacy = v.status === undefined; // report schema 1: no status, evidence without units
+  const status = statusOf(v)!;
+  const tone = verdictTone(status);
+  const basis = /K\[([^\]]+)\] vs FT \([^)]*\)/.exec(v.text);
+  const body: (Node | string)[] = [el('div', { class: 'verdict-head' },
+    el('span', { class: 'verdict-label' }, 'Verdict'),
+    el('span', { id: 'verdict-status', class: `status ${tone}` }, verdictLabel(status)),
+    basis ? el('span', { id: 'verdict-basis', class: 'hint' }, basis[0]) : '')];
+  if (!legacy && v.evidence.length) {
+    const rows = v.evidence.map(e => {
+      const c = evidenceCells(e);
+      const hint = evidenceHint(e.name, basis?.[1], r.summary.metric);
+      return el('tr', { 'data-figure': e.name },
+        el('td', { class: 'figure' }, c.name, hint ? el('span', { class: 'hint sub' }, hint) : ''),
+        el('td', { class: 'value' }, c.value),
+        el('td', { class: 'threshold' }, c.threshold),
+        el('td', { class: `result ${verdictTone(e.pass)}` }, c.result));
+    });
+    body.push(el('table', { id: 'evidence', class: 'evidence' },
+      el('thead', {}, el('tr', {}, el('th', {}, 'figure'), el('th', {}, 'value [95 % interval] / ± std'), el('th', {}, 'threshold'), el('th', {}, 'result'))),
+      el('tbody', {}, ...rows)));
+  } else {
+    body.push(el('p', { id: 'verdict-text' }, v.text));
+  }
+  if (v.reason) body.push(el('p', { id: 'verdict-reason' }, el('strong', {}, 'why: '), v.reason));
+  if (legacy) body.push(el('p', { id: 'verdict-legacy', class: 'hint' }, 'Computed by an earlier ntk-lens (report schema 1): run it again for the figures with their intervals and thresholds.'));
+  return el('section', { id: 'verdict', class: `verdict ${tone}`, title: v.text }, ...body);
+}
+
+function renderWarnings(r: TemplateReport): HTMLElement | undefined {
+  const w = r.warnings ?? [];
+  if (!w.length) return undefined;
+  return el('section', { id: 'warnings-section', class: 'warnings' },
+    el('h2', {}, `Warnings (${w.length})`),
+    el('ul', { id: 'warnings' }, ...w.map(x => el('li', { 'data-code': x.code }, x.message))));
+}
+
+/** "all: 2,412,290 parameters in 52 tensors" (LoRA: with its rank and α). */
+function trainableText(t: TrainableSet): string {
+  const lora = t.lora ? ` (LoRA rank ${t.lora.rank}, α ${t.lora.alpha})` : '';
+  return `${t.parameters}${lora}: ${t.count.toLocaleString('en-US')} parameters in ${t.tensors} tensor${t.tensors === 1 ? '' : 's'}`;
+}
+
+/** What fine-tuning trained and how: the parameter set, optimizer and steps, the learning rate (and its grid). */
+function renderFinetune(r: TemplateReport): HTMLElement | undefined {
+  const fts = r.seeds.filter(s => s.finetune);
+  const trainable = r.trainable ?? fts[0]?.finetune!.trainable;
+  if (!fts.length && !trainable) return undefined;
+  const items: [string, Node | string][] = [];
+  if (trainable) items.push(['trained (= kernel) parameters', el('span', { id: 'trainable' }, trainableText(trainable))]);
+  const f0 = fts[0]?.finetune;
+  if (f0) items.push(['optimizer', `${f0.optimizer}, ${f0.steps} steps, batch ${f0.batchSize}, dropout ${f0.dropout ? 'on' : 'off'}`]);
+  const searched = fts.some(s => (s.finetune!.grid?.length ?? 0) > 1);
+  if (f0) {
+    items.push(['learning rate', el('span', { id: 'learning-rate' }, searched
+      ? `chosen on dev per seed: ${fts.map(s => `seed ${s.seed}: ${s.finetune!.learningRate}`).join(', ')}`
+      : Array.from(new Set(fts.map(s => String(s.finetune!.learningRate)))).join(', '))]);
+  }
+  const body: (Node | string)[] = [el('dl', { class: 'facts' }, ...items.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]))];
+  if (searched) {
+    const rates = Array.from(new Set(fts.flatMap(s => (s.finetune!.grid ?? []).map(g => g.learningRate)))).sort((a, b) => a - b);
+    const rows = rates.map(lr => el('tr', { 'data-lr': String(lr) }, el('td', {}, String(lr)), ...fts.map(s => {
+      const g = s.finetune!.grid?.find(x => x.learningRate === lr);
+      if (!g) return el('td', {}, '–');
+      const chosen = lr === s.finetune!.learningRate;
+      return el('td', { class: chosen ? 'chosen' : '' }, `${pct(g.devMetric)}${chosen ? ' ✓' : ''}`,
+        el('span', { class: 'hint' }, `step ${g.bestStep}${g.trained ? '' : ', did not train'}`));
+    })));
+    body.push(el('p', { class: 'hint' }, `Learning-rate grid: best dev ${r.summary.metric} (%) of each rate and the step it was reached at; ✓ the rate chosen on dev.`),
+      el('table', { id: 'lr-grid' }, el('thead', {}, el('tr', {}, el('th', {}, 'learning rate'), ...fts.map(s => el('th', {}, `seed ${s.seed}`)))), el('tbody', {}, ...rows)));
+  }
+  return section('Fine-tuning', ...body);
+}
+
+/** Kernel change and the linearisation's raw distances per seed, at the step both models are compared at. */
+function renderRegime(r: TemplateReport): HTMLElement | undefined {
+  const seeds = r.seeds.filter(s => s.diagnostics.kernelChange !== undefined || s.diagnostics.linearization);
+  if (!seeds.length) return undefined;
+  const num = (x: number | undefined, f: (x: number) => string) => (x === undefined || !Number.isFinite(x) ? '–' : f(x));
+  const rows = seeds.map(s => {
+    const l = s.diagnostics.linearization;
+    return el('tr', {}, el('td', {}, String(s.seed)),
+      el('td', {}, num(s.diagnostics.kernelChange, x => x.toFixed(2))),
+      el('td', {}, l ? String(l.step) : '–'),
+      el('td', {}, num(l?.ftToLinearized, x => x.toPrecision(3))),
+      el('td', {}, num(l?.ftToInit, x => x.toPrecision(3))),
+      el('td', {}, num(l?.relative, x => x.toFixed(2))),
+      el('td', {}, l ? pct(l.test.acc) : '–'));
+  });
+  return section('Kernel regime (per seed)',
+    el('p', { class: 'hint' }, 'Kernel change ‖K_end − K_0‖_F / ‖K_0‖_F of the SGD train kernel over the trained parameters. The linearised model f_0 + J(θ − θ_0), trained with the same batches, is compared with fine-tuning at the step fine-tuning kept (best dev); distances over all test examples × classes, in logit units.'),
+    el('table', { id: 'regime' },
+      el('thead', {}, el('tr', {}, el('th', {}, 'seed'), el('th', {}, 'kernel change'), el('th', {}, 'compared at step'), el('th', {}, '‖f_FT − f_lin‖'),
+        el('th', {}, '‖f_FT − f_0‖'), el('th', {}, 'ratio'), el('th', {}, 'linearised test acc'))),
+      el('tbody', {}, ...rows)));
+}
+
 function renderReport(r: TemplateReport, st: PanelState): HTMLElement[] {
   const kinds = KINDS.filter(k => r.summary.kernels[k]);
-  const out: HTMLElement[] = [];
-  out.push(el('p', { id: 'verdict', class: r.verdict.kernelLike ? 'good' : r.verdict.kernelLike === false ? 'bad' : '' }, r.verdict.text));
+  const out: HTMLElement[] = [renderVerdict(r)];
+  const warnings = renderWarnings(r);
+  if (warnings) out.push(warnings);
 
-  // per-seed table + mean ± std
-  const head = el('tr', {}, el('th', {}, 'seed'), el('th', {}, 'FT'), ...kinds.flatMap(k => [el('th', {}, `kernel ${KIND_LABEL[k]}`), el('th', {}, `agree ${KIND_LABEL[k]}`)]));
+  // per-seed table (with each seed's own verdict) + mean ± std (with the template's verdict)
+  const verdictCell = (v: Verdict | undefined) => { const s = statusOf(v); return el('td', { class: `status-cell ${verdictTone(s)}` }, verdictLabel(s)); };
+  const head = el('tr', {}, el('th', {}, 'seed'), el('th', {}, 'FT'), ...kinds.flatMap(k => [el('th', {}, `kernel ${KIND_LABEL[k]}`), el('th', {}, `agree ${KIND_LABEL[k]}`)]), el('th', {}, 'verdict'));
   const rows = r.seeds.map(s => el('tr', {}, el('td', {}, String(s.seed)), el('td', {}, s.finetune ? pct(s.finetune.test.acc) : '–'),
-    ...kinds.flatMap(k => [el('td', {}, s.kernels[k] ? pct(s.kernels[k]!.test.acc) : '–'), el('td', {}, s.kernels[k] ? `${pct(s.kernels[k]!.agreement, 0)}%` : '–')])));
+    ...kinds.flatMap(k => [el('td', {}, s.kernels[k] ? pct(s.kernels[k]!.test.acc) : '–'), el('td', {}, s.kernels[k] ? `${pct(s.kernels[k]!.agreement, 0)}%` : '–')]),
+    verdictCell(s.verdict)));
   const mean = el('tr', { class: 'mean' }, el('td', {}, 'mean ± std'), el('td', {}, pm(r.summary.finetune)),
-    ...kinds.flatMap(k => [el('td', {}, pm(r.summary.kernels[k])), el('td', {}, r.summary.agreement[k] ? `${pct(r.summary.agreement[k]!.mean, 0)}%` : '–')]));
+    ...kinds.flatMap(k => [el('td', {}, pm(r.summary.kernels[k])), el('td', {}, r.summary.agreement[k] ? `${pct(r.summary.agreement[k]!.mean, 0)}%` : '–')]),
+    verdictCell(r.verdict));
   out.push(section(`Test ${r.summary.metric} (%)`, el('table', { id: 'summary' }, el('thead', {}, head), el('tbody', {}, ...rows, mean))));
+
+  const ft = renderFinetune(r);
+  if (ft) out.push(ft);
+  const regime = renderRegime(r);
+  if (regime) out.push(regime);
 
   const kind = headlineKind(r);
   const seed = r.seeds[0];
   const kr = kind && seed?.kernels[kind];
   if (seed && kr && seed.finetune) {
+    // the correlation is of class-centred logits (report/metrics.ts marginCorrelation): plot what it correlates
+    const C = seed.finetune.testLogits[0]?.length ?? 0;
+    const centred = (row: number[]) => { const m = row.reduce((a, b) => a + b, 0) / (row.length || 1); return row.map(v => v - m); };
+    const label = (i: number) => st.classes[i] ?? `class ${i}`;
+    const pts = C === 2
+      ? seed.finetune.testLogits.map((row, m) => ({ x: row[1] - row[0], y: (kr.testScores[m]?.[1] ?? 0) - (kr.testScores[m]?.[0] ?? 0) }))
+      : seed.finetune.testLogits.flatMap((row, m) => { const k = centred(kr.testScores[m] ?? row.map(() => 0)); return centred(row).map((v, c) => ({ x: v, y: k[c] ?? 0 })); });
+    const what = C === 2 ? `the margins ${label(1)} − ${label(0)}` : 'each minus its mean over classes';
     const [box, canvas] = chartBox('scatter');
-    const pts = seed.finetune.testLogits.flatMap((row, m) => row.map((v, c) => ({ x: v, y: kr.testScores[m]?.[c] ?? 0 })));
-    out.push(section(`FT logits vs ${KIND_LABEL[kind!]} kernel scores (test, seed ${seed.seed}, r = ${kr.logitCorrelation.toFixed(2)})`, box));
+    out.push(section(`FT vs ${KIND_LABEL[kind!]} kernel, test, seed ${seed.seed}: r = ${kr.logitCorrelation.toFixed(2)} between class-centred logits (${what})`, box));
+    const axis = (who: string) => (C === 2 ? `${who} margin` : `${who} − class mean`);
     queueMicrotask(() => charts.push(new Chart(canvas, {
       type: 'scatter',
-      data: { datasets: [{ label: 'test example × class', data: pts, backgroundColor: ACCENT, pointRadius: 2 }] },
-      options: { animation: false, maintainAspectRatio: false, scales: { x: { title: { display: true, text: 'fine-tuned logit' } }, y: { title: { display: true, text: 'kernel score' } } } },
+      data: { datasets: [{ label: C === 2 ? 'test example' : 'test example × class', data: pts, backgroundColor: ACCENT, pointRadius: 2 }] },
+      options: { animation: false, maintainAspectRatio: false, scales: { x: { title: { display: true, text: axis('fine-tuned logit') } }, y: { title: { display: true, text: axis('kernel score') } } } },
     })));
   }
   if (kr?.trainMatrix) {

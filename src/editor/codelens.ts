@@ -1,11 +1,12 @@
 /**
- * CodeLens above every template item: "▶ Run NTK comparison"; the last result's summary (opens the panel), marked
- * stale when the template changed; while running, the phase and step and a Cancel lens.
+ * CodeLens above every template item: "▶ Run NTK comparison"; the last result's summary with its verdict status (opens
+ * the panel; the tooltip has the verdict's text and reason), marked stale when the template changed; while running,
+ * the phase and step and a Cancel lens. Reads only the results index, never report.json.
  */
 import * as vscode from 'vscode';
 import { ResultsStore } from '../engine/report/store';
 import { config } from './config';
-import { summaryLine } from './format';
+import { summaryLine, verdictTooltip } from './format';
 import { latestResult } from './results';
 import type { RunController } from './runs';
 import { outlineSpec } from './spec-outline';
@@ -43,7 +44,7 @@ export class TemplateCodeLensProvider implements vscode.CodeLensProvider {
         const title = `${result.stale ? '$(history) stale: ' : ''}${summaryLine(result.entry)}`;
         lenses.push(new vscode.CodeLens(range, {
           title,
-          tooltip: result.stale ? 'The template changed since this result was computed: run it again' : result.entry.verdict,
+          tooltip: result.stale ? 'The template changed since this result was computed: run it again' : verdictTooltip(result.entry),
           command: 'ntkLens.showResults',
           arguments: [specFile, t.name],
         }));

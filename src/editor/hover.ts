@@ -1,11 +1,13 @@
 /**
  * Hover on the task name or a template: a table of every stored result of the task (kernel accuracy per kind, FT,
- * agreement, model, date). On a label word: its token id(s) in the file's model (asked from the worker, cached).
+ * agreement, verdict status, model, date); on a template also its verdict text, the reason and its warnings (the one
+ * report.json of that result is read for them). On a label word: its token id(s) in the file's model (asked from the worker, cached).
  */
 import * as vscode from 'vscode';
 import { ResultsStore } from '../engine/report/store';
+import type { RunWarning } from '../engine/report/types';
 import { config } from './config';
-import { resultsTable } from './format';
+import { resultsTable, templateVerdictMarkdown } from './format';
 import { latestResult } from './results';
 import { contains, outlineSpec, type Span } from './spec-outline';
 
@@ -41,13 +43,21 @@ export class TemplateHoverProvider implements vscode.HoverProvider {
       const highlight = template ? latestResult(store, specFile, template) : undefined;
       md = resultsTable(store.list({ task }), { title: `Task ${task}`, highlightKey: highlight?.entry.key });
       if (highlight) {
-        md += `\n\n${highlight.stale ? '*stale:* ' : ''}**${template!.name}**: ${highlight.entry.verdict}`;
+        let warnings: RunWarning[] | undefined;
+        try {
+          warnings = store.readTemplateReport(highlight.entry.key)?.report.warnings;
+        } catch {
+          warnings = undefined; // the table and the verdict come from the index; the warnings only from report.json
+        }
+        md += `\n\n${templateVerdictMarkdown(template!.name, highlight.entry, { stale: highlight.stale, warnings })}`;
       }
     } catch (err) {
       md = `ntk-lens: cannot read the results in ${store.root}: ${(err as Error).message}`;
     }
     const range = onTask ? toRange(outline.task!.span) : toRange((template!.templateSpan ?? template!.nameSpan ?? template!.item));
-    return new vscode.Hover(new vscode.MarkdownString(md), range);
+    const ms = new vscode.MarkdownString(md);
+    ms.supportThemeIcons = true; // $(warning)
+    return new vscode.Hover(ms, range);
   }
 
   private async labelWordHover(specFile: string, text: string, model: string, label: string, word: string, range: vscode.Range): Promise<vscode.Hover> {

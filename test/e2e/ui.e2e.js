@@ -1,12 +1,13 @@
 // Drives code-server like a user: open the example from the Explorer, see the CodeLens, run a template from it (the
-// real engine on ntk-mini), read the figures in the panel beside and check them against the report stored under
+// real engine on ntk-mini), read the figures in the panel beside (the per-seed table, the verdict with its evidence,
+// the warnings, the trained parameters, the kernel regime) and check them against the report stored under
 // <workspace>/.ntk, hover the task name, cancel a run. Screenshots into <shotsDir>.
 // Usage: node ui.e2e.js <workbenchUrl> <shotsDir> <workspaceDir>; prints "ui-e2e: N passed, N failed".
 const { launch } = require('./browser');
-const { expectedSummaryRows, storedReport } = require('./figures');
+const { expectedSummaryRows, statusLabel, storedReport, templateNames } = require('./figures');
 const [url, shots, ws] = process.argv.slice(2);
 const RUN_TIMEOUT = 240000; // a real run of the small example copy: about a minute on 2 shared cores
-const { stepRunner, openExample } = require('./workbench');
+const { checkPanelAgainstReport, stepRunner, openExample } = require('./workbench');
 const runner = stepRunner(shots, 'fail-');
 const step = runner.step;
 let page;
@@ -19,6 +20,7 @@ let page;
   page.on('request', r => { const u = new URL(r.url()); if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !u.protocol.startsWith('data') && !u.protocol.startsWith('blob')) offsite.push(r.url()); });
   await page.goto(url);
   const runLens = await openExample(page, step, {
+    ws,
     loadedStep: 'workbench loads with the example workspace',
     openStep: 'open sentiment.ntk.yaml from the explorer',
     onLenses: () => page.screenshot({ path: `${shots}/01-codelens.png` }),
@@ -41,7 +43,16 @@ let page;
     if (JSON.stringify(shown) !== JSON.stringify(expected)) {
       throw new Error(`panel shows ${JSON.stringify(shown)}, the stored report says ${JSON.stringify(expected)}`);
     }
-    return `${JSON.stringify(shown)} = .ntk/${report.key}/report.json | verdict: ${(await inner.locator('#verdict').innerText()).slice(0, 80)}`;
+    return `${JSON.stringify(shown)} = .ntk/${report.key}/report.json`;
+  });
+  await step('the panel shows the stored verdict: its status, every evidence figure with interval and threshold, the reason, the warnings, the trained set, the kernel regime', async () => {
+    const report = storedReport(ws, 'it-was');
+    const line = await checkPanelAgainstReport(inner, report);
+    const tone = await inner.locator('#verdict').getAttribute('class');
+    const want = { 'kernel-like': 'good', 'not-kernel-like': 'bad' }[report.verdict.status] ?? 'neutral';
+    if (!tone.split(/\s+/).includes(want)) throw new Error(`#verdict has class "${tone}", expected "${want}" for ${report.verdict.status}`);
+    await inner.locator('#verdict').screenshot({ path: `${shots}/03b-verdict.png` });
+    return line;
   });
   await step('the CodeLens shows the result summary of the stored report', async () => {
     const lens = page.locator('.codelens-decoration', { hasText: /kernel \d+\.\d · FT/ }).first();
@@ -71,8 +82,11 @@ let page;
     const hover = page.locator('.monaco-hover', { hasText: 'kernel SGD' }).first();
     await hover.waitFor();
     await page.screenshot({ path: `${shots}/04-hover.png` });
+    const text = (await hover.innerText()).replace(/\s+/g, ' ');
     await page.mouse.move(5, 450);
-    return (await hover.innerText()).replace(/\s+/g, ' ').slice(0, 160);
+    const status = statusLabel(storedReport(ws, 'it-was').verdict.status);
+    if (!/\bverdict\b/.test(text) || !text.includes(status)) throw new Error(`the hover has no verdict column showing "${status}": ${text.slice(0, 300)}`);
+    return text.slice(0, 200);
   });
   await step('cancel a running template from its CodeLens', async () => {
     await page.locator('.tab', { hasText: 'sentiment.ntk.yaml' }).first().click();
@@ -87,7 +101,8 @@ let page;
     await page.locator('.notification-toast', { hasText: 'run cancelled' }).waitFor({ timeout: 20000 });
     // stopped: the lens is back to ▶ Run and no progress count remains
     await page.locator('.codelens-decoration a', { hasText: /^Cancel$/ }).waitFor({ state: 'detached', timeout: 20000 });
-    if (await runLens.count() !== 2) throw new Error(`expected 2 run lenses after the cancel, got ${await runLens.count()}`);
+    const n = templateNames(ws).length;
+    if (await runLens.count() !== n) throw new Error(`expected ${n} run lenses after the cancel, got ${await runLens.count()}`);
     // the panel beside drops its running state too
     await inner.locator('#running').waitFor({ state: 'detached', timeout: 20000 });
     await page.screenshot({ path: `${shots}/06-cancelled.png` });

@@ -1,7 +1,7 @@
 // The packaged extension as a user gets it: the .vsix installed into a fresh code-server profile (scripts/vscode-e2e.sh),
 // on a small copy of the example that the installed extension ships. Opens the example, runs a template from its
 // CodeLens, checks that the worker ran from the installed extension (not the repo) and that the panel shows the
-// figures of the stored report, and screenshots the finished panel.
+// figures of the stored report (the per-seed table and the verdict block), and screenshots the finished panel.
 // Usage: node vsix.e2e.js <workbenchUrl> <shotsDir> <workspaceDir> <installedExtensionDir>; prints "vsix-e2e: N passed, N failed".
 const { execFileSync } = require('child_process');
 const path = require('path');
@@ -9,7 +9,7 @@ const { launch } = require('./browser');
 const { expectedSummaryRows, storedReport } = require('./figures');
 const [url, shots, ws, extDir] = process.argv.slice(2);
 const RUN_TIMEOUT = 240000;
-const { stepRunner, openExample } = require('./workbench');
+const { checkPanelAgainstReport, stepRunner, openExample } = require('./workbench');
 const runner = stepRunner(shots, 'fail-vsix-');
 const step = runner.step;
 let page;
@@ -22,6 +22,7 @@ const workers = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).
   page.setDefaultTimeout(30000);
   await page.goto(url);
   const runLens = await openExample(page, step, {
+    ws,
     loadedStep: 'the installed extension: workbench loads with the example it ships',
     openStep: 'open sentiment.ntk.yaml',
   });
@@ -44,7 +45,8 @@ const workers = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).
     const shown = await inner.locator('#summary tbody tr').evaluateAll(rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.textContent.trim())));
     const expected = expectedSummaryRows(storedReport(ws, 'it-was'));
     if (JSON.stringify(shown) !== JSON.stringify(expected)) throw new Error(`panel ${JSON.stringify(shown)} ≠ stored ${JSON.stringify(expected)}`);
-    return JSON.stringify(shown);
+    // the verdict block, the warnings, the trained set and the kernel regime, as the installed webview bundle shows them
+    return `${JSON.stringify(shown)} | ${await checkPanelAgainstReport(inner, storedReport(ws, 'it-was'))}`;
   });
   await browser.close();
   const { passed, failed } = runner.counts();

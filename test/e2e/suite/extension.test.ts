@@ -44,7 +44,11 @@ describe('ntk-lens in a real extension host (real engine, ntk-mini, wasm)', () =
   it('shows a ▶ Run CodeLens above each template', async () => {
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', file);
     const runLenses = lenses.filter(l => l.command?.title === '▶ Run NTK comparison');
-    assert.deepStrictEqual(runLenses.map(l => l.command!.arguments![1]), ['it-was', 'movie-is']);
+    // one per template item of the file (`- name: x` or `- x` under templates:), in order
+    const list = doc.getText().slice(doc.getText().search(/^templates:/m));
+    const names = [...list.matchAll(/^\s*-\s+(?:name:\s*)?([A-Za-z0-9_-]+)\s*$/gm)].map(m => m[1]);
+    assert.ok(names.includes('it-was') && names.includes('movie-is'), names.join(', '));
+    assert.deepStrictEqual(runLenses.map(l => l.command!.arguments![1]), names);
   });
 
   it('completes template pieces inside a template string', async () => {
@@ -73,11 +77,17 @@ describe('ntk-lens in a real extension host (real engine, ntk-mini, wasm)', () =
     assert.deepStrictEqual(stored.report.seeds.map(x => x.finetune?.test), t.seeds.map(x => x.finetune?.test));
     const tab = await until(() => vscode.window.tabGroups.all.flatMap(g => g.tabs).find(t => t.input instanceof vscode.TabInputWebview), 'the panel tab');
     assert.strictEqual(tab.group.viewColumn, vscode.ViewColumn.Two);
+    // the index entry carries the verdict's status and reason: the CodeLens reads them without report.json
+    const entry = (index.entries as { key: string; templateName: string; verdictStatus?: string; verdictReason?: string }[]).find(e => e.key === t.key)!;
+    assert.deepStrictEqual([entry.verdictStatus, entry.verdictReason], [t.verdict.status, t.verdict.reason]);
+    const status = { 'kernel-like': 'kernel-like', 'not-kernel-like': 'not kernel-like', inconclusive: 'inconclusive', none: 'no verdict' }[t.verdict.status];
     const summary = await until(async () => {
       const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', file);
-      return lenses.find(l => /^kernel \d+\.\d · FT \d+\.\d · agree \d+%$/.test(l.command?.title ?? ''));
+      return lenses.find(l => /^kernel \d+\.\d · FT \d+\.\d · agree \d+% · (kernel-like|not kernel-like|inconclusive|no verdict)$/.test(l.command?.title ?? ''));
     }, 'the summary CodeLens');
     assert.ok(summary.command!.title.includes(`FT ${(100 * ft).toFixed(1)}`), `${summary.command!.title} shows FT ${(100 * ft).toFixed(1)}`);
+    assert.ok(summary.command!.title.endsWith(` · ${status}`), `${summary.command!.title} ends with the verdict status ${status}`);
+    assert.strictEqual(summary.command!.tooltip, t.verdict.reason ? `${t.verdict.text}\nwhy: ${t.verdict.reason}` : t.verdict.text);
     assert.deepStrictEqual(summary.command!.arguments, [file.fsPath, 'it-was']);
   });
 
@@ -85,8 +95,22 @@ describe('ntk-lens in a real extension host (real engine, ntk-mini, wasm)', () =
     const line = doc.getText().split('\n').findIndex(l => l.startsWith('task:'));
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', file, new vscode.Position(line, 8));
     const text = hovers.flatMap(h => h.contents.map(c => (c as vscode.MarkdownString).value ?? String(c))).join('\n');
-    assert.match(text, /\| template \| kernel SGD \| FT \|/);
-    assert.match(text, /\| it-was \|/);
+    assert.match(text, /\| template \| kernel SGD \| FT \| agree SGD \| verdict \| model \| date \|/);
+    assert.match(text, /\| it-was \|.* \| (kernel-like|not kernel-like|inconclusive|no verdict) \| ntk-mini \|/);
+  });
+
+  it('hover on a template adds its verdict text, the reason and its warnings from the stored report', async () => {
+    const index = JSON.parse(fs.readFileSync(path.join(ws, '.ntk', 'index.json'), 'utf8')) as { entries: { key: string; templateName: string; createdAt: string }[] };
+    const key = index.entries.filter(e => e.templateName === 'it-was').sort((a, b) => a.createdAt.localeCompare(b.createdAt)).pop()!.key;
+    const stored = (JSON.parse(fs.readFileSync(path.join(ws, '.ntk', key, 'report.json'), 'utf8')) as { report: TemplateReport }).report;
+    const line = doc.getText().split('\n').findIndex(l => l.includes('_It_was*'));
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', file, new vscode.Position(line, doc.lineAt(line).text.indexOf('_It_was') + 2));
+    const text = hovers.flatMap(h => h.contents.map(c => (c as vscode.MarkdownString).value ?? String(c))).join('\n');
+    assert.ok(text.includes(`**it-was**: ${stored.verdict.text}`), text);
+    if (stored.verdict.reason) assert.ok(text.includes(`*why:* ${stored.verdict.reason}`), text);
+    const n = stored.warnings.length;
+    assert.ok(text.includes(n ? `**${n} warning${n === 1 ? '' : 's'}**` : 'no warnings'), `${n} warnings: ${text}`);
+    for (const w of stored.warnings.slice(0, 5)) assert.ok(text.includes(`- ${w.message}`), w.message);
   });
 
   it('an edited template shows its last result as stale', async () => {

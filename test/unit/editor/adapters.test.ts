@@ -39,8 +39,38 @@ describe('editor adapters (vscode stubbed)', () => {
       [[2, '▶ Run NTK comparison', [spec, 'it-was']], [5, '▶ Run NTK comparison', [spec, 'movie']]]);
     storeResult('it-was', '*cls**sent_0*_It_was*mask*.*sep+*');
     storeResult('movie', '*cls**sent_0*_Film*mask*.*sep+*');
-    const titles = p.provideCodeLenses(doc(spec)).map(l => `${l.range.start.line} ${l.command!.title}`);
-    assert.deepStrictEqual(titles, ['2 ▶ Run NTK comparison', '2 kernel 84.1 · FT 85.1 · agree 90%', '5 ▶ Run NTK comparison', '5 $(history) stale: kernel 84.1 · FT 85.1 · agree 90%']);
+    const lenses = p.provideCodeLenses(doc(spec));
+    const titles = lenses.map(l => `${l.range.start.line} ${l.command!.title}`);
+    assert.deepStrictEqual(titles, ['2 ▶ Run NTK comparison', '2 kernel 84.1 · FT 85.1 · agree 90% · inconclusive', '5 ▶ Run NTK comparison', '5 $(history) stale: kernel 84.1 · FT 85.1 · agree 90% · inconclusive']);
+    const v = fakeTemplateReport('it-was').verdict;
+    assert.strictEqual(v.status, 'inconclusive', 'the fake report, judged by the real verdict code');
+    assert.strictEqual((lenses[1].command as { tooltip?: string }).tooltip, `${v.text}\nwhy: ${v.reason}`, 'the tooltip: verdict text and reason');
+  });
+
+  it('CodeLens reads the verdict status from the index alone (no report.json); an entry from before schema 2 still renders', async () => {
+    storeResult('it-was', '*cls**sent_0*_It_was*mask*.*sep+*');
+    const store = new ResultsStore(path.join(ws, '.ntk'));
+    fs.rmSync(path.join(store.root, '0123456789abcdef', 'report.json'));
+    const p = new TemplateCodeLensProvider(noRuns);
+    assert.strictEqual(p.provideCodeLenses(doc(spec))[1].command!.title, 'kernel 84.1 · FT 85.1 · agree 90% · inconclusive');
+    // an old entry: no verdictStatus / verdictReason
+    for (const f of fs.readdirSync(store.indexDir())) {
+      const file = path.join(store.indexDir(), f);
+      const e = JSON.parse(fs.readFileSync(file, 'utf8'));
+      assert.strictEqual(e.verdictStatus, 'inconclusive');
+      assert.match(e.verdictReason, /straddles its threshold/);
+      delete e.verdictStatus;
+      delete e.verdictReason;
+      e.verdict = 'kernel-like (an old verdict)';
+      fs.writeFileSync(file, JSON.stringify(e));
+    }
+    const old = p.provideCodeLenses(doc(spec))[1].command as { title: string; tooltip?: string };
+    assert.deepStrictEqual([old.title, old.tooltip], ['kernel 84.1 · FT 85.1 · agree 90%', 'kernel-like (an old verdict)']);
+    // and the hover: '–' in the verdict column, the old text, no reason, no warnings (report.json is gone)
+    const h = new TemplateHoverProvider(async () => ({ model: 'm', tokens: [] }));
+    const md = ((await h.provideHover(doc(spec), { line: 3, character: 20 } as never))!.contents[0] as { value: string }).value;
+    assert.match(md, /\| \*\*it-was\*\* \| 84\.1 \| 85\.1 \| 90% \| – \| ntk-mini \|/);
+    assert.ok(md.endsWith('**it-was**: kernel-like (an old verdict)'), md);
   });
 
   it('CodeLens while running: the progress and a Cancel lens carrying the job id; queued templates say so', () => {
@@ -65,11 +95,17 @@ describe('editor adapters (vscode stubbed)', () => {
     let lookups = 0;
     const h = new TemplateHoverProvider(async (_f, _t, words) => { lookups++; return { model: 'ntk-mini', tokens: words.map(w => ({ word: w, ids: [42], pieces: [w] })) }; });
     const onTask = await h.provideHover(doc(spec), { line: 0, character: 8 } as never);
-    assert.match((onTask!.contents[0] as { value: string }).value, /\| it-was \| 84\.1 \| 85\.1 \| 90% \| ntk-mini \| 2026-02-01 \|/);
+    const taskMd = (onTask!.contents[0] as { value: string }).value;
+    assert.match(taskMd, /\| template \| kernel SGD \| FT \| agree SGD \| verdict \| model \| date \|/);
+    assert.match(taskMd, /\| it-was \| 84\.1 \| 85\.1 \| 90% \| inconclusive \| ntk-mini \| 2026-02-01 \|/);
+    assert.ok(!taskMd.includes('why:') && !taskMd.includes('warning'), 'on the task name: the table only');
     const onTemplate = await h.provideHover(doc(spec), { line: 3, character: 20 } as never);
-    const shown = (onTemplate!.contents[0] as { value: string }).value;
+    const shown = (onTemplate!.contents[0] as { value: string; supportThemeIcons: boolean }).value;
     assert.match(shown, /\| \*\*it-was\*\* \|/);
-    assert.ok(shown.includes(`**it-was**: ${fakeTemplateReport('it-was').verdict.text}`), "the template's verdict, as the summary code wrote it");
+    const v = fakeTemplateReport('it-was');
+    assert.ok(shown.includes(`**it-was**: ${v.verdict.text}\n\n*why:* ${v.verdict.reason}`), "the template's verdict and its reason, as the summary code wrote them");
+    assert.ok(shown.endsWith(`$(warning) **1 warning**:\n- ${v.warnings[0].message}`), `the warnings of report.json: ${shown}`);
+    assert.ok((onTemplate!.contents[0] as { supportThemeIcons: boolean }).supportThemeIcons);
     const onWord = await h.provideHover(doc(spec), { line: 4, character: 24 } as never);
     assert.match((onWord!.contents[0] as { value: string }).value, /class \*\*negative\*\*: `terrible` → token id `42`/);
     await h.provideHover(doc(spec), { line: 4, character: 24 } as never);

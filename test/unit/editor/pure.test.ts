@@ -1,6 +1,8 @@
 import * as assert from 'assert';
 import { suggestionsAt } from '../../../src/editor/completion-items';
-import { formatDuration, progressLine, resultsTable, summaryLine } from '../../../src/editor/format';
+import { evidenceCells, formatDuration, progressLine, resultsTable, summaryLine, templateVerdictMarkdown, verdictLabel, verdictTone, verdictTooltip } from '../../../src/editor/format';
+import { evidenceText } from '../../../src/engine/report/summary';
+import type { Evidence } from '../../../src/engine/report/types';
 import { isStale } from '../../../src/editor/results';
 import { RunQueue } from '../../../src/editor/run-queue';
 import { outlineSpec, templateAt } from '../../../src/editor/spec-outline';
@@ -21,8 +23,10 @@ const entry = (over: Partial<IndexEntry> = {}): IndexEntry => ({
   specFile: '/a.ntk.yaml', templateName: 'manual', model: 'ntk-mini', task: 'SST-2', createdAt: '2026-03-04T05:06:07Z',
   key: '0123456789abcdef', template: '*cls**sent_0*_It_was*mask*.*sep+*', words: { '0': 'terrible', '1': 'great' }, metric: 'acc',
   finetune: { mean: 0.853, std: 0.01, n: 5 }, kernels: { sgd: { mean: 0.841, std: 0.02, n: 5 } }, agreement: { sgd: { mean: 0.93, std: 0, n: 5 } },
-  verdict: 'kernel-like', ...over,
+  verdict: 'kernel-like: K[sgd] vs FT (acc, 5 seeds): gap 1.2 [−0.5, 2.9] pts (|gap| ≤ 5)', verdictStatus: 'kernel-like', ...over,
 });
+/** An index entry written before report schema 2: no verdict status or reason. */
+const oldEntry = (): IndexEntry => { const e = entry({ verdict: 'kernel-like (old text)' }); delete e.verdictStatus; return e; };
 
 describe('editor/spec-outline', () => {
   it('finds task, model and every template item with the ranges of name, template and label words (0-based)', () => {
@@ -44,9 +48,47 @@ describe('editor/spec-outline', () => {
 });
 
 describe('editor/format', () => {
-  it('summaryLine quotes the first kernel kind present, FT and agreement', () => {
-    assert.strictEqual(summaryLine(entry()), 'kernel 84.1 · FT 85.3 · agree 93%');
-    assert.strictEqual(summaryLine(entry({ kernels: { 'asymmetric-signgd': { mean: 0.5, std: 0, n: 1 } }, agreement: {}, finetune: undefined })), 'kernel 50.0');
+  it('summaryLine quotes the first kernel kind present, FT, agreement and the verdict status (none for an old entry)', () => {
+    assert.strictEqual(summaryLine(entry()), 'kernel 84.1 · FT 85.3 · agree 93% · kernel-like');
+    assert.strictEqual(summaryLine(entry({ verdictStatus: 'inconclusive' })), 'kernel 84.1 · FT 85.3 · agree 93% · inconclusive');
+    assert.strictEqual(summaryLine(entry({ verdictStatus: 'not-kernel-like' })), 'kernel 84.1 · FT 85.3 · agree 93% · not kernel-like');
+    assert.strictEqual(summaryLine(entry({ kernels: { 'asymmetric-signgd': { mean: 0.5, std: 0, n: 1 } }, agreement: {}, finetune: undefined, verdictStatus: 'none' })), 'kernel 50.0 · no verdict');
+    assert.strictEqual(summaryLine(oldEntry()), 'kernel 84.1 · FT 85.3 · agree 93%');
+  });
+  it('verdictLabel, verdictTone: the words and the good / bad / neutral style of statuses and evidence outcomes', () => {
+    assert.deepStrictEqual((['kernel-like', 'not-kernel-like', 'inconclusive', 'none', undefined] as const).map(s => [verdictLabel(s), verdictTone(s)]), [
+      ['kernel-like', 'good'], ['not kernel-like', 'bad'], ['inconclusive', 'neutral'], ['no verdict', 'neutral'], ['–', 'neutral'],
+    ]);
+    assert.deepStrictEqual([true, false, null].map(verdictTone), ['good', 'bad', 'neutral']);
+  });
+  it('evidenceCells: value with its interval (else ± std over seeds when n > 1), the threshold in the unit, pass / fail / undecided', () => {
+    const gap: Evidence = { name: 'gap', value: -0.012, interval: [-0.031, 0.008], spread: { mean: -0.012, std: 0.02, n: 5 }, test: 'abs-max', threshold: 0.05, unit: 'points', pass: true };
+    const agree: Evidence = { name: 'agreement', value: 0.876, interval: [0.79, 0.93], test: 'min', threshold: 0.8, unit: 'percent', pass: null };
+    const change: Evidence = { name: 'kernel change', value: 0.7123, spread: { mean: 0.7123, std: 0.031, n: 3 }, test: 'max', threshold: 0.5, unit: 'ratio', pass: false };
+    const single: Evidence = { name: 'linearisation', value: 0.25, spread: { mean: 0.25, std: 0, n: 1 }, test: 'max', threshold: 0.5, unit: 'ratio', pass: true };
+    assert.deepStrictEqual([gap, agree, change, single].map(evidenceCells), [
+      { name: 'gap', value: '−1.2 [−3.1, 0.8] pts', threshold: '|gap| ≤ 5 pts', result: 'pass' },
+      { name: 'agreement', value: '88 [79, 93] %', threshold: '≥ 80 %', result: 'undecided' },
+      { name: 'kernel change', value: '0.71 ± 0.03', threshold: '≤ 0.5', result: 'fail' },
+      { name: 'linearisation', value: '0.25', threshold: '≤ 0.5', result: 'pass' },
+    ]);
+    // the same figures as the engine's own one-line rendering (report/summary.ts evidenceText), cell by cell
+    for (const e of [gap, agree, change, single]) {
+      const c = evidenceCells(e);
+      assert.strictEqual(evidenceText(e), `${c.name} ${c.value} (${c.threshold.replace(/ (pts|%)$/, '')})`);
+    }
+  });
+  it('the CodeLens tooltip and the hover trailer: verdict text, its reason, the warnings (count, then each)', () => {
+    assert.strictEqual(verdictTooltip(entry()), entry().verdict);
+    assert.strictEqual(verdictTooltip(entry({ verdict: 'inconclusive: …', verdictReason: 'the interval of gap straddles its threshold' })), 'inconclusive: …\nwhy: the interval of gap straddles its threshold');
+    const md = templateVerdictMarkdown('manual', entry({ verdict: 'inconclusive: x', verdictReason: 'more seeds would decide' }), {
+      stale: true, warnings: [{ code: 'truncated', message: 'max_length 64 cut 3 of 872 examples' }, { code: 'skipped-rows', message: '2 rows skipped' }],
+    });
+    assert.strictEqual(md, '*stale:* **manual**: inconclusive: x\n\n*why:* more seeds would decide\n\n$(warning) **2 warnings**:\n- max_length 64 cut 3 of 872 examples\n- 2 rows skipped');
+    assert.strictEqual(templateVerdictMarkdown('manual', entry(), { stale: false, warnings: [] }), `**manual**: ${entry().verdict}\n\nno warnings`);
+    assert.strictEqual(templateVerdictMarkdown('manual', oldEntry(), { stale: false }), '**manual**: kernel-like (old text)', 'an old result: no reason, report.json unread');
+    const many = templateVerdictMarkdown('m', entry(), { stale: false, warnings: Array.from({ length: 7 }, (_, i) => ({ code: 'c', message: `w${i}` })) });
+    assert.match(many, /\*\*7 warnings\*\*:\n- w0\n(- w\d\n){4}- … 2 more in the results panel$/);
   });
   it('progressLine shows phase and step, seed and ETA', () => {
     assert.strictEqual(progressLine({ type: 'step', phase: 'finetune', step: 412, total: 1000 }), 'fine-tuning 412/1000');
@@ -54,12 +96,17 @@ describe('editor/format', () => {
     assert.strictEqual(progressLine({ type: 'log', level: 'info', message: 'x' }), undefined);
     assert.strictEqual(formatDuration(30), '30 s');
   });
-  it('resultsTable is a Markdown table with kernel accuracy per kind, FT, agreement, model and date; pipes escaped', () => {
-    const md = resultsTable([entry(), entry({ templateName: 'a|b', key: 'ffffffffffffffff', kernels: { sgd: { mean: 0.5, std: 0, n: 1 }, signgd: { mean: 0.6, std: 0, n: 1 } } })], { title: 'Task SST-2', highlightKey: '0123456789abcdef' });
+  it('resultsTable is a Markdown table with kernel accuracy per kind, FT, agreement, verdict, model and date; pipes escaped', () => {
+    const md = resultsTable([
+      entry(),
+      entry({ templateName: 'a|b', key: 'ffffffffffffffff', verdictStatus: 'not-kernel-like', kernels: { sgd: { mean: 0.5, std: 0, n: 1 }, signgd: { mean: 0.6, std: 0, n: 1 } } }),
+      { ...oldEntry(), templateName: 'old', key: 'eeeeeeeeeeeeeeee' },
+    ], { title: 'Task SST-2', highlightKey: '0123456789abcdef' });
     const lines = md.split('\n');
-    assert.strictEqual(lines[2], '| template | kernel SGD | kernel SignGD | FT | agree SGD | agree SignGD | model | date |');
-    assert.strictEqual(lines[4], '| **manual** | 84.1 ± 2.0 | – | 85.3 ± 1.0 | 93% | – | ntk-mini | 2026-03-04 |');
-    assert.match(lines[5], /^\| a\\\|b \| 50\.0 \| 60\.0 \|/);
+    assert.strictEqual(lines[2], '| template | kernel SGD | kernel SignGD | FT | agree SGD | agree SignGD | verdict | model | date |');
+    assert.strictEqual(lines[4], '| **manual** | 84.1 ± 2.0 | – | 85.3 ± 1.0 | 93% | – | kernel-like | ntk-mini | 2026-03-04 |');
+    assert.match(lines[5], /^\| a\\\|b \| 50\.0 \| 60\.0 \| .* \| not kernel-like \| ntk-mini \|/);
+    assert.strictEqual(lines[6], '| old | 84.1 ± 2.0 | – | 85.3 ± 1.0 | 93% | – | – | ntk-mini | 2026-03-04 |', 'an entry from before schema 2: no verdict status');
     assert.match(resultsTable([], { title: 'T' }), /No results yet/);
   });
 });
