@@ -142,10 +142,11 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     const stage = computeKinds.length ? ctx.store.readStage<Theta0Meta>(ctx.key, seed, 'theta0') : undefined;
     let blocks: KernelBlocks = {};
     let kernelSeconds = 0;
-    if (stage && sameKinds(stage.meta.kinds, computeKinds)) {
-      blocks = blocksFromStage(stage.arrays, computeKinds);
-      for (const key of ['train', 'dev', 'test'] as const) { f0[key].set(stage.arrays[`f0-${key}`].data as Float64Array); f0Seen[key].fill(1); }
-      kernelSeconds = stage.meta.kernelSeconds;
+    const reuse = stage !== undefined && sameKinds(stage.meta.kinds, computeKinds);
+    if (reuse) {
+      blocks = blocksFromStage(stage!.arrays, computeKinds);
+      for (const key of ['train', 'dev', 'test'] as const) { f0[key].set(stage!.arrays[`f0-${key}`].data as Float64Array); f0Seen[key].fill(1); }
+      kernelSeconds = stage!.meta.kernelSeconds;
       emit({ type: 'log', level: 'info', message: `[${template.name} seed ${seed}] reusing the kernels and initial logits at θ0 that an interrupted run computed` });
     } else if (computeKinds.length) {
       blocks = await ntk(data.train, [{ name: 'dev', inputs: data.dev }, { name: 'test', inputs: data.test }], {
@@ -160,7 +161,7 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
       const missing = [...f0Seen[key].keys()].filter((i) => !f0Seen[key][i]);
       if (missing.length) onOutputs(key, missing, Float32Array.from(await predictLogits(classify, missing.map((i) => sets[key][i]))));
     }
-    if (computeKinds.length && !stage) ctx.store.writeStage(ctx.key, seed, 'theta0', stageArrays(blocks, f0), { kinds: computeKinds, kernelSeconds } satisfies Theta0Meta);
+    if (computeKinds.length && !reuse) ctx.store.writeStage(ctx.key, seed, 'theta0', stageArrays(blocks, f0), { kinds: computeKinds, kernelSeconds } satisfies Theta0Meta);
     const before = { dev: scores(f0.dev, gold.dev, C, metric), test: scores(f0.test, gold.test, C, metric) };
     const files = await writeKernels(ctx, blocks, kinds);
 
