@@ -22,6 +22,8 @@ import { loadStudy, type StudySpec } from './study-file';
 import { checkStudy, doneJobs, jobKeys, runStudyJob, studyStore } from './study-run';
 import { formatTables, studyTables, type TableFormat } from './table';
 import { paperStudyText } from './init';
+import { describeLocalEvent, runLocal, studyJobCommand } from './local-executor';
+import { describeStatus, describeSubmit, resubmitSlurm, SlurmError, studyStatus, submitSlurm } from './slurm';
 
 export interface StudyIO {
   out(s: string): void;
@@ -145,6 +147,92 @@ export async function studyMain(argv: string[], io: StudyIO): Promise<number> {
         return 1;
       } finally {
         process.off('SIGINT', onSigint);
+      }
+    }
+    case 'run': {
+      const problems = (await checkStudy(study)).filter((p) => p.severity === 'error');
+      if (problems.length) { io.err(`${problems.map(formatSpecError).join('\n')}\n`); return 2; }
+      const workersFlag = a.flags.get('--workers');
+      const workers = workersFlag === undefined ? undefined : Number(workersFlag);
+      if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) { io.err('ntk-lens study run: --workers needs an integer ≥ 1\n'); return 2; }
+      const jobs = expandJobs(study);
+      const keys = await jobKeys(study, jobs);
+      const done = jobs.map((j, i) => keys[i] !== undefined && store.readSeed(keys[i]!, j.seed) !== undefined);
+      const events = a.flags.has('--events');
+      const emit = (o: object) => io.out(`${JSON.stringify(o)}\n`);
+      const failures = new Map<number, string>();
+      const table = async () => studyTables(study, store, { keys, failures });
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.on('SIGINT', onSigint);
+      try {
+        const result = await runLocal({
+          jobs: jobs.map((j) => ({ index: j.index, label: j.label, estimate: estimateJob(study, j) })),
+          command: studyJobCommand(study.file, store.root),
+          workers,
+          isDone: (i) => done[i],
+          logDir: path.join(store.root, 'study-logs', path.basename(study.file, '.ntk-study.yaml')),
+          signal: controller.signal,
+          onEvent: (e) => {
+            if (e.type === 'job' && e.state === 'failed') failures.set(e.index, `${e.reason ?? `exit ${e.exitCode}`}; log ${e.logFile}`);
+            if (!events) { io.err(`${describeLocalEvent(e)}\n`); return; }
+            emit(e.type === 'plan' ? { ...e, jobs: e.counts.total } : e);
+            if (e.type === 'job' && (e.state === 'done' || e.state === 'failed')) void table().then((t) => emit({ type: 'table', tables: JSON.parse(formatTables(t, study, 'json')) }));
+          },
+        });
+        const tables = await table();
+        if (events) {
+          emit({ type: 'table', tables: JSON.parse(formatTables(tables, study, 'json')) });
+          emit({ type: 'done', done: result.done.length, failed: result.failed.length, skipped: result.skipped.length, cancelled: result.cancelled.length, seconds: result.seconds, workers: result.workers });
+        } else {
+          io.out(`${formatTables(tables, study, 'md')}\n`);
+          io.out(`${result.done.length} jobs done, ${result.skipped.length} already done, ${result.failed.length} failed${result.cancelled.length ? `, ${result.cancelled.length} cancelled` : ''} in ${result.seconds.toFixed(1)} s on ${result.workers} worker${result.workers === 1 ? '' : 's'}; job logs in ${result.logDir}\n`);
+          for (const f of result.failed) io.out(`  job ${f.index} failed: ${f.reason} (log ${f.logFile})\n`);
+        }
+        return controller.signal.aborted ? 130 : result.failed.length ? 1 : 0;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    }
+    case 'submit':
+    case 'resubmit':
+    case 'status': {
+      const jobs = expandJobs(study);
+      const done = await doneJobs(study, store, jobs);
+      const target = { studyFile: study.file, outDir: store.root };
+      try {
+        if (a.sub === 'status') {
+          const status = await studyStatus({ ...target, indices: jobs.map((j) => j.index), isJobDone: (i) => done[i] });
+          io.out(`${describeStatus(status)}\n`);
+          return 0;
+        }
+        if (a.sub === 'submit' && !a.flags.has('--slurm')) { io.err('ntk-lens study submit: say where: --slurm (the local executor is `study run`)\n'); return 2; }
+        const problems = (await checkStudy(study)).filter((p) => p.severity === 'error');
+        if (problems.length) { io.err(`${problems.map(formatSpecError).join('\n')}\n`); return 2; }
+        const num = (k: string) => (a.flags.get(k) === undefined ? undefined : Number(a.flags.get(k)));
+        const options = {
+          ...target,
+          jobs: jobs.map((j) => ({ index: j.index, estimate: estimateJob(study, j) })),
+          partition: a.flags.get('--partition') as string | undefined,
+          time: a.flags.get('--time') as string | undefined,
+          mem: a.flags.get('--mem') as string | undefined,
+          gpusPerJob: num('--gpus-per-job'),
+          maxParallel: num('--max-parallel'),
+          dryRun: a.flags.has('--dry-run'),
+        };
+        if (a.sub === 'submit') {
+          // Only the unfinished jobs: a finished job is never computed again.
+          const pending = options.jobs.filter((j) => !done[j.index]);
+          if (!pending.length) { io.out(`every job of ${study.file} is done; \`ntk-lens study report\` prints the table\n`); return 0; }
+          io.out(`${describeSubmit(await submitSlurm({ ...options, jobs: pending }))}\n`);
+          return 0;
+        }
+        const r = await resubmitSlurm({ ...options, isJobDone: (i) => done[i] });
+        io.out(r.result ? `re-submitted ${r.resubmitted.length} job(s): ${r.resubmitted.join(', ')}\n${describeSubmit(r.result)}\n` : `nothing to re-submit: ${describeStatus(r.status)}\n`);
+        return 0;
+      } catch (e) {
+        if (e instanceof SlurmError) { io.err(`ntk-lens study ${a.sub}: ${e.message}\n`); return 1; }
+        throw e;
       }
     }
     case 'report': {

@@ -32,9 +32,9 @@ export interface StudyTable {
 }
 
 /** Builds the tables (one per model × shots) and writes each complete-or-partial cell's template report. */
-export async function studyTables(study: StudySpec, store: ResultsStore, opts: { failures?: Map<number, string>; write?: boolean } = {}): Promise<StudyTable[]> {
+export async function studyTables(study: StudySpec, store: ResultsStore, opts: { failures?: Map<number, string>; write?: boolean; keys?: (string | undefined)[] } = {}): Promise<StudyTable[]> {
   const jobs = expandJobs(study);
-  const keys = await jobKeys(study, jobs);
+  const keys = opts.keys ?? await jobKeys(study, jobs);
   const kinds = ((study.kernel?.kinds as KernelKind[] | undefined) ?? ['sgd']);
   const tables: StudyTable[] = [];
   for (const model of study.models) {

@@ -121,6 +121,25 @@ kernel: {kinds: [sgd], solver: lstsq}
     }
   });
 
+  it('study run: every unfinished job on parallel worker processes, then the full table; a second run skips them all', async () => {
+    const out = path.join(exp.dir, 'run-store');
+    const first = io();
+    assert.equal(await studyMain(['run', studyFile, '--out', out, '--workers', '2', '--events'], first.io), 0, first.o.err);
+    const events = first.o.out.trim().split('\n').map((l) => JSON.parse(l));
+    const plan = events.find((e) => e.type === 'plan');
+    assert.equal(plan.jobs, 4);
+    assert.equal(plan.workers, 2);
+    assert.deepEqual(events.filter((e) => e.type === 'job' && e.state === 'done').map((e) => e.index).sort(), [0, 1, 2, 3]);
+    const final = events.filter((e) => e.type === 'table').pop();
+    const cells = final.tables[0].rows[0].cells;
+    assert.deepEqual(cells.map((c: { seeds: number[]; missing: number[] }) => [c.seeds, c.missing]), [[[13, 21], []], [[13, 21], []]]);
+    const last = events[events.length - 1];
+    assert.deepEqual([last.type, last.done, last.failed, last.workers], ['done', 4, 0, 2]);
+    const again = io();
+    assert.equal(await studyMain(['run', studyFile, '--out', out, '--workers', '2'], again.io), 0);
+    assert.match(again.o.out, /0 jobs done, 4 already done, 0 failed/);
+  });
+
   it('study init writes the paper grid: 14 tasks × 2 modes × 5 seeds = 140 jobs, and refuses to overwrite', async () => {
     const file = path.join(exp.dir, 'paper.ntk-study.yaml');
     const { o, io: cli } = io();
