@@ -22,8 +22,9 @@ import * as path from 'node:path';
 import { version as VERSION } from '../../../package.json';
 import { parsePretrainArgs, pretrainMain, PRETRAIN_USAGE } from '../pretrain/cli';
 import { studyMain } from '../study/cli';
+import { defaultWorkers, runPairsInParallel } from './parallel-run';
 import { didYouMean, SpecErrors } from '../spec';
-import { isAbortError } from '../util/abort';
+import { isAbortError, throwIfAborted } from '../util/abort';
 import { eventLine, reportTable } from './format';
 import { runExperiment, validateSpecFile, type RunOptions } from './experiment';
 import type { RunEvent } from '../report/types';
@@ -40,6 +41,7 @@ const RUN_OPTIONS = `options:
   --out DIR           results folder (default: .ntk beside the file); finished seeds there are reused
   --backend B         auto | wasm | cpu | webgpu | tensorflow (default: the file's backend)
   --memory-mb N       memory for per-example gradients, in MB (default: half the free memory)
+  --workers N         run the unfinished (template, seed) pairs as N parallel processes (default: the cores; 1: this process only)
   --json              print the report as JSON instead of the table
   -h, --help          this help`;
 
@@ -85,6 +87,8 @@ export interface ParsedArgs {
   file: string;
   options: RunOptions;
   json: boolean;
+  /** Parallel (template, seed) jobs (run/kernel; default: the cores). */
+  workers?: number;
 }
 
 /** `{ help }` when the command's help is asked for (anywhere after the command), else the parsed arguments. */
@@ -98,6 +102,7 @@ export function parseArgs(argv: string[]): ParsedArgs | { help: ParsedArgs['comm
   const options: RunOptions = {};
   let file: string | undefined;
   let json = false;
+  let workers: number | undefined;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = (): string => {
@@ -133,8 +138,12 @@ export function parseArgs(argv: string[]): ParsedArgs | { help: ParsedArgs['comm
       case '--json':
         json = true;
         break;
+      case '--workers':
+        workers = Number(value());
+        if (!(Number.isInteger(workers) && workers >= 1)) throw usage('--workers needs an integer ≥ 1');
+        break;
       default:
-        if (a.startsWith('-')) throw usage(`unknown option ${a}.${didYouMean(a, ['--template', '--seeds', '--out', '--backend', '--memory-mb', '--json', '--help'])}`);
+        if (a.startsWith('-')) throw usage(`unknown option ${a}.${didYouMean(a, ['--template', '--seeds', '--out', '--backend', '--memory-mb', '--workers', '--json', '--help'])}`);
         if (file) throw usage(`one experiment file at a time (got '${file}' and '${a}')`);
         file = a;
     }
@@ -143,7 +152,7 @@ export function parseArgs(argv: string[]): ParsedArgs | { help: ParsedArgs['comm
   if (!fs.existsSync(file)) throw usage(`${file}: no such file`);
   if (!fs.statSync(file).isFile()) throw usage(`${file}: not a file`);
   if (command === 'kernel') options.kernelsOnly = true;
-  return { command, file, options, json };
+  return { command, file, options, json, workers };
 }
 
 /** Prints progress to stderr: every phase and log line, step events at most once a second per phase. */
@@ -233,7 +242,17 @@ async function runCommand(args: ParsedArgs, io: CliIO): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   try {
+    // Several unfinished (template, seed) pairs: run them as parallel jobs on the free cores first (run/parallel-run.ts);
+    // the run below then finds them in the results store and only summarises.
+    const started = Date.now();
+    const workers = args.workers ?? defaultWorkers();
+    if (workers > 1) {
+      await runPairsInParallel(args.file, { ...args.options, workers, signal: controller.signal, onLine: (l) => io.err(`${l}\n`) })
+        .catch((e) => { if (e instanceof SpecErrors || isAbortError(e)) throw e; io.err(`ntk-lens: parallel jobs not used (${(e as Error).message}); running in this process\n`); });
+      throwIfAborted(controller.signal, 'run (parallel jobs cancelled)');
+    }
     const report = await runExperiment(args.file, { ...args.options, signal: controller.signal, onEvent: progressPrinter(io.err) });
+    report.seconds = (Date.now() - started) / 1000; // the parallel jobs included
     io.out(args.json ? JSON.stringify(report, null, 2) + '\n' : reportTable(report) + '\n');
     return EXIT.ok;
   } catch (e) {

@@ -1,0 +1,66 @@
+/**
+ * `ntk-lens run --workers N`: a run's unfinished (template, seed) pairs as parallel jobs on the free cores, through
+ * the same local executor as studies (study/local-executor.ts). Each job is `ntk-lens run FILE --template T --seeds S
+ * --workers 1` in its own process, writing into the results store; the run itself then finds every seed there and
+ * only summarises (a pair whose job failed is computed by the run itself, which reports its error as usual).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describeLocalEvent, defaultCliEntry, runLocal, type LocalResult } from '../study/local-executor';
+import { loadSpec } from '../spec';
+import { ResultsStore } from '../report/store';
+import { modelIdentity, resultKey, type RunOptions } from './experiment';
+import { requirePreflight } from './preflight';
+
+export interface ParallelOptions extends RunOptions {
+  workers: number;
+  kernelsOnly?: boolean;
+  /** Where each job's log goes (default: <results>/run-logs). */
+  logDir?: string;
+  onLine?: (line: string) => void;
+}
+
+/** Runs the unfinished pairs in parallel; undefined when there are fewer than two (nothing to gain). */
+export async function runPairsInParallel(file: string, o: ParallelOptions): Promise<LocalResult | undefined> {
+  const spec = loadSpec(path.resolve(file));
+  await requirePreflight(spec, { templates: o.templates, seeds: o.seeds, hubCacheDir: o.hubCacheDir }); // located errors before any job
+  const store = new ResultsStore(o.resultsDir ?? path.join(path.dirname(spec.file), '.ntk'));
+  const templates = spec.templates.filter((t) => !o.templates || o.templates.includes(t.name));
+  const seeds = o.seeds ?? spec.seeds;
+  const identity = await modelIdentity(spec, { hubCacheDir: o.hubCacheDir });
+  if (!identity) return undefined; // a Hub model not downloaded yet: the run downloads it once, in one process
+  const pairs = templates.flatMap((t) => seeds.map((seed) => ({ t, seed })))
+    .filter(({ t, seed }) => !store.readSeed(resultKey(spec, t, identity, { kernelsOnly: o.kernelsOnly }), seed));
+  if (pairs.length < 2 || o.workers < 2) return undefined;
+  const cli = defaultCliEntry();
+  const nodeArgs = cli.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
+  const pass = [
+    ...(o.backend ? ['--backend', o.backend] : []),
+    ...(o.memoryBudgetMB ? ['--memory-mb', String(o.memoryBudgetMB)] : []),
+  ];
+  // Each job holds the model, its gradients and (Adam) moments: about 6 copies of the weights, plus the runtime.
+  const memoryMB = Math.round((6 * 4 * (await weightBytes(identity.dir))) / 4 / 2 ** 20 + 400);
+  return runLocal({
+    jobs: pairs.map(({ t, seed }, index) => ({ index, label: `${t.name} seed ${seed}`, estimate: { memoryMB, seconds: 0 } })),
+    command: (index) => ({
+      file: process.execPath,
+      args: [...nodeArgs, cli, o.kernelsOnly ? 'kernel' : 'run', spec.file, '--template', pairs[index].t.name, '--seeds', String(pairs[index].seed), '--out', store.root, '--workers', '1', ...pass],
+      env: { NTK_LENS_RELAYED: '1' },
+    }),
+    workers: Math.min(o.workers, pairs.length),
+    logDir: o.logDir ?? path.join(store.root, 'run-logs'),
+    signal: o.signal,
+    onEvent: (e) => o.onLine?.(describeLocalEvent(e)),
+  });
+}
+
+/** Bytes of the checkpoint's weight files (an estimate of the model's size in memory as float32 at most). */
+async function weightBytes(dir: string): Promise<number> {
+  const fs = await import('node:fs');
+  let total = 0;
+  for (const f of fs.readdirSync(dir)) if (f.endsWith('.safetensors')) total += fs.statSync(path.join(dir, f)).size;
+  return total || 10 * 2 ** 20;
+}
+
+/** The default number of workers: the cores. */
+export const defaultWorkers = (): number => (os.availableParallelism?.() ?? os.cpus().length);
