@@ -205,7 +205,7 @@ async function checkModel(spec: ExperimentSpec, opts: PreflightOptions): Promise
     const limit = config.maxPositions - config.positionOffset;
     problems.push(problem(spec, spec.ranges.max_length ?? at,
       `max_length ${spec.maxLength} is more than the model takes (max_position_embeddings ${config.maxPositions}: at most ${limit} tokens); ` +
-      `an input longer than ${limit} tokens stops the run. Set max_length: ${limit}.`, 'warning'));
+      `inputs are cut to ${limit} tokens, and the run warns how many examples that shortens. Set max_length: ${limit} to say so in the file.`, 'warning'));
   }
   return { problems, tokenizer };
 }

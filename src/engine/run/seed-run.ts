@@ -95,7 +95,7 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
   const truncated = { n: 0, tokens: 0, total: 0 };
   const enc = (examples: Example[]) => examples.map((e) => encodeExample(ctx, e, truncated));
   const data = { train: enc(splits.train), dev: enc(dev), test: enc(test) };
-  if (truncated.n > 0) warn(truncationWarning(spec.maxLength, truncated));
+  if (truncated.n > 0) warn(truncationWarning(maxLengthOf(ctx), truncated));
   const gold = {
     train: splits.train.map((e) => classIndex(classes, e)),
     dev: dev.map((e) => classIndex(classes, e)),
@@ -358,19 +358,29 @@ function gradientCap(ctx: SeedContext, parameterCount: number, kinds: KernelKind
  * limits, which are the paper's settings) and the tokens cut, for the run's warning.
  */
 function encodeExample(ctx: SeedContext, e: Example, truncated: { n: number; tokens: number; total: number }): EncodedExample {
-  const { spec, template, model } = ctx;
+  const { template, model } = ctx;
+  const maxLength = maxLengthOf(ctx);
   truncated.total++;
   if (template.mode === 'standard') {
-    const s = encodeStandard(model.tokenizer, e, spec.maxLength);
+    const s = encodeStandard(model.tokenizer, e, maxLength);
     const full = encodeStandard(model.tokenizer, e, Number.MAX_SAFE_INTEGER).inputIds.length;
-    if (full > spec.maxLength) { truncated.n++; truncated.tokens += full - spec.maxLength; }
+    if (full > maxLength) { truncated.n++; truncated.tokens += full - maxLength; }
     return { ...s, maskPos: -1 };
   }
-  const opts = { maxLength: spec.maxLength, firstSentLimit: spec.firstSentLimit, otherSentLimit: spec.otherSentLimit };
+  const opts = { maxLength, firstSentLimit: ctx.spec.firstSentLimit, otherSentLimit: ctx.spec.otherSentLimit };
   const prepared = ctx.prepared ?? template.template!;
   const full = compilePrompt(prepared, model.tokenizer, e, { ...opts, maxLength: Number.MAX_SAFE_INTEGER }).inputIds.length;
-  if (full > spec.maxLength) { truncated.n++; truncated.tokens += full - spec.maxLength; }
+  if (full > maxLength) { truncated.n++; truncated.tokens += full - maxLength; }
   return compilePrompt(prepared, model.tokenizer, e, opts);
+}
+
+/**
+ * `max_length`, but never more tokens than the model has positions for (a task's default of 256 with a 128-position
+ * model used to stop the run at the first long input): the cut is counted in the truncation warning.
+ */
+function maxLengthOf(ctx: SeedContext): number {
+  const c = ctx.model.config;
+  return Math.min(ctx.spec.maxLength, c.maxPositions - c.positionOffset);
 }
 
 function classIndex(classes: string[], e: Example): number {

@@ -55,6 +55,22 @@ describe('warnings for settings that cost speed or accuracy', function () {
     rewrite(/max_length: 8/, 'max_length: 32');
   });
 
+  it('max_length beyond the model\'s positions: inputs are cut to what the model takes (the run used to stop), and the cut is counted', async () => {
+    // The tiny model has 64 positions; one training sentence of ~80 tokens.
+    const train = path.join(exp.dir, 'train.tsv');
+    const original = fs.readFileSync(train, 'utf8');
+    fs.writeFileSync(train, original.replace('a great and moving film', Array(40).fill('great film').join(' ')));
+    rewrite(/max_length: \d+/, 'max_length: 100');
+    try {
+      const report = await runExperiment(exp.specFile, { resultsDir: path.join(exp.dir, 'long') });
+      const w = report.templates[0].seeds[0].warnings.find((x) => x.code === 'truncated');
+      assert.match(w!.message, /^max_length 64 cut 1 of 24 examples/);
+    } finally {
+      fs.writeFileSync(train, original);
+      rewrite(/max_length: 100/, 'max_length: 32');
+    }
+  });
+
   it('skip_malformed: how many rows were dropped, and where', async () => {
     const train = path.join(exp.dir, 'train.tsv');
     const original = fs.readFileSync(train, 'utf8');
