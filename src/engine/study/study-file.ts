@@ -137,7 +137,13 @@ export function parseStudy(text: string, filePath: string): StudyResult {
   // tasks
   const tasks: StudyTask[] = [];
   const tf = f.get('tasks');
-  if (!tf) for (const name of PAPER_TASKS) tasks.push({ task: findTask(name)!, override: overrides.get(findTask(name)!.name)?.value ?? {}, range: fileStart });
+  if (!tf) {
+    // The 14 tasks by default; a task's problems are then shown at its overrides, if it has any, else at the file start.
+    for (const name of PAPER_TASKS) {
+      const o = overrides.get(findTask(name)!.name);
+      tasks.push({ task: findTask(name)!, override: o?.value ?? {}, range: o ? c.nodeRange(o.key) : fileStart });
+    }
+  }
   else if (!isSeq(tf.value) || tf.value.items.length === 0) c.at(tf.value ?? tf.key, `'tasks' must be a non-empty list of task names (${PAPER_TASKS.join(', ')}).`);
   else {
     for (const item of tf.value.items as Node[]) {
