@@ -2,6 +2,7 @@
 //   dist/extension.js  (vscode external)       dist/worker.js (engine worker process)
 //   dist/cli.js        (from src/engine/run/cli.ts, when it exists)
 //   dist/webview/main.js + main.css (panel UI)  dist/*.wasm (tfjs-backend-wasm binaries; setWasmPaths(dist/))
+//   dist/webview/study.js + study.css (study panel)
 // @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm are bundled (pure JS), so the .vsix needs no node_modules; the
 // optional backends stay external and are require()d in try/catch (src/engine/backend/init-backend.ts): the native
 // @tensorflow/tfjs-node(-gpu), @tensorflow/tfjs-backend-webgpu and its Dawn binding `webgpu`. tfjs keeps its engine
@@ -40,7 +41,7 @@ const builds = [
   },
   {
     bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: !dev, sourcemap: dev ? 'inline' : false,
-    entryPoints: { main: 'webview/main.ts' }, outdir: 'dist/webview', absWorkingDir: root, logLevel: 'warning',
+    entryPoints: { main: 'webview/main.ts', study: 'webview/study.ts' }, outdir: 'dist/webview', absWorkingDir: root, logLevel: 'warning',
   },
 ];
 if (exists('src/engine/run/cli.ts')) {
@@ -50,7 +51,7 @@ if (!exists('src/engine/run/experiment.ts')) console.warn('build: src/engine/run
 
 function copyStatic() {
   fs.mkdirSync(path.join(root, 'dist', 'webview'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'webview', 'main.css'), path.join(root, 'dist', 'webview', 'main.css'));
+  for (const css of ['main.css', 'study.css']) fs.copyFileSync(path.join(root, 'webview', css), path.join(root, 'dist', 'webview', css));
   const wasmDir = path.join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
   for (const f of fs.readdirSync(wasmDir).filter(f => f.endsWith('.wasm'))) fs.copyFileSync(path.join(wasmDir, f), path.join(root, 'dist', f));
 }

@@ -91,7 +91,8 @@ check "npm run package gives a self-contained .vsix" vsix_ok
 node -e '
   require("esbuild").build({ bundle: true, platform: "node", format: "cjs", target: "node20", sourcemap: "inline",
     logLevel: "warning", external: ["vscode", "mocha"],
-    entryPoints: { index: "test/e2e/suite/index.ts", "extension.test": "test/e2e/suite/extension.test.ts" }, outdir: "out/e2e/suite",
+    entryPoints: { index: "test/e2e/suite/index.ts", "extension.test": "test/e2e/suite/extension.test.ts",
+      "study.test": "test/e2e/suite/study.test.ts" }, outdir: "out/e2e/suite",
   }).catch(e => { console.error(e); process.exit(1); });'
 
 # A copy of the example, made small so that a real run takes ~1 min here; the example itself stays a full demo.
@@ -143,7 +144,7 @@ mkdir -p "$RUN/tests"
 start_server tests "$PORT_TESTS" VSCODE_EXT_TESTS="$ROOT/out/e2e/suite/index.js" \
   VSCODE_EXT_TESTS_RESULT="$RUN/tests/result.json" VSCODE_EXT_TESTS_REPORT="$RUN/tests/report.txt"
 log "extension-host tests on $URL"
-timeout 420 node test/e2e/run-exthost-tests.js "$URL" "$RUN/tests/result.json" "$SHOTS" || true
+timeout 660 node test/e2e/run-exthost-tests.js "$URL" "$RUN/tests/result.json" "$SHOTS" || true
 cat "$RUN/tests/report.txt" 2>/dev/null || { echo "(no report from the extension-host suite)"; show_logs "$RUN/tests"; }
 add_counts "$RUN/tests/report.txt" 2>/dev/null || fail=$((fail + 1))
 grep -q FAIL "$RUN/tests/report.txt" 2>/dev/null && show_logs "$RUN/tests"

@@ -15,9 +15,17 @@ import { TemplateHoverProvider } from './editor/hover';
 import { ResultsPanel } from './editor/panel';
 import { RunController } from './editor/runs';
 import { QueueStatus } from './editor/status';
+import { StudyCodeLensProvider } from './editor/study-codelens';
+import { registerStudyCommands } from './editor/study-commands';
+import { StudyDiagnostics } from './editor/study-diagnostics';
+import { StudyHoverProvider } from './editor/study-hover';
+import { StudyPanel } from './editor/study-panel';
+import { STUDY_LANGUAGE, StudyController } from './editor/study-runs';
 
 const SELECTOR: vscode.DocumentSelector = { language: 'ntk-template' };
+const STUDY_SELECTOR: vscode.DocumentSelector = { language: STUDY_LANGUAGE };
 let workers: WorkerClient[] = [];
+let studyController: StudyController | undefined;
 const PROGRESS_REFRESH_MS = 1000;
 
 export function activate(context: vscode.ExtensionContext) {
@@ -73,9 +81,29 @@ export function activate(context: vscode.ExtensionContext) {
   const watcher = vscode.workspace.createFileSystemWatcher('**/index.json');
   context.subscriptions.push(watcher, watcher.onDidChange(() => lenses.refresh()), watcher.onDidCreate(() => lenses.refresh()));
   for (const d of vscode.workspace.textDocuments) diagnostics.schedule(d);
-  return { runs };
+  // studies (*.ntk-study.yaml): run by the CLI as a child process, never in this host
+  const studies = (studyController = new StudyController(context.extensionPath, output));
+  const studyLenses = new StudyCodeLensProvider(studies);
+  const studyDiagnostics = new StudyDiagnostics();
+  const isStudy = (d: vscode.TextDocument) => d.languageId === STUDY_LANGUAGE;
+  context.subscriptions.push(
+    studies, studyLenses, studyDiagnostics,
+    vscode.languages.registerCodeLensProvider(STUDY_SELECTOR, studyLenses),
+    vscode.languages.registerHoverProvider(STUDY_SELECTOR, new StudyHoverProvider()),
+    ...registerStudyCommands({ extensionUri: context.extensionUri, studies, output, memento: context.workspaceState }),
+    studies.onDidChange(() => studyLenses.refresh()),
+    vscode.workspace.onDidOpenTextDocument(d => studyDiagnostics.schedule(d)),
+    vscode.workspace.onDidChangeTextDocument(e => studyDiagnostics.schedule(e.document)),
+    vscode.workspace.onDidCloseTextDocument(d => studyDiagnostics.clear(d)),
+    vscode.workspace.onDidSaveTextDocument(d => { if (isStudy(d)) studies.reset(d.uri.fsPath); }),
+    watcher.onDidChange(() => studies.invalidateAll()), watcher.onDidCreate(() => studies.invalidateAll()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => studyLenses.refresh()),
+  );
+  for (const d of vscode.workspace.textDocuments) studyDiagnostics.schedule(d);
+  // the API the real-VS-Code tests read (test/e2e/suite): the run controllers and what the study panel shows
+  return { runs, studies, studyPanelState: () => StudyPanel.current?.state };
 }
 
 export async function deactivate(): Promise<void> {
-  await Promise.all(workers.map(w => w.dispose()));
+  await Promise.all([...workers.map(w => w.dispose()), studyController?.stop()]);
 }

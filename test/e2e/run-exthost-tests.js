@@ -8,7 +8,7 @@ const [url, resultFile, shots] = process.argv.slice(2);
   const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
   await page.goto(url);
   const t0 = Date.now();
-  while (!fs.existsSync(resultFile) && Date.now() - t0 < 400000) await new Promise(r => setTimeout(r, 250));
+  while (!fs.existsSync(resultFile) && Date.now() - t0 < 640000) await new Promise(r => setTimeout(r, 250));
   await page.screenshot({ path: `${shots}/00-exthost-tests.png` });
   await browser.close();
   const res = fs.existsSync(resultFile) ? JSON.parse(fs.readFileSync(resultFile, 'utf8')) : { code: 'timeout' };
