@@ -192,6 +192,11 @@ export function parseStudy(text: string, filePath: string): StudyResult {
   const kernel = js(f.get('kernel')) as Record<string, unknown> | undefined;
   parseFinetune(c, f.get('finetune'));
   for (const t of tasks) parseKernel(c, f.get('kernel'), t.task);
+  const kf = f.get('kernel');
+  if (kf && isMap(kf.value)) {
+    const rank = (kf.value.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === 'lora_rank');
+    if (rank && kernel?.parameters !== 'lora') c.at(rank.key as Node, "'lora_rank' is only used with 'parameters: lora'.");
+  }
 
   const errors = dedupe(c.errors).sort((a, b) => a.line - b.line || a.column - b.column);
   if (errors.some((e) => e.severity === 'error') || !shots || !seeds || !modes || !models.length || !tasks.length) return { errors };

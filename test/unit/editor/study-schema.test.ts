@@ -91,12 +91,12 @@ describe('schemas/ntk-study.schema.json agrees with parseStudy', () => {
     assert.equal(STUDY.definitions.task.pattern, NTK.properties.task.pattern.replace('|[cC][uU][sS][tT][oO][mM]', ''), 'the task names, less custom');
   });
 
-  it("lora_rank without parameters: lora: the schema rejects it; parseStudy leaves it to each job's experiment parser", () => {
+  it('lora_rank without parameters: lora: the schema and parseStudy both reject it, at the key', () => {
     const text = `${base}tasks: [mr]\nkernel: {lora_rank: 4}\n`;
     assert.equal(schemaOk(text), false);
     const r = parseStudy(text, file);
-    assert.deepEqual(r.errors, [], 'parseStudy: no error (the check needs the templates, in parseSpec)');
-    assert.throws(() => jobSpec(r.study!, expandJobs(r.study!)[0]), /lora_rank' is only used with 'parameters: lora'/);
+    assert.equal(r.study, undefined);
+    assert.deepEqual(r.errors.map((e) => [e.line, e.message]), [[text.split('\n').findIndex((l) => l.includes('lora_rank')) + 1, "'lora_rank' is only used with 'parameters: lora'."]]);
   });
 
   it('lists exactly the keys the parser knows (STUDY_KEYS, OVERRIDE_KEYS)', () => {
