@@ -57,16 +57,18 @@ process.stderr.write('stand-in: study ' + sub + '\\n');
   line({ type: 'plan', jobs: 2, workers: 1, extra: 'ignored' });
   line({ type: 'job', index: 0, state: 'queued', label: 'job zero' });
   line({ type: 'job', index: 1, state: 'queued', label: 'job one' });
-  line({ type: 'job', index: 0, state: 'started', label: 'job zero', logFile: '/logs/job-0.log' });
   if (mode === 'slow' || mode === 'stubborn') {
+    // The handler before the 'started' line: the test cancels as soon as it reads that line.
     process.on('SIGINT', () => {
       if (mode === 'stubborn') return process.stderr.write('stand-in: SIGINT ignored\\n');
       line({ type: 'job', index: 0, state: 'cancelled', label: 'job zero', logFile: '/logs/job-0.log' });
       process.exit(130);
     });
+    line({ type: 'job', index: 0, state: 'started', label: 'job zero', logFile: '/logs/job-0.log' });
     await sleep(60000);
     return;
   }
+  line({ type: 'job', index: 0, state: 'started', label: 'job zero', logFile: '/logs/job-0.log' });
   process.stdout.write('a plain line from the CLI\\n');
   process.stdout.write('{"type":"job","index":0,"sta');            // a line in two pieces
   await sleep(20);
