@@ -133,22 +133,6 @@ export async function modelIdentity(spec: ExperimentSpec, opts: { hubCacheDir?: 
   return { id, dir, fingerprint: await checkpointFingerprint(dir) };
 }
 
-/** Where a template error sits in the experiment file. */
-function templateErrorAt(spec: ExperimentSpec, t: TemplateSpec, e: TemplateError): string {
-  const r = t.ranges;
-  let line = r.item.line;
-  let column = r.item.column;
-  if (e.source === 'labelWord' && t.labelWords && e.labelIndex !== undefined) {
-    const label = spec.task.labels[e.labelIndex];
-    const wr = r.words[label];
-    if (wr) ({ line, column } = wr);
-  } else if (r.template) {
-    ({ line, column } = r.template);
-    if (r.templateText?.exact) column = column + (r.templateText.offset - r.template.offset) + e.offset;
-  }
-  const text = e.source === 'labelWord' ? t.labelWords?.[e.labelIndex ?? 0] ?? '' : t.template ?? '';
-  return `${spec.file}:${line}:${column}: template '${t.name}': ${e.format(text)}`;
-}
 
 /**
  * Runs an experiment file, or an already parsed spec (a study job: src/engine/study/ builds the spec its experiment
@@ -393,17 +377,3 @@ function toDiagnostic(e: SpecError): EngineDiagnostic {
   return { line: e.line, column: e.column, endLine: e.endLine, endColumn: e.endColumn, message: e.message, severity: e.severity };
 }
 
-function templateDiagnostic(t: TemplateSpec, spec: ExperimentSpec, e: TemplateError): EngineDiagnostic {
-  const r = t.ranges;
-  const message = `${e.message} (${e.hint})`;
-  if (e.source === 'labelWord' && e.labelIndex !== undefined) {
-    const wr = r.words[spec.task.labels[e.labelIndex]];
-    if (wr) return { line: wr.line, column: wr.column, endLine: wr.endLine, endColumn: wr.endColumn, message, severity: 'error' };
-  }
-  if (r.template && r.templateText?.exact && r.template.line === r.template.endLine) {
-    const col0 = r.template.column + (r.templateText.offset - r.template.offset) + e.offset;
-    return { line: r.template.line, column: col0, endLine: r.template.line, endColumn: col0 + Math.max(1, e.length), message, severity: 'error' };
-  }
-  const at = r.template ?? r.item;
-  return { line: at.line, column: at.column, endLine: at.endLine, endColumn: at.endColumn, message, severity: 'error' };
-}

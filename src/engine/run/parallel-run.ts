@@ -10,6 +10,7 @@ import { describeLocalEvent, defaultCliEntry, runLocal, type LocalResult } from 
 import { loadSpec } from '../spec';
 import { ResultsStore } from '../report/store';
 import { modelIdentity, resultKey, type RunOptions } from './experiment';
+import { estimateRun } from './estimate';
 import { requirePreflight } from './preflight';
 
 export interface ParallelOptions extends RunOptions {
@@ -38,10 +39,9 @@ export async function runPairsInParallel(file: string, o: ParallelOptions): Prom
     ...(o.backend ? ['--backend', o.backend] : []),
     ...(o.memoryBudgetMB ? ['--memory-mb', String(o.memoryBudgetMB)] : []),
   ];
-  // Each job holds the model, its gradients and (Adam) moments: about 6 copies of the weights, plus the runtime.
-  const memoryMB = Math.round((6 * 4 * (await weightBytes(identity.dir))) / 4 / 2 ** 20 + 400);
+  const estimate = estimateRun(spec, spec.shots);
   return runLocal({
-    jobs: pairs.map(({ t, seed }, index) => ({ index, label: `${t.name} seed ${seed}`, estimate: { memoryMB, seconds: 0 } })),
+    jobs: pairs.map(({ t, seed }, index) => ({ index, label: `${t.name} seed ${seed}`, estimate })),
     command: (index) => ({
       file: process.execPath,
       args: [...nodeArgs, cli, o.kernelsOnly ? 'kernel' : 'run', spec.file, '--template', pairs[index].t.name, '--seeds', String(pairs[index].seed), '--out', store.root, '--workers', '1', ...pass],
@@ -52,14 +52,6 @@ export async function runPairsInParallel(file: string, o: ParallelOptions): Prom
     signal: o.signal,
     onEvent: (e) => o.onLine?.(describeLocalEvent(e)),
   });
-}
-
-/** Bytes of the checkpoint's weight files (an estimate of the model's size in memory as float32 at most). */
-async function weightBytes(dir: string): Promise<number> {
-  const fs = await import('node:fs');
-  let total = 0;
-  for (const f of fs.readdirSync(dir)) if (f.endsWith('.safetensors')) total += fs.statSync(path.join(dir, f)).size;
-  return total || 10 * 2 ** 20;
 }
 
 /** The default number of workers: the cores. */

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatSpecError, SpecErrors } from '../spec/types';
 import { isAbortError } from '../util/abort';
-import { builtinModelDir } from '../run/experiment';
+import { estimateRun } from '../run/estimate';
 import { eventLine } from '../run/format';
 import { expandJobs, jobSpec, type StudyJob } from './jobs';
 import { loadStudy, type StudySpec } from './study-file';
@@ -66,24 +66,9 @@ function parse(argv: string[]): Args {
   return { sub, file, flags };
 }
 
-/** Estimated peak memory and time of one job (rough: from the model's size and the study's settings; a guide for scheduling, not a measurement). */
+/** Estimated peak memory and time of one job (run/estimate.ts: a guide for scheduling, not a measurement). */
 export function estimateJob(study: StudySpec, job: StudyJob): { memoryMB: number; seconds: number } {
-  const spec = jobSpec(study, job);
-  let P = 2.4e6; // ntk-mini when the config cannot be read (a Hub id not downloaded yet)
-  try {
-    const dir = spec.model.kind === 'path' ? spec.model.path : spec.model.kind === 'builtin' ? builtinModelDir() : undefined;
-    if (dir) {
-      const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-      const H = c.hidden_size, L = c.num_hidden_layers, I = c.intermediate_size, V = c.vocab_size, T = c.max_position_embeddings ?? 512;
-      P = V * H + T * H + L * (4 * H * H + 2 * H * I) + H * H;
-    }
-  } catch { /* keep the default */ }
-  const grid = spec.finetune.learningRates.length;
-  const states = spec.finetune.optimizer === 'adam' ? 4 : 2; // weights + gradients (+ two Adam moments)
-  const memoryMB = Math.round((4 * P * (states + 2)) / 2 ** 20 + 400); // + θ0 snapshot and the best-dev copy, + runtime
-  const examples = 2 * job.shots * job.task.task.labels.length + (spec.testLimit ?? 1000);
-  const flops = 6 * P * 64 * (spec.finetune.steps * spec.finetune.batchSize * grid) + 2 * P * 64 * job.task.task.labels.length * examples * 3;
-  return { memoryMB, seconds: Math.round(flops / 20e9) }; // ~20 GFLOP/s: the wasm engine on one core (bench/RESULTS.md)
+  return estimateRun(jobSpec(study, job), job.shots);
 }
 
 export async function studyMain(argv: string[], io: StudyIO): Promise<number> {
