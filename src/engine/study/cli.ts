@@ -23,7 +23,8 @@ import { checkStudy, doneJobs, jobKeys, runStudyJob, studyStore } from './study-
 import { formatTables, studyTables, type TableFormat } from './table';
 import { paperStudyText } from './init';
 import { describeLocalEvent, runLocal, studyJobCommand } from './local-executor';
-import { describeStatus, describeSubmit, resubmitSlurm, SlurmError, studyStatus, submitSlurm } from './slurm';
+import { describeSubmit, SlurmError, submitSlurm } from './slurm';
+import { describeStatus, resubmitSlurm, studyStatus } from './slurm-status';
 
 export interface StudyIO {
   out(s: string): void;

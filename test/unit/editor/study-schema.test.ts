@@ -9,7 +9,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { expandJobs, jobSpec } from '../../../src/engine/study/jobs';
 import { OVERRIDE_KEYS, parseStudy, STUDY_KEYS } from '../../../src/engine/study/study-file';
 import { paperStudyText } from '../../../src/engine/study/init';
 

@@ -10,22 +10,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   arraySpec,
-  describeStatus,
   describeSubmit,
   expandArraySpec,
   listSubmissions,
   ntkLensCommand,
-  parseKeyValues,
-  resubmitSlurm,
   slurmPaths,
   slurmTime,
   SlurmError,
   splitCommandLine,
-  studyStatus,
   submitSlurm,
   type SlurmJobRef,
-  type StudyStatus,
 } from '../../../../src/engine/study/slurm';
+import { describeStatus, parseKeyValues, resubmitSlurm, studyStatus, type StudyStatus } from '../../../../src/engine/study/slurm-status';
 import { expandJobs } from '../../../../src/engine/study/jobs';
 import { studyMain } from '../../../../src/engine/study/cli';
 import { loadStudy } from '../../../../src/engine/study/study-file';
