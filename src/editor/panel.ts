@@ -99,11 +99,18 @@ export class ResultsPanel implements vscode.Disposable {
   }
 }
 
-/** The panel's HTML: no inline script or style, CSP `default-src 'none'`, the script allowed by nonce only. */
-export function panelHtml(webview: Pick<vscode.Webview, 'asWebviewUri' | 'cspSource'>, extensionUri: vscode.Uri): string {
+/**
+ * A webview panel's HTML (the results panel's by default; the Study panel passes its own bundle and title): no
+ * inline script or style, CSP `default-src 'none'`, the script allowed by nonce only.
+ */
+export function panelHtml(
+  webview: Pick<vscode.Webview, 'asWebviewUri' | 'cspSource'>,
+  extensionUri: vscode.Uri,
+  page: { bundle: string; title: string } = { bundle: 'main', title: 'NTK comparison' },
+): string {
   const nonce = crypto.randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.css'));
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${page.bundle}.js`));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${page.bundle}.css`));
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} data:`,
@@ -118,7 +125,7 @@ export function panelHtml(webview: Pick<vscode.Webview, 'asWebviewUri' | 'cspSou
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style}">
-<title>NTK comparison</title>
+<title>${page.title}</title>
 </head>
 <body>
 <main id="app"><p id="empty">Loading…</p></main>

@@ -5,8 +5,8 @@
  * resources limited to dist/webview and media. Every message from the webview is checked (isStudyPanelToHost), and
  * what it names (a cell's key, a job's log) must be in the state the host sent.
  */
-import * as crypto from 'crypto';
 import * as vscode from 'vscode';
+import { panelHtml } from './panel';
 import { isStudyPanelToHost, type HostToStudyPanel, type StudyPanelState, type TableFormatName } from './study-protocol';
 
 export const STUDY_PANEL_VIEW_TYPE = 'ntkLens.study';
@@ -121,30 +121,7 @@ export class StudyPanel implements vscode.Disposable {
   }
 }
 
-/** The panel's HTML: no inline script or style, CSP `default-src 'none'`, the script allowed by nonce only. */
+/** The Study panel's HTML: the results panel's page (strict CSP, nonce) with the study bundle. */
 export function studyPanelHtml(webview: Pick<vscode.Webview, 'asWebviewUri' | 'cspSource'>, extensionUri: vscode.Uri): string {
-  const nonce = crypto.randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'study.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'study.css'));
-  const csp = [
-    "default-src 'none'",
-    `img-src ${webview.cspSource} data:`,
-    `style-src ${webview.cspSource}`,
-    `font-src ${webview.cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>Study</title>
-</head>
-<body>
-<main id="app"><p id="empty">Loading…</p></main>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+  return panelHtml(webview, extensionUri, { bundle: 'study', title: 'Study' });
 }
