@@ -57,27 +57,7 @@ export interface LocalCounts {
 }
 
 export type LocalEvent =
-  | {
-      type: 'plan';
-      /** Worker processes that will run at once. */
-      workers: number;
-      /** `workers` as asked for (default: cores). */
-      requested: number;
-      cores: number;
-      memoryBudgetMB: number;
-      /** Where the budget comes from, e.g. "80 % of 15.6 GB total memory". */
-      budgetSource: string;
-      /** The largest estimated memory of a job to run, and that job's index (undefined when nothing runs). */
-      largestJobMB: number;
-      largestJobIndex?: number;
-      /** Set when the memory budget lowered the worker count; `reason` is a sentence with the numbers. */
-      lowered?: { from: number; to: number; reason: string };
-      /** Set when even one job is estimated above the budget (it runs anyway, alone at most). */
-      overBudget?: string;
-      logDir: string;
-      counts: LocalCounts;
-      at: number;
-    }
+  | ({ type: 'plan'; logDir: string; counts: LocalCounts; at: number } & WorkerPlan)
   | {
       type: 'job';
       state: JobState;
@@ -168,14 +148,20 @@ export function machineMemoryMB(): { mb: number; source: string } {
 }
 
 export interface WorkerPlan {
+  /** Worker processes that will run at once. */
   workers: number;
+  /** `workers` as asked for (default: cores). */
   requested: number;
   cores: number;
   memoryBudgetMB: number;
+  /** Where the budget comes from, e.g. "80 % of 15.6 GB total memory". */
   budgetSource: string;
+  /** The largest estimated memory of a job to run, and that job's index (undefined when nothing runs). */
   largestJobMB: number;
   largestJobIndex?: number;
+  /** Set when the memory budget lowered the worker count; `reason` is a sentence with the numbers. */
   lowered?: { from: number; to: number; reason: string };
+  /** Set when even one job is estimated above the budget (it runs anyway, alone at most). */
   overBudget?: string;
 }
 
