@@ -221,21 +221,7 @@ export async function runExperiment(specFile: string | ExperimentSpec, opts: Run
       results.push(result);
       emit({ type: 'seed-done', template: t.name, seed, result, reused });
     }
-    const metric = spec.task.metrics.includes('f1') ? 'f1' : 'acc';
-    const summary = summarise(results, metric);
-    const report: TemplateReport = {
-      name: t.name,
-      template: t.template ?? null,
-      mode: t.mode,
-      words: t.words ?? null,
-      labelTokenIds: labelIds,
-      key,
-      seeds: results,
-      summary,
-      trainable: results.find((r) => r.finetune)?.finetune!.trainable,
-      warnings: distinctWarnings(results),
-      verdict: verdict(results, summary, spec.finetune.optimizer),
-    };
+    const report = templateReport(spec, t, key, results, labelIds);
     store.writeTemplateReport(key, report, {
       specFile: spec.file,
       templateName: t.name,
@@ -262,11 +248,26 @@ export async function runExperiment(specFile: string | ExperimentSpec, opts: Run
   };
 }
 
-/** Every distinct warning of the seeds, once (a warning that differs only in its counts is kept per seed). */
-function distinctWarnings(seeds: SeedResult[]): RunWarning[] {
-  const seen = new Map<string, RunWarning>();
-  for (const s of seeds) for (const w of s.warnings ?? []) if (!seen.has(w.message)) seen.set(w.message, w);
-  return [...seen.values()];
+/**
+ * A template's report from its seed results: summary (intervals), verdict, trained set and every distinct warning
+ * once. The single run and the study's aggregation (study/table.ts) both build it here.
+ */
+export function templateReport(spec: ExperimentSpec, t: TemplateSpec, key: string, seeds: SeedResult[], labelTokenIds: number[] | null): TemplateReport {
+  const metric = spec.task.metrics.includes('f1') ? 'f1' : 'acc';
+  const summary = summarise(seeds, metric);
+  return {
+    name: t.name,
+    template: t.template ?? null,
+    mode: t.mode,
+    words: t.words ?? null,
+    labelTokenIds,
+    key,
+    seeds,
+    summary,
+    trainable: seeds.find((r) => r.finetune)?.finetune!.trainable,
+    warnings: [...new Map(seeds.flatMap((r) => r.warnings ?? []).map((w): [string, RunWarning] => [w.message, w])).values()],
+    verdict: verdict(seeds, summary, spec.finetune.optimizer),
+  };
 }
 
 /**

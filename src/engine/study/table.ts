@@ -6,9 +6,9 @@
  * editor's CodeLens and hover see the whole cell.
  */
 import type { ResultsStore } from '../report/store';
-import { summarise, verdict } from '../report/summary';
 import type { KernelKind, SeedResult, Stat, TemplateReport } from '../report/types';
-import { expandJobs, jobSpec, templateNameOf, type StudyJob } from './jobs';
+import { templateReport } from '../run/experiment';
+import { expandJobs, jobSpec, type StudyJob } from './jobs';
 import type { StudyMode, StudySpec } from './study-file';
 import { jobKeys } from './study-run';
 
@@ -57,7 +57,8 @@ export async function studyTables(study: StudySpec, store: ResultsStore, opts: {
             else cell.missing.push(j.seed);
           }
           if (results.length && key) {
-            cell.report = templateReport(study, cellJobs[0], key, results, metric);
+            const spec = jobSpec(study, cellJobs[0]);
+            cell.report = templateReport(spec, spec.templates[0], key, results, null);
             if (opts.write !== false) {
               store.writeTemplateReport(key, cell.report, {
                 specFile: study.file, templateName: cellLabel(cellJobs[0]), model, task: task.task.name,
@@ -85,17 +86,6 @@ export function cellLabel(job: StudyJob): string {
   return `${job.task.task.name} ${job.shots}-shot ${job.mode} (${job.model})`;
 }
 
-function templateReport(study: StudySpec, job: StudyJob, key: string, seeds: SeedResult[], metric: 'acc' | 'f1'): TemplateReport {
-  const spec = jobSpec(study, job);
-  const t = spec.templates[0];
-  const summary = summarise(seeds, metric);
-  return {
-    name: templateNameOf(job.mode), template: t.template ?? null, mode: t.mode, words: t.words ?? null, labelTokenIds: null, key,
-    seeds, summary, trainable: seeds.find((s) => s.finetune)?.finetune!.trainable,
-    warnings: [...new Map(seeds.flatMap((s) => s.warnings ?? []).map((w) => [w.message, w])).values()],
-    verdict: verdict(seeds, summary, spec.finetune.optimizer),
-  };
-}
 
 const pct = (s?: Stat) => (!s || s.n === 0 ? '—' : s.n > 1 ? `${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}` : (100 * s.mean).toFixed(1));
 const ratio = (s?: Stat) => (!s || s.n === 0 ? '—' : s.n > 1 ? `${s.mean.toFixed(2)} ± ${s.std.toFixed(2)}` : s.mean.toFixed(2));
