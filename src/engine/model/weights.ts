@@ -109,11 +109,11 @@ export function isPickleWeights(file: string): boolean {
 }
 
 /** The error for a pickle-based weight file: why it is refused and the one-line conversion. */
-export function pickleRefusal(file: string): Error {
+export function pickleRefusal(file: string, autoClass = 'AutoModelForMaskedLM'): Error {
   const dir = path.dirname(file);
   return new Error(`${file}: refusing to load a PyTorch pickle file (.bin/.pt/.ckpt): unpickling can run arbitrary `
     + 'code. Convert it to safetensors once, in Python with transformers installed:\n'
-    + `  python -c "from transformers import AutoModelForMaskedLM as M; M.from_pretrained('${dir}')`
+    + `  python -c "from transformers import ${autoClass} as M; M.from_pretrained('${dir}')`
     + `.save_pretrained('${dir}', safe_serialization=True)"`);
 }
 

@@ -1,0 +1,147 @@
+/**
+ * Causal-LM checkpoint folders in the Hugging Face layout: config.json plus model.safetensors, or the shards of
+ * model.safetensors.index.json (transformers' order); tensors under the family's canonical names, its ignored buffers
+ * skipped, the exact key set and shapes asserted. Also the F32 writer and seeded random parameters.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  CONFIG_FILE, exists, locateWeights, readJson, SAFE_INDEX_FILE, SAFE_WEIGHTS_FILE, weightTensors, writeAtomic,
+} from '../checkpoint-files';
+import { INIT_STD } from '../random-init';
+import { encodeSafetensors, readSafetensorsFile, readSafetensorsHeader, type TensorToWrite } from '../safetensors';
+import { isPickleWeights, pickleRefusal, toVariable, type LoadedTensor, type Params } from '../weights';
+import { causalFamilyOf, parseCausalConfig } from './registry';
+import type { CausalConfig, CausalFamily } from './types';
+
+const causalRefusal = (file: string): Error => pickleRefusal(file, 'AutoModelForCausalLM');
+
+/** config.json of a causal checkpoint folder, normalised, and its family. */
+async function readCausalConfig(dir: string): Promise<{ config: CausalConfig; family: CausalFamily }> {
+  if (isPickleWeights(dir)) throw causalRefusal(dir);
+  const file = path.join(dir, CONFIG_FILE);
+  if (!(await exists(file))) {
+    throw new Error(`${file}: not found. A checkpoint folder needs config.json and model.safetensors `
+      + `(or ${SAFE_INDEX_FILE} with its shards).`);
+  }
+  const config = parseCausalConfig(await readJson(file), file);
+  return { config, family: causalFamilyOf(config) };
+}
+
+/** Every stored tensor of the folder's weight files, keyed by stored name; `data` false reads headers only. */
+async function storedTensors(dir: string, data: boolean): Promise<{ source: string; tensors: Map<string, LoadedTensor & { dtype: string }> }> {
+  const weights = await locateWeights(dir, causalRefusal);
+  return { source: weights.file, tensors: await weightTensors(weights, data ? readSafetensorsFile : readSafetensorsHeader) };
+}
+
+const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+/**
+ * The stored tensors under their canonical names, asserting the exact expected key set and shapes (ignored buffers
+ * skipped). Throws naming `source` (file or index) and the tensors at fault.
+ */
+export function matchCausalTensors<T extends { shape: number[]; file: string }>(
+  tensors: Map<string, T>, config: CausalConfig, family: CausalFamily, source: string,
+): Map<string, T> {
+  const expected = family.expectedShapes(config);
+  const found = new Map<string, T>();
+  const storedAs = new Map<string, string>();
+  const unexpected: string[] = [];
+  for (const [key, t] of tensors) {
+    const name = family.canonicalName(key);
+    if (expected.has(name)) {
+      if (found.has(name)) throw new Error(`${t.file}: tensors "${storedAs.get(name)}" and "${key}" are both "${name}".`);
+      found.set(name, t);
+      storedAs.set(name, key);
+    } else if (!family.ignoredTensor(name, config)) {
+      unexpected.push(`"${key}" (${t.file})`);
+    }
+  }
+  const missing = [...expected].filter(([name]) => !found.has(name));
+  if (missing.length > 0) {
+    const list = missing.slice(0, 5).map(([n, s]) => `"${n}" with shape ${shapeText(s)}`).join(', ');
+    throw new Error(`${source}: missing tensor ${list}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}. `
+      + `The checkpoint does not match config.json (${config.modelType}, ${config.numLayers} layers, hidden `
+      + `${config.hiddenSize}, ${config.tieWordEmbeddings ? 'tied' : 'untied'} LM head).`);
+  }
+  for (const [name, t] of found) {
+    const want = expected.get(name)!;
+    if (want.length !== t.shape.length || want.some((d, i) => d !== t.shape[i])) {
+      throw new Error(`${t.file}: tensor "${storedAs.get(name)}" has shape ${shapeText(t.shape)}, expected ${shapeText(want)} from config.json.`);
+    }
+  }
+  if (unexpected.length > 0) {
+    throw new Error(`${source}: unexpected tensor ${unexpected.slice(0, 5).join(', ')}`
+      + `${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''}; this is not a plain ${config.modelType} `
+      + 'causal-LM checkpoint for this config.json.');
+  }
+  return found;
+}
+
+/**
+ * Loads config.json and the safetensors weights (F32/F16/BF16) of a GPT-2, GPT-NeoX or Llama-layout folder into
+ * trainable variables keyed by canonical names. The caller owns the Params (dispose with disposeParams).
+ */
+export async function loadCausalCheckpoint(dir: string): Promise<{ config: CausalConfig; family: CausalFamily; params: Params; dir: string }> {
+  const { config, family } = await readCausalConfig(dir);
+  const { source, tensors } = await storedTensors(dir, true);
+  const found = matchCausalTensors(tensors, config, family, source);
+  const params: Params = new Map();
+  try {
+    for (const name of family.expectedShapes(config).keys()) {
+      const t = found.get(name)!;
+      params.set(name, toVariable(tf.tensor(t.read(), t.shape, 'float32')));
+    }
+  } catch (e) {
+    for (const v of params.values()) v.dispose();
+    throw e;
+  }
+  return { config, family, params, dir };
+}
+
+/** loadCausalCheckpoint's checks without the tensor data (headers only): config, files, names, shapes, dtypes. */
+export async function inspectCausalCheckpoint(dir: string): Promise<{ config: CausalConfig; family: CausalFamily; weightsFile: string }> {
+  const { config, family } = await readCausalConfig(dir);
+  const { source, tensors } = await storedTensors(dir, false);
+  for (const [name, t] of matchCausalTensors(tensors, config, family, source)) {
+    if (!['F32', 'F16', 'BF16'].includes(t.dtype)) {
+      throw new Error(`${t.file}: tensor "${name}" has dtype ${t.dtype}; only F32, F16 and BF16 weights can be loaded.`);
+    }
+  }
+  return { config, family, weightsFile: source };
+}
+
+/** Writes config.json and model.safetensors (F32, canonical names, checkpoint order); removes a stale shard index. */
+export async function saveCausalCheckpoint(dir: string, config: CausalConfig, params: Params): Promise<void> {
+  const family = causalFamilyOf(config);
+  const tensors: TensorToWrite[] = [];
+  for (const [name, shape] of family.expectedShapes(config)) {
+    const v = params.get(name);
+    if (!v) throw new Error(`model/causal/checkpoint.ts saveCausalCheckpoint: params lack "${name}" (shape ${shapeText(shape)}).`);
+    tensors.push({ name, shape: v.shape, data: Float32Array.from(await v.data() as Float32Array) });
+  }
+  await fs.mkdir(dir, { recursive: true });
+  await writeAtomic(path.join(dir, CONFIG_FILE), `${JSON.stringify(family.configToJson(config), null, 2)}\n`);
+  await writeAtomic(path.join(dir, SAFE_WEIGHTS_FILE), encodeSafetensors(tensors, 'F32'));
+  await fs.rm(path.join(dir, SAFE_INDEX_FILE), { force: true });
+}
+
+/** Norm weights (LayerNorm γ, RMSNorm weight) of every family: ln_1/ln_2/ln_f, *_layernorm, final_layer_norm, model.norm. */
+const NORM_WEIGHT = /(^|\.)(ln_\w+|\w*layernorm|\w*layer_norm|norm)\.weight$/;
+
+/**
+ * Fresh trainable Params for `config`: weights ~ normal(0, 0.02), biases 0, norm weights 1. The same (config, seed)
+ * gives the same values on every backend (tfjs draws seeded normals in JS), one stream per tensor as randomParams.
+ */
+export function randomCausalParams(config: CausalConfig, seed: number): Params {
+  const params: Params = new Map();
+  let k = 0;
+  for (const [name, shape] of causalFamilyOf(config).expectedShapes(config)) {
+    const tensorSeed = seed * 7919 + k++;
+    const t = NORM_WEIGHT.test(name) ? tf.ones(shape) : name.endsWith('.bias') ? tf.zeros(shape)
+      : tf.randomNormal(shape, 0, INIT_STD, 'float32', tensorSeed);
+    params.set(name, toVariable(t));
+  }
+  return params;
+}

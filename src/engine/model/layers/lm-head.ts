@@ -1,0 +1,21 @@
+/**
+ * The causal LM head: logits = h Wᵀ with W [V, H] (a separate lm_head/embed_out, or the token embeddings when tied);
+ * none of the families has a head bias. B rows, H hidden, V vocabulary, C selected vocabulary ids.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mmBT } from '../../backend/matmul';
+
+/**
+ * h [B, H], weight [V, H] → [B, V], or [B, C] for `vocabIds`: only those rows are gathered ([B, H]·[C, H]ᵀ), so the
+ * cost is O(B·C·H) and the head's gradient is non-zero only in those rows.
+ */
+export function lmHeadLogits(weight: tf.Tensor, h: tf.Tensor2D, vocabIds: number[] | undefined, where: string): tf.Tensor2D {
+  const V = weight.shape[0];
+  if (h.rank !== 2 || h.shape[1] !== weight.shape[1]) {
+    throw new Error(`${where}: hidden states have shape [${h.shape}], expected [B, ${weight.shape[1]}].`);
+  }
+  if (vocabIds === undefined) return mmBT(h, weight); // [B, V]
+  const bad = vocabIds.find((id) => !Number.isInteger(id) || id < 0 || id >= V);
+  if (bad !== undefined) throw new Error(`${where}: vocabulary id ${bad} is outside [0, ${V}); check the label words.`);
+  return mmBT(h, tf.gather(weight, tf.tensor1d(vocabIds, 'int32'))); // [B, H]·[C, H]ᵀ → [B, C]
+}
