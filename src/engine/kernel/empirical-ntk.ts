@@ -7,6 +7,7 @@ import type { ChunkPiece, EvaluatedPiece, KernelContraction } from './contractio
 import { countOutputs, examplePieces, MAX_PIECE, pieceLayout, projectedSize, type Piece } from './gradients';
 import { sgdKernel } from './sgd';
 import { signgdKernel } from './signgd';
+import { checkTile, FilledPairs, PlanFingerprint, planTiles } from './tiles';
 import type {
   EmpiricalNtk,
   EmpiricalNtkOptions,
@@ -65,6 +66,9 @@ export interface EmpiricalNtkFnOptions extends EmpiricalNtkOptions {
  *
  * Progress: one event per gradient computation; the AbortSignal is checked before each one (so an abort stops the
  * computation within one example) and surfaces as `AbortError`. All tensors are released, also on abort or error.
+ *
+ * Tiles (`run.tile`, tiles.ts): the work units are (chunk, one streamed train or evaluated example); a tile holds only
+ * the chunks it has units against and fills only its units' pairs (train×train: both mirror images).
  */
 export function empiricalNtkFn<I>(
   outputFn: OutputFn<I>,
@@ -122,11 +126,30 @@ export function empiricalNtkFn<I>(
       result[c.kind] = blocks;
     }
 
-    // Progress: gradient computations planned.
+    // Work units in plan order: per chunk [a, b), the train examples m ∈ [a, N) (train×train pairs n ≤ m), then every
+    // evaluated example of every set. Untiled, every unit is this call's; tiled (tiles.ts), each is one tile's.
+    const tile = checkTile(run.tile, 'kernel/empirical-ntk.ts');
+    const chunkStarts: number[] = [];
+    for (let a = 0; a < N; a += perChunk) chunkStarts.push(a);
     const evalTotal = evalSets.reduce((a, s) => a + s.inputs.length, 0);
+    const unitsPerChunk = (a: number) => N - a + evalTotal;
+    const owner = tile ? planTiles(chunkStarts.flatMap((a) => new Array<number>(unitsPerChunk(a)).fill(1)), tile.count) : undefined;
+    const mine = (u: number) => !owner || owner[u] === tile!.index;
+    // Progress: gradient computations planned (a tile: the chunks it needs, and its units that compute one).
     let total = 0;
-    for (let a = 0; a < N; a += perChunk) total += N - a + evalTotal; // chunk (b−a) + train tail (N−b) + evaluated
-    run.onPlan?.({ perChunk, chunks: Math.ceil(N / perChunk), passes: total, passesOneChunk: N + evalTotal });
+    for (let a = 0, u = 0; a < N; u += unitsPerChunk(a), a += perChunk) {
+      const b = Math.min(N, a + perChunk);
+      let needed = 0;
+      let owned = false;
+      for (let k = 0; k < unitsPerChunk(a); k++) {
+        if (!mine(u + k)) continue;
+        owned = true;
+        if (k >= b - a) needed++; // m ≥ b or an evaluated example: a gradient computation
+      }
+      if (owned) total += b - a + needed;
+    }
+    const passes = chunkStarts.reduce((s, a) => s + unitsPerChunk(a), 0); // the whole call's, tiled or not
+    run.onPlan?.({ perChunk, chunks: chunkStarts.length, passes, passesOneChunk: N + evalTotal });
     let done = 0;
     const started = Date.now();
     const gradientsOf = async (input: I): Promise<(tf.Tensor2D | null)[]> => {
@@ -138,31 +161,54 @@ export function empiricalNtkFn<I>(
       await yieldToEventLoop();
       return pieces;
     };
+    const filled = tile ? new FilledPairs(N, [{ name: 'train', size: N }, ...evalSets.map((s) => ({ name: s.name, size: s.inputs.length }))]) : undefined;
 
-    for (let a = 0; a < N; a += perChunk) {
+    let u = 0; // the next unit
+    for (const a of chunkStarts) {
       const b = Math.min(N, a + perChunk);
+      const u0 = u;
+      u += unitsPerChunk(a);
+      let owned = false;
+      for (let k = u0; k < u && !owned; k++) owned = mine(k);
+      if (!owned) continue; // a tile with no unit against this chunk need not hold it
       const chunk = await buildChunk(trainInputs.slice(a, b), gradientsOf, layout, C, needsSign);
+      let v = u0;
       try {
         // Train × train: pairs n ≤ m, n ∈ [a, b), m ∈ [a, N).
         for (let m = a; m < N; m++) {
+          if (!mine(v++)) continue;
           const evaluated = m < b ? evaluatedFromChunk(chunk, (m - a) * C, C, needsSign) : evaluatedFrom(await gradientsOf(trainInputs[m]), needsSign);
           const products = await contractAll(contractions, chunk, evaluated, (b - a) * C, C);
           disposeEvaluated(evaluated);
           fillTrain(result, contractions, products, a, Math.min(b, m + 1), m, N, C);
+          if (filled) {
+            const rows = Array.from({ length: Math.min(b, m + 1) - a }, (_, i) => a + i);
+            filled.mark('train', rows, [m]);
+            filled.mark('train', [m], rows);
+          }
         }
         // Train × each evaluated set.
         for (const set of evalSets) {
           const M = set.inputs.length;
           for (let m = 0; m < M; m++) {
+            if (!mine(v++)) continue;
             const evaluated = evaluatedFrom(await gradientsOf(set.inputs[m]), needsSign);
             const products = await contractAll(contractions, chunk, evaluated, (b - a) * C, C);
             disposeEvaluated(evaluated);
             fillEvaluated(result, contractions, products, set.name, a, b, m, M, C);
+            filled?.mark(set.name, Array.from({ length: b - a }, (_, i) => a + i), [m]);
           }
         }
       } finally {
         for (const p of chunk) if (p) { p.raw.dispose(); p.sign?.dispose(); }
       }
+    }
+    if (tile) {
+      const plan = new PlanFingerprint();
+      plan.add('plain', N, C, P, perChunk, kinds.join(','));
+      plan.add('pieces', layout.map((p) => p.length));
+      for (const s of evalSets) plan.add('set', s.name, s.inputs.length);
+      filled!.attach(result, tile, plan.digest(), false);
     }
     return result;
   };

@@ -5,5 +5,6 @@ export { selectParameters, loraSubspace, ATTENTION_WEIGHT, type ParameterGroup, 
 export { sgdKernel } from './sgd';
 export { signgdKernel } from './signgd';
 export { asymmetricSigngdKernel } from './asymmetric-signgd';
+export { mergeKernelTiles, planTiles } from './tiles';
 export { structuredNtkFn, type StructuredNtkOptions } from './structured-ntk';
 export type { DenseSite, VectorSite, RowsSite, Site, Recording, StructuredModel } from './structured-types';

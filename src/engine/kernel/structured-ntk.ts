@@ -4,6 +4,7 @@ import { defaultMaxGradients } from './empirical-ntk';
 import { mmBT } from '../backend/matmul';
 import { denseGradientRows, sparseGradients, structuredDenseProduct, vectorGradientRows, type SparseGradient } from './structured-features';
 import type { DenseSite, RowsSite, Site, StructuredModel, VectorSite } from './structured-types';
+import { checkTile, FilledPairs, PlanFingerprint, symmetrizeTrain, TileAssigner } from './tiles';
 import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKind, KernelParameter, KernelResult, KernelRunOptions } from './types';
 
 /**
@@ -38,6 +39,11 @@ import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKin
  * Per-site products are float32 on the device and summed across sites in float64 (as the plain kernel's pieces; a
  * layer holds far fewer than 2^24 coordinates, so SignGD stays exact). Progress: one event per recorded batch
  * (counted in examples); the AbortSignal is checked before each batch. All tensors are released, also on error.
+ *
+ * Tiles (`run.tile`, tiles.ts): every tile records the train chunks (which alone fix the batch sizes: the bytes per
+ * token are measured on them) and so plans every batch as the untiled call; it records and contracts only the
+ * streamed batches, and the held batches' share of train×train, assigned to it. The symmetrisation of train×train is
+ * left to `mergeKernelTiles`.
  */
 export interface StructuredNtkOptions extends EmpiricalNtkOptions {
   /** Examples per recorded batch (default 32). */
@@ -46,7 +52,8 @@ export interface StructuredNtkOptions extends EmpiricalNtkOptions {
   form?: 'auto' | 'explicit' | 'structured';
   /**
    * Bytes one recorded batch may keep (activations and cotangents of every layer). Batches are sized from the bytes
-   * per token measured on the first recording. Default 256 MiB on wasm (its heap is 4 GiB at most), 1 GiB elsewhere.
+   * per token measured on the train chunks' recordings so far (the most any kept). Default 256 MiB on wasm (its heap
+   * is 4 GiB at most), 1 GiB elsewhere.
    */
   recordBudgetBytes?: number;
 }
@@ -125,6 +132,7 @@ export function structuredNtkFn<I>(
       names.add(s.name);
     }
     throwIfAborted(signal, 'kernel');
+    const tile = checkTile(run.tile, 'kernel/structured-ntk.ts');
     const maxG = options.maxGradientsInMemory
       ?? Math.max(2 * C, defaultMaxGradients(P, { signCopies: needsSign, budgetBytes: tf.getBackend() === 'wasm' ? WASM_GRADIENT_BYTES : undefined }));
     if (!Number.isInteger(maxG) || maxG < 2 * C) {
@@ -157,15 +165,30 @@ export function structuredNtkFn<I>(
     // One chunk (the usual k-shot case, and needed for it: the held matrices must cover every train pair; they always
     // hold the explicit dense gradients unless form is 'structured'): train×train from the held gradients.
     const heldTrain = perChunk >= N && (runForm !== 'structured' || needsSign);
+    // Recordings planned: every train chunk, and the streamed sets against each (onPlan: the whole call's; progress:
+    // a tile's share, estimated).
+    const streamed = sets.reduce((s, x) => s + (heldTrain && x.name === 'train' ? 0 : x.inputs.length), 0);
+    let passes = 0;
     let total = 0;
-    for (let a = 0; a < N; a += perChunk) total += Math.min(perChunk, N - a) + sets.reduce((s, x) => s + (heldTrain && x.name === 'train' ? 0 : x.inputs.length), 0);
-    run.onPlan?.({ perChunk, chunks: Math.ceil(N / perChunk), passes: total, passesOneChunk: N + sets.reduce((s, x) => s + (x.name === 'train' ? 0 : x.inputs.length), 0) });
+    for (let a = 0; a < N; a += perChunk) {
+      passes += Math.min(perChunk, N - a) + streamed;
+      total += Math.min(perChunk, N - a) + (tile ? Math.ceil(streamed / tile.count) : streamed);
+    }
+    run.onPlan?.({ perChunk, chunks: Math.ceil(N / perChunk), passes, passesOneChunk: N + sets.reduce((s, x) => s + (x.name === 'train' ? 0 : x.inputs.length), 0) });
+    // Tiles (tiles.ts): the plan below is walked whole by every tile; each work unit (a held train batch's rows of
+    // train×train, or a streamed batch against one chunk) is executed by the one tile it is assigned to.
+    const assigner = tile ? new TileAssigner(tile.count) : undefined;
+    const mine = (weight: number) => !assigner || assigner.next(weight) === tile!.index;
+    const plan = tile ? new PlanFingerprint() : undefined;
+    plan?.add('structured', N, C, P, kinds.join(','), runForm, perChunk, heldTrain ? 1 : 0, batchSize, sets.map((x) => x.inputs.length));
+    const filled = tile ? new FilledPairs(N, sets.map((x) => ({ name: x.name, size: x.inputs.length }))) : undefined;
     let done = 0;
     const started = Date.now();
     // Recorded batch sizes: as many examples as keep a recording under the budget, from the bytes per token the
-    // first recording kept (a bert-base token keeps ~1.4 MB: 32 examples of 60 tokens would not fit the wasm heap).
+    // recordings of the train chunks kept (a bert-base token keeps ~1.4 MB: 32 examples of 60 tokens would not fit the
+    // wasm heap). Measured on the train chunks only, which every tile records, so that every tile plans the same batches.
     const recordBudget = options.recordBudgetBytes ?? (tf.getBackend() === 'wasm' ? 256 * 2 ** 20 : 2 ** 30);
-    let bytesPerToken = 0; // measured on the first recording
+    let bytesPerToken = 0; // the most any train-chunk recording kept, so far
     const firstBatch = P > 2e7 ? 2 : batchSize; // a large model starts small, to measure before it fills memory
     /** How many inputs from order[start] (sorted by length) form the next batch, at most `cap`. */
     const batchFrom = (inputs: I[], order: number[], start: number, cap: number): number => {
@@ -174,13 +197,14 @@ export function structuredNtkFn<I>(
       while (n < cap && start + n < order.length && bytesPerToken * (n + 1) * lengthOf(inputs[order[start + n]]) <= recordBudget) n++;
       return n;
     };
-    const recordBatch = async (inputs: I[]) => {
+    const tokensOf = (inputs: I[]) => inputs.length * Math.max(...inputs.map(lengthOf));
+    const recordBatch = async (inputs: I[], measure: boolean) => {
       throwIfAborted(signal, `kernel (after ${done} of ${total} examples)`);
       const bytesBefore = tf.memory().numBytes;
       const rec = await model.record(inputs);
-      const tokens = inputs.length * Math.max(...inputs.map(lengthOf));
-      bytesPerToken = Math.max(bytesPerToken, (tf.memory().numBytes - bytesBefore) / tokens);
+      if (measure) bytesPerToken = Math.max(bytesPerToken, (tf.memory().numBytes - bytesBefore) / tokensOf(inputs));
       done += inputs.length;
+      total = Math.max(total, done); // a tile's total is an estimate
       const elapsed = (Date.now() - started) / 1000;
       onProgress?.({ phase: 'kernel', done, total, etaSeconds: (elapsed / done) * (total - done) });
       await yieldToEventLoop();
@@ -191,15 +215,17 @@ export function structuredNtkFn<I>(
     for (let a = 0; a < N; a += perChunk) {
       const chunkIdx = trainOrder.slice(a, a + perChunk);
       const chunk: TrainBatch[] = [];
+      const heldOutputs: (Float32Array | undefined)[] = []; // f0 of the held batches (one chunk only), reported with their unit
       const sparse: SparseGradient[] = []; // the chunk's table rows, per example in chunk order
       let tables: HeldTables | undefined;
       try {
         for (let b = 0, size = 0; b < chunkIdx.length; b += size) {
           size = batchFrom(trainInputs, chunkIdx, b, batchSize);
           const indices = chunkIdx.slice(b, b + size);
-          const rec = await recordBatch(indices.map((i) => trainInputs[i]));
+          plan?.add('chunk', a, indices);
+          const rec = await recordBatch(indices.map((i) => trainInputs[i]), true);
           try {
-            if (heldTrain && rec.outputs) onOutputs?.('train', indices, rec.outputs);
+            if (heldTrain) heldOutputs.push(rec.outputs);
             const split = splitSites(rec.sites, selected);
             try {
               if (evalBatch === 0) {
@@ -218,14 +244,27 @@ export function structuredNtkFn<I>(
         tables = holdTables(sparse, chunkIdx, C, needsSign);
         for (const set of sets) {
           if (heldTrain && set.name === 'train') {
-            await contractHeldTrain(chunk, tables, targets, C, result, N);
+            // Units: each held batch as the evaluated side of train×train, K[·, ·, m ∈ batch, ·] (its f0 is reported by
+            // the tile that computes it).
+            const rows = chunk.filter((p, i) => {
+              plan?.add('held', p.indices);
+              if (!mine(tokensOf(p.indices.map((j) => trainInputs[j])))) return false;
+              const values = heldOutputs[i];
+              if (values) onOutputs?.('train', p.indices, values);
+              filled?.mark('train', trainOrder, p.indices);
+              return true;
+            });
+            if (rows.length) await contractHeldTrain(chunk, rows, tables, targets, C, result, N);
             continue;
           }
           const order = byLength(set.inputs);
           for (let b = 0, size = 0; b < order.length; b += size) {
             size = batchFrom(set.inputs, order, b, evalBatch);
             const indices = order.slice(b, b + size);
-            const rec = await recordBatch(indices.map((i) => set.inputs[i]));
+            plan?.add('batch', a, set.name, indices);
+            if (!mine(tokensOf(indices.map((i) => set.inputs[i])))) continue;
+            filled?.mark(set.name, chunkIdx, indices);
+            const rec = await recordBatch(indices.map((i) => set.inputs[i]), false);
             try {
               if (a === 0 && rec.outputs) onOutputs?.(set.name, indices, rec.outputs);
               const lengths = indices.map((i) => lengthOf(set.inputs[i]));
@@ -248,7 +287,8 @@ export function structuredNtkFn<I>(
         for (const t of tables?.tables ?? []) tf.dispose([t.raw, t.sign].filter((x): x is tf.Tensor2D => !!x));
       }
     }
-    symmetrizeTrain(result, N, C);
+    if (tile) filled!.attach(result, tile, plan!.digest(), true); // symmetrised by mergeKernelTiles
+    else symmetrizeTrain(result, N, C);
     return result;
   };
 }
@@ -362,12 +402,14 @@ const side = (h: { raw?: tf.Tensor2D; sign?: tf.Tensor2D }, s: Side): tf.Tensor2
 
 /**
  * train×train when the whole training set is one chunk: straight from the held gradients (dense, vector and table
- * matrices, [size, C·B] each), K = Gᵀ G per site, without recording the training set a second time.
+ * matrices, [size, C·B] each), K = Gᵀ G per site, without recording the training set a second time. `rows`: the held
+ * batches taken as the evaluated side (all of `chunk` untiled; a tile's own); the table products are whole-chunk
+ * products either way (so that every entry is the same float32 product as untiled).
  */
-async function contractHeldTrain(chunk: TrainBatch[], tables: HeldTables, targets: Target[], C: number, result: KernelResult, N: number): Promise<void> {
+async function contractHeldTrain(chunk: TrainBatch[], rows: TrainBatch[], tables: HeldTables, targets: Target[], C: number, result: KernelResult, N: number): Promise<void> {
   const products: Product[] = [];
   try {
-    for (const p of chunk) {
+    for (const p of rows) {
       for (const q of chunk) {
         for (const [variable, hp] of p.dense) {
           const hq = q.dense.get(variable)!;
@@ -486,27 +528,5 @@ async function contractBatch(
     await addProducts(products.map((p) => ({ ...p, rows: evalIdx })), C, result, setName, M);
   } finally {
     tf.dispose(products.map((p) => p.tensor));
-  }
-}
-
-/**
- * train×train was computed for every ordered pair; make it exactly symmetric from the pairs (n, c) ≤ (m, c') (row-major
- * index i = n·C + c ≤ j = m·C + c'), as the plain kernel: K[j, i] = K[i, j], and for A-SignGD K[j, i] = K'[i, j],
- * K'[j, i] = K[i, j].
- */
-function symmetrizeTrain(result: KernelResult, N: number, C: number): void {
-  const D = N * C;
-  for (const blocks of Object.values(result)) {
-    const blk = blocks!.train;
-    for (let i = 0; i < D; i++) {
-      for (let j = i + 1; j < D; j++) {
-        if (blk.flipped) {
-          blk.data[j * D + i] = blk.flipped[i * D + j];
-          blk.flipped[j * D + i] = blk.data[i * D + j];
-        } else {
-          blk.data[j * D + i] = blk.data[i * D + j];
-        }
-      }
-    }
   }
 }

@@ -31,6 +31,36 @@ export interface KernelBlock {
    * signed), in the same [N, C, M, C] layout. On train×train it is the transpose of `data`.
    */
   flipped?: Float64Array;
+  /** Only in the result of a tiled call (`KernelRunOptions.tile`): what this tile computed (see tiles.ts). */
+  tile?: KernelTileFill;
+}
+
+/** Which share of a kernel call to compute: tile `index` (0-based) of `count` (tiles.ts, `mergeKernelTiles`). */
+export interface KernelTile {
+  index: number;
+  count: number;
+}
+
+/**
+ * On every block of a tiled call's result. Entries outside `filled` are zero and mean nothing; `mergeKernelTiles`
+ * puts the `count` tiles of one call together into the untiled call's result.
+ */
+export interface KernelTileFill {
+  index: number;
+  count: number;
+  /**
+   * [N·M] example pairs (n, m) of the block, row-major (n·M + m): 1 where this tile wrote K[n, ·, m, ·] (and K').
+   * For the train block of the structured kernel these are pairs before symmetrisation (see `symmetrize`).
+   */
+  filled: Uint8Array;
+  /**
+   * Fingerprint of the call's plan (implementation, sizes, kinds, chunks, recorded batches): equal for the tiles of
+   * one call. It depends on `maxGradientsInMemory` and `recordBudgetBytes`, whose defaults depend on the free memory
+   * and the backend: tiles that run in different processes should pass both explicitly.
+   */
+  plan: string;
+  /** Set on the structured kernel's train block: merge makes it exactly symmetric, as the untiled call does. */
+  symmetrize?: boolean;
 }
 
 /** `{ train: K(train, train), [evalSetName]: K(train, evalSet) }` for one kernel kind. */
@@ -71,6 +101,17 @@ export interface KernelRunOptions {
    * (the plain kernel does not), so callers compute what is missing themselves.
    */
   onOutputs?: (set: string, indices: number[], values: Float32Array) => void;
+  /**
+   * Compute only tile `index` of `count`: the call plans the whole computation exactly as the untiled call (train
+   * chunks, recorded batches), holds every train chunk (recomputed by every tile), and executes only its share of the
+   * work units (whole evaluated batches of every set, and of train×train), assigned in plan order each to the least
+   * loaded tile so far (`planTiles`). Its result has the untiled layout with only the computed example pairs filled
+   * (each block's `tile`); `mergeKernelTiles` of all `count` results equals the untiled result bitwise. `onPlan`
+   * describes the whole (untiled) call; progress counts this tile's share (for the structured kernel its total is an
+   * estimate until the end); `onOutputs` reports the inputs of the units this tile computes (over all tiles, each
+   * input once).
+   */
+  tile?: KernelTile;
 }
 
 export interface EmpiricalNtkOptions {
