@@ -9,7 +9,7 @@
 import type { Report, RunEvent, TemplateReport } from './engine/report/types';
 import type { RunOptions as EngineRunOptions } from './engine/run/experiment';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export type { BackendName } from './engine/backend/init-backend';
 
@@ -24,7 +24,31 @@ export interface EngineDiagnostic {
 }
 
 /** The run options that cross the process boundary: the engine's own, less callbacks, signals and internal modes. */
-export type RunOptions = Pick<EngineRunOptions, 'templates' | 'seeds' | 'resultsDir' | 'backend' | 'memoryBudgetMB' | 'hubCacheDir'>;
+export type RunOptions = Pick<EngineRunOptions, 'templates' | 'seeds' | 'resultsDir' | 'backend' | 'memoryBudgetMB' | 'hubCacheDir'> & {
+  /**
+   * Processes for the run's unfinished (template, seed) pairs, as `ntk-lens run --workers N`: the worker runs them as
+   * parallel jobs (child processes of the worker, through the local executor) and then summarises from the store.
+   * 0 or absent: as many as the cores (lowered by the executor to fit memory); 1: all in the worker process itself.
+   */
+  workers?: number;
+};
+
+/**
+ * Progress of a run's parallel jobs (workers > 1), before the run summarises: jobs done (or already in the store) of
+ * all, and that as a line ("jobs 1/4 done, 2 running"); the executor's own lines come as `log` RunEvents. Only between
+ * the worker and the host: the panel gets RunEvents only.
+ */
+export interface JobsProgressEvent {
+  type: 'jobs';
+  done: number;
+  total: number;
+  running: number;
+  failed: number;
+  message: string;
+}
+
+/** What a run streams to the host: the engine's RunEvents, and the parallel jobs' progress. */
+export type WorkerRunEvent = RunEvent | JobsProgressEvent;
 
 // ---- extension host → worker -------------------------------------------------------------------------------------
 export interface RunRequest { type: 'run'; id: number; specFile: string; options: RunOptions }
@@ -36,7 +60,7 @@ export type HostToWorker = RunRequest | CancelRequest | ValidateRequest | LabelT
 
 // ---- worker → extension host -------------------------------------------------------------------------------------
 export interface ReadyMessage { type: 'ready'; protocolVersion: number; pid: number }
-export interface EventMessage { type: 'event'; id: number; event: RunEvent }
+export interface EventMessage { type: 'event'; id: number; event: WorkerRunEvent }
 export interface RunResultMessage { type: 'result'; id: number; report: Report }
 export interface ValidateResultMessage { type: 'diagnostics'; id: number; diagnostics: EngineDiagnostic[] }
 export interface LabelTokensResultMessage {

@@ -1,14 +1,14 @@
 /**
  * Owns the engine worker process: forks dist/worker.js with an IPC channel, waits for its `ready` handshake (and
- * checks PROTOCOL_VERSION), matches request ids to replies, streams RunEvents, cancels, and turns a crash or an OOM
+ * checks PROTOCOL_VERSION), matches request ids to replies, streams RunEvents (and parallel jobs' progress), cancels, and turns a crash or an OOM
  * into a WorkerCrashError carrying the process's stderr. After a crash the next request forks a fresh worker.
  *
  * Architecture Invariant: no `vscode` import (plain mocha tests fork real scripts against it).
  */
 import { fork, type ChildProcess } from 'child_process';
 import { PROTOCOL_VERSION, isWorkerToHost } from './protocol';
-import type { EngineDiagnostic, HostToWorker, LabelTokensResultMessage, RunOptions, WorkerToHost } from './protocol';
-import type { Report, RunEvent } from './engine/report/types';
+import type { EngineDiagnostic, HostToWorker, LabelTokensResultMessage, RunOptions, WorkerRunEvent, WorkerToHost } from './protocol';
+import type { Report } from './engine/report/types';
 
 export interface WorkerClientOptions {
   /** The worker script (dist/worker.js). */
@@ -46,7 +46,7 @@ export class CancelledError extends Error {
 interface Pending {
   resolve: (m: WorkerToHost) => void;
   reject: (e: Error) => void;
-  onEvent?: (e: RunEvent) => void;
+  onEvent?: (e: WorkerRunEvent) => void;
 }
 
 const LOG_TAIL_CHARS = 8000;
@@ -161,7 +161,7 @@ export class WorkerClient {
     p.resolve(m);
   }
 
-  private async request(make: (id: number) => HostToWorker, onEvent?: (e: RunEvent) => void): Promise<{ id: number; reply: Promise<WorkerToHost> }> {
+  private async request(make: (id: number) => HostToWorker, onEvent?: (e: WorkerRunEvent) => void): Promise<{ id: number; reply: Promise<WorkerToHost> }> {
     const child = await this.start();
     const id = this.nextId++;
     const reply = new Promise<WorkerToHost>((resolve, reject) => this.pending.set(id, { resolve, reject, onEvent }));
@@ -171,7 +171,7 @@ export class WorkerClient {
 
   /** Runs an experiment in the worker. Rejects with CancelledError when `signal` aborts (the process is killed if
    * it does not stop within cancelGraceMs), with WorkerCrashError when the process dies. */
-  async run(specFile: string, options: RunOptions, onEvent: (e: RunEvent) => void, signal?: AbortSignal): Promise<Report> {
+  async run(specFile: string, options: RunOptions, onEvent: (e: WorkerRunEvent) => void, signal?: AbortSignal): Promise<Report> {
     if (signal?.aborted) throw new CancelledError();
     const { id, reply } = await this.request(id => ({ type: 'run', id, specFile, options }), onEvent);
     const child = this.child;

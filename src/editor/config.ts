@@ -41,6 +41,11 @@ export const config = {
     const n = get<number>('memoryBudgetMB', 0);
     return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
   },
+  /** Processes for a run's (template, seed) pairs: 0 = as many as the cores (the executor fits them to memory), 1 = the worker alone. */
+  workers(): number {
+    const n = get<number>('workers', 0);
+    return Number.isFinite(n) && n >= 1 ? Math.floor(n) : 0;
+  },
   defaultModel(): string {
     return get<string>('defaultModel', 'ntk-mini');
   },

@@ -1,5 +1,6 @@
 /**
- * Runs templates in the worker, one job at a time (RunQueue), and fans the progress out to a cancellable
+ * Runs templates in the worker, one job at a time (RunQueue; within a job the worker may run the (template, seed)
+ * pairs as parallel processes: ntkLens.workers), and fans the progress out to a cancellable
  * notification, the CodeLens, the status bar and the panel. A worker crash becomes an error message whose log is in
  * the "ntk-lens" output channel; the next job starts a fresh worker.
  */
@@ -66,6 +67,7 @@ export class RunController implements vscode.Disposable {
           this.live.set(job.id, live);
           this.changed.fire('state');
           let lastFraction = 0;
+          let parallel = false; // the bar counts the parallel jobs, if any; the summarising run's steps then leave it
           try {
             return await this.worker().run(
               specFile,
@@ -75,8 +77,20 @@ export class RunController implements vscode.Disposable {
                 backend: config.backend(),
                 memoryBudgetMB: config.memoryBudgetMB() || undefined,
                 hubCacheDir: config.hubCacheFolder(),
+                workers: config.workers(),
               },
               event => {
+                if (event.type === 'jobs') {
+                  // the run's (template, seed) pairs as parallel jobs (ntkLens.workers): the notification moves per job
+                  parallel = true;
+                  live.progress = event.message;
+                  const f = event.total > 0 ? (100 * event.done) / event.total : 0;
+                  const increment = f > lastFraction ? f - lastFraction : undefined;
+                  if (increment !== undefined) lastFraction = f;
+                  progress.report({ message: event.message, increment });
+                  this.changed.fire('progress');
+                  return;
+                }
                 if ('template' in event && typeof event.template === 'string') live.template = event.template;
                 if (event.type === 'template-done') live.template = undefined;
                 if (event.type === 'log') this.output.appendLine(`[${event.level}] ${event.message}`);
@@ -84,7 +98,7 @@ export class RunController implements vscode.Disposable {
                 if (line) {
                   live.progress = line;
                   let increment: number | undefined;
-                  if (event.type === 'step' && event.total > 0) {
+                  if (event.type === 'step' && event.total > 0 && !parallel) {
                     const f = (100 * event.step) / event.total;
                     increment = f >= lastFraction ? f - lastFraction : undefined;
                     lastFraction = f;

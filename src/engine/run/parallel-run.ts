@@ -3,10 +3,11 @@
  * the same local executor as studies (study/local-executor.ts). Each job is `ntk-lens run FILE --template T --seeds S
  * --workers 1` in its own process, writing into the results store; the run itself then finds every seed there and
  * only summarises (a pair whose job failed is computed by the run itself, which reports its error as usual).
+ * The extension's worker process (worker-main.ts) calls it the same way for "Run NTK comparison" (ntkLens.workers).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeLocalEvent, defaultCliEntry, runLocal, type LocalResult } from '../study/local-executor';
+import { describeLocalEvent, defaultCliEntry, runLocal, type LocalEvent, type LocalResult } from '../study/local-executor';
 import { loadSpec } from '../spec';
 import { ResultsStore } from '../report/store';
 import { modelIdentity, resultKey, type RunOptions } from './experiment';
@@ -19,6 +20,10 @@ export interface ParallelOptions extends RunOptions {
   /** Where each job's log goes (default: <results>/run-logs). */
   logDir?: string;
   onLine?: (line: string) => void;
+  /** The executor's events themselves (the extension's worker turns their counts into progress). */
+  onJob?: (e: LocalEvent) => void;
+  /** After a cancel, how long the jobs may take to stop after SIGINT before SIGKILL (the executor's default: 10 s). */
+  cancelGraceMs?: number;
 }
 
 /** Runs the unfinished pairs in parallel; undefined when there are fewer than two (nothing to gain). */
@@ -40,17 +45,24 @@ export async function runPairsInParallel(file: string, o: ParallelOptions): Prom
     ...(o.memoryBudgetMB ? ['--memory-mb', String(o.memoryBudgetMB)] : []),
   ];
   const estimate = estimateRun(spec, spec.shots);
+  const env: NodeJS.ProcessEnv = { NTK_LENS_RELAYED: '1' };
+  if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1'; // the extension's worker runs on VS Code's Electron
+  if (o.hubCacheDir) env.HF_HUB_CACHE = path.resolve(o.hubCacheDir); // the CLI has no option for it
   return runLocal({
     jobs: pairs.map(({ t, seed }, index) => ({ index, label: `${t.name} seed ${seed}`, estimate })),
     command: (index) => ({
       file: process.execPath,
       args: [...nodeArgs, cli, o.kernelsOnly ? 'kernel' : 'run', spec.file, '--template', pairs[index].t.name, '--seeds', String(pairs[index].seed), '--out', store.root, '--workers', '1', ...pass],
-      env: { NTK_LENS_RELAYED: '1' },
+      env,
     }),
     workers: Math.min(o.workers, pairs.length),
     logDir: o.logDir ?? path.join(store.root, 'run-logs'),
     signal: o.signal,
-    onEvent: (e) => o.onLine?.(describeLocalEvent(e)),
+    cancelGraceMs: o.cancelGraceMs,
+    onEvent: (e) => {
+      o.onJob?.(e);
+      o.onLine?.(describeLocalEvent(e));
+    },
   });
 }
 

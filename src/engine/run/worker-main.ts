@@ -1,25 +1,56 @@
 /**
  * Entry of the engine worker process (bundled to dist/worker.js, forked by src/worker-client.ts with an IPC channel).
  * It announces itself with `ready` (carrying PROTOCOL_VERSION), then serves HostToWorker requests:
- *   run         → runExperiment, streaming every RunEvent, then `result` (or `cancelled` / `error`)
+ *   run         → with options.workers > 1 (0 or absent: the cores) and several unfinished (template, seed) pairs,
+ *                 first runPairsInParallel: the pairs as parallel jobs, child processes of THIS process through the
+ *                 local executor (never of the extension host), its lines as `log` events and its counts as `jobs`
+ *                 events; then runExperiment (which finds those seeds in the store and summarises), streaming every
+ *                 RunEvent, then `result` (or `cancelled` / `error`). Cancel aborts both (the executor kills the jobs).
  *   cancel      → aborts that run's AbortController
  *   validate    → validateSpecFile (engine validator: template pieces, mask, label words as tokens of the model)
  *   labelTokens → token ids of label words in the file's model, when the engine offers it
- *   shutdown    → aborts everything and exits once the runs have settled
+ *   shutdown    → aborts everything and exits once the runs have settled (at most SHUTDOWN_WAIT_MS)
  * It exits when the parent disconnects, so a closed window never leaves an orphan computing.
  *
  * The engine module is ./experiment; NTK_LENS_ENGINE may name another module with the same exports (tests only).
  */
+import * as os from 'os';
 import { PROTOCOL_VERSION, isHostToWorker } from '../../protocol';
 import type { EngineDiagnostic, HostToWorker, LabelTokensResultMessage, RunOptions, WorkerToHost } from '../../protocol';
 import type { Report, RunEvent } from '../report/types';
+import type { LocalEvent, LocalResult } from '../study/local-executor';
+
+/** Engine run options: the protocol's, less `workers` (the worker's own business). */
+type EngineRunOptions = Omit<RunOptions, 'workers'>;
+
+/** What the worker gives runPairsInParallel (run/parallel-run.ts ParallelOptions, the part it uses). */
+export interface ParallelRunOptions extends EngineRunOptions {
+  workers: number;
+  signal?: AbortSignal;
+  onLine?: (line: string) => void;
+  onJob?: (e: LocalEvent) => void;
+  cancelGraceMs?: number;
+}
+
+/**
+ * How long cancelled jobs get after SIGINT before SIGKILL: under the client's grace (worker-client.ts, 5 s) before it
+ * kills this process, so that the executor has killed every job and the worker answers `cancelled` in time.
+ */
+export const JOB_CANCEL_GRACE_MS = 3000;
+/** How long `shutdown` waits for aborted runs to settle before exiting anyway. */
+export const SHUTDOWN_WAIT_MS = 2000;
 
 /** What the worker needs from the engine (src/engine/run/experiment.ts). */
 export interface EngineModule {
   runExperiment(
     specFile: string,
-    opts: RunOptions & { onEvent: (e: RunEvent) => void; signal?: AbortSignal },
+    opts: EngineRunOptions & { onEvent: (e: RunEvent) => void; signal?: AbortSignal },
   ): Promise<Report>;
+  /**
+   * Optional: the run's unfinished pairs as parallel jobs (run/parallel-run.ts; undefined when there is nothing to
+   * gain). Without it, runs stay in this process whatever `workers` says.
+   */
+  runPairsInParallel?(specFile: string, opts: ParallelRunOptions): Promise<LocalResult | undefined>;
   validateSpecFile(specFile: string, text: string): { diagnostics: EngineDiagnostic[] } | Promise<{ diagnostics: EngineDiagnostic[] }>;
   /** Optional: token ids of label words in the model named by the spec text. */
   labelWordTokens?(
@@ -31,12 +62,26 @@ export interface EngineModule {
 }
 
 function loadEngine(): EngineModule {
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const override = process.env.NTK_LENS_ENGINE;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return override ? (require(override) as EngineModule) : (require('./experiment') as EngineModule);
+  if (override) return require(override) as EngineModule;
+  // the real engine, plus the parallel step of `ntk-lens run --workers N` (both bundled into dist/worker.js)
+  const { runPairsInParallel } = require('./parallel-run') as Pick<Required<EngineModule>, 'runPairsInParallel'>;
+  return { ...(require('./experiment') as EngineModule), runPairsInParallel };
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
-export function serveWorker(engine: EngineModule, send: (m: WorkerToHost) => void, exit: (code: number) => void) {
+/** The processes a run may use: `workers` when a whole number ≥ 1, else (0, absent, nonsense) the cores. */
+export function resolveWorkers(workers: number | undefined, cores = os.availableParallelism?.() ?? os.cpus().length): number {
+  return workers !== undefined && Number.isFinite(workers) && workers >= 1 ? Math.floor(workers) : Math.max(1, cores);
+}
+
+export function serveWorker(
+  engine: EngineModule,
+  send: (m: WorkerToHost) => void,
+  exit: (code: number) => void,
+  opts: { shutdownWaitMs?: number } = {},
+) {
   const runs = new Map<number, { controller: AbortController; done: Promise<void> }>();
   let shuttingDown = false;
 
@@ -49,13 +94,45 @@ export function serveWorker(engine: EngineModule, send: (m: WorkerToHost) => voi
 
   function startRun(m: Extract<HostToWorker, { type: 'run' }>): void {
     const controller = new AbortController();
+    const { workers: asked, ...options } = m.options;
+    const workers = resolveWorkers(asked);
+    const parallel = workers > 1 ? engine.runPairsInParallel : undefined;
+    const log = (level: 'info' | 'warn', message: string) => send({ type: 'event', id: m.id, event: { type: 'log', level, message } });
     const done = (async () => {
       try {
+        const started = Date.now();
+        if (parallel) {
+          try {
+            await parallel(m.specFile, {
+              ...options,
+              workers,
+              signal: controller.signal,
+              cancelGraceMs: JOB_CANCEL_GRACE_MS,
+              onLine: line => log('info', `parallel jobs: ${line}`),
+              onJob: e => {
+                if (e.type !== 'job') return;
+                const c = e.counts;
+                const running = c.running ? `, ${c.running} running` : '';
+                const failed = c.failed ? `, ${c.failed} failed` : '';
+                send({
+                  type: 'event', id: m.id,
+                  event: { type: 'jobs', done: c.done + c.skipped, total: c.total, running: c.running, failed: c.failed, message: `jobs ${c.done + c.skipped}/${c.total} done${running}${failed}` },
+                });
+              },
+            });
+          } catch (err) {
+            // as `ntk-lens run`: errors in the file are the run's to report; anything else, the run goes on in here
+            if (controller.signal.aborted || (err instanceof Error && err.name === 'SpecErrors')) throw err;
+            log('warn', `parallel jobs not used (${err instanceof Error ? err.message : String(err)}); running in this process`);
+          }
+          if (controller.signal.aborted) throw new Error('run (parallel jobs cancelled)');
+        }
         const report = await engine.runExperiment(m.specFile, {
-          ...m.options,
+          ...options,
           signal: controller.signal,
           onEvent: event => send({ type: 'event', id: m.id, event }),
         });
+        if (parallel) report.seconds = (Date.now() - started) / 1000; // the jobs included
         send(controller.signal.aborted ? { type: 'cancelled', id: m.id } : { type: 'result', id: m.id, report });
       } catch (err) {
         send(controller.signal.aborted ? { type: 'cancelled', id: m.id } : errorMessage(m.id, err));
@@ -92,7 +169,14 @@ export function serveWorker(engine: EngineModule, send: (m: WorkerToHost) => voi
       case 'shutdown': {
         shuttingDown = true;
         for (const r of runs.values()) r.controller.abort();
-        await Promise.allSettled([...runs.values()].map(r => r.done));
+        // at most shutdownWaitMs, under the client's dispose grace (3 s) after which it SIGKILLs this process: exiting
+        // ourselves runs the local executor's exit hook, which SIGKILLs parallel jobs still stopping (no orphans)
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([...runs.values()].map(r => r.done)),
+          new Promise(resolve => (timer = setTimeout(resolve, opts.shutdownWaitMs ?? SHUTDOWN_WAIT_MS))),
+        ]);
+        clearTimeout(timer);
         return exit(0);
       }
     }

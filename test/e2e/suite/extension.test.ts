@@ -162,4 +162,44 @@ describe('ntk-lens in a real extension host (real engine, ntk-mini, wasm)', () =
     }
     assert.strictEqual(vscode.workspace.getConfiguration('ntkLens').get('backend'), 'wasm');
   });
+
+  it('with ntkLens.workers = 2 a two-seed run computes its seeds as parallel jobs of the worker, then the complete report', async () => {
+    const two = path.join(ws, 'two-seeds.ntk.yaml');
+    const text = fs.readFileSync(file.fsPath, 'utf8');
+    assert.match(text, /^seeds: \[13\]$/m);
+    fs.writeFileSync(two, text.replace(/^seeds: \[13\]$/m, 'seeds: [21, 87]'));
+    const cfg = vscode.workspace.getConfiguration('ntkLens');
+    await cfg.update('workers', 2, vscode.ConfigurationTarget.Workspace);
+    const logs: string[] = [];
+    const progress: string[] = [];
+    let templateDone = 0;
+    const subs = [
+      runs.onEvent(({ specFile, event }) => {
+        if (specFile !== two) return;
+        if (event.type === 'log') logs.push(event.message);
+        if (event.type === 'template-done') templateDone++;
+      }),
+      runs.onDidChange(() => { const p = runs.currentProgress(); if (p && p !== progress.at(-1)) progress.push(p); }),
+    ];
+    try {
+      const report = await vscode.commands.executeCommand<Report | undefined>('ntkLens.runTemplate', two, 'it-was');
+      assert.ok(report, 'the run returned a report (see the ntk-lens output channel if not)');
+      assert.ok(logs.some(l => /^parallel jobs: 2 jobs \(0 already done\), 2 workers/.test(l)), `the executor's lines arrive as events:\n${logs.join('\n')}`);
+      assert.ok(progress.some(p => /^jobs [012]\/2 done/.test(p)), `the progress counts the jobs: ${progress.join(' | ')}`);
+      const logDir = path.join(ws, '.ntk', 'run-logs');
+      assert.deepStrictEqual(fs.readdirSync(logDir).sort(), ['job-0.log', 'job-1.log'], 'one log per (template, seed) job');
+      assert.match(fs.readFileSync(path.join(logDir, 'job-0.log'), 'utf8'), /seed 21 done/);
+      assert.match(fs.readFileSync(path.join(logDir, 'job-1.log'), 'utf8'), /seed 87 done/);
+      const t = report.templates[0];
+      assert.deepStrictEqual(t.seeds.map(x => x.seed), [21, 87]);
+      assert.strictEqual(t.summary.finetune?.n, 2);
+      assert.ok(t.verdict.text, 'the report has its verdict');
+      assert.strictEqual(templateDone, 1, 'the panel got the complete template report');
+      const stored = JSON.parse(fs.readFileSync(path.join(ws, '.ntk', t.key, 'report.json'), 'utf8')) as { report: TemplateReport };
+      assert.deepStrictEqual(stored.report.summary, t.summary);
+    } finally {
+      subs.forEach(s => s.dispose());
+      await cfg.update('workers', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });

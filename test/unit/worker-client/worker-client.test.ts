@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import { CancelledError, WorkerClient, WorkerCrashError } from '../../../src/worker-client';
-import type { RunEvent } from '../../../src/engine/report/types';
+import type { WorkerRunEvent } from '../../../src/protocol';
 
 // The real worker entry (src/engine/run/worker-main.ts) forked through tsx, with the test-only fake engine.
 const WORKER = path.resolve(__dirname, '../../../src/engine/run/worker-main.ts');
@@ -28,7 +28,7 @@ describe('WorkerClient with the real worker entry and a fake engine', function (
     clients.push(c);
     await c.start();
     assert.ok(c.pid, 'worker pid after ready');
-    const events: RunEvent[] = [];
+    const events: WorkerRunEvent[] = [];
     const report = await c.run('/x/spec.ntk.yaml', { templates: ['manual'] }, e => events.push(e));
     assert.deepStrictEqual(events.map(e => e.type), ['phase', 'step', 'step', 'step', 'template-done']);
     assert.deepStrictEqual(events.filter(e => e.type === 'step').map(e => (e as { step: number }).step), [1, 2, 3]);
