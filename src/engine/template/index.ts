@@ -3,6 +3,10 @@ export {
   parseTemplate,
   scanTemplate,
   templateTokens,
+  causalTemplateOf,
+  causalStructureProblems,
+  CAUSAL_MASK_HINT,
+  type TemplateParseOptions,
   type TemplatePiece,
   type SentencePiece,
   type LiteralPiece,
@@ -10,7 +14,7 @@ export {
   type SentenceVariant,
   type TemplateToken,
 } from './parse-template';
-export { templateProblems, validateTemplate, type TemplateCheckOptions } from './validate-template';
+export { templateProblems, validateTemplate, modelTokenProblems, type TemplateCheckOptions } from './validate-template';
 export {
   compilePrompt,
   prepareTemplate,
@@ -18,6 +22,7 @@ export {
   sentenceText,
   type PromptExample,
   type PromptOptions,
+  type ModelKindOption,
   type CompiledPrompt,
   type EncodedInput,
   type PreparedTemplate,

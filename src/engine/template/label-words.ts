@@ -6,6 +6,10 @@
  * nothing, so "great" → great. A word starting with one of those four characters (e.g. "<mask>", "[UNK]", ".") is
  * looked up as a raw vocabulary token. Ids come back in the order of `words` (the task's class order).
  *
+ * Causal models use the same rule: the label word is the token that follows the prompt ("…It was" → " great"), so
+ * it is the one token of " " + word: Ġgreat for the byte-level BPEs (GPT-2, Pythia, SmolLM, Qwen2, Llama 3), ▁great
+ * for SentencePiece (Llama 2, TinyLlama, Mistral; encoded without the dummy prefix, so the space gives the one "▁").
+ *
  * Checks beyond LM-BFF: a word that maps to the unknown token, an empty word, and two classes with one word
  * (LM-BFF accepts both silently; the classes would then be indistinguishable).
  */
@@ -33,19 +37,24 @@ export function labelWordId(tokenizer: TextTokenizer, word: string, index = 0): 
     }
     return id;
   }
-  const ids = tokenizer.encode(tokenizer.kind === 'bpe' ? ' ' + word : word);
+  const spaced = tokenizer.kind !== 'wordpiece';
+  const ids = spaced ? tokenizer.encodeContinuation(' ' + word) : tokenizer.encode(word);
   const pieces = ids.map((id) => tokenizer.idToToken(id) ?? `#${id}`);
   if (ids.length !== 1) {
-    const shown = tokenizer.kind === 'bpe' ? `" ${word}"` : JSON.stringify(word);
+    const shown = spaced ? `" ${word}"` : JSON.stringify(word);
+    const form =
+      tokenizer.kind === 'bpe' ? ' (its "Ġ" form must be a vocabulary entry)'
+        : tokenizer.kind === 'sentencepiece' ? ' (its "▁" form must be a vocabulary entry)'
+          : ' (it must be a whole entry of vocab.txt)';
     throw labelError(
       `Label word ${JSON.stringify(word)} is ${ids.length} tokens for this tokenizer (${shown} → ${pieces.join(' | ') || 'nothing'}); ` +
-        'the model predicts one token at the mask.',
+        `the model predicts one token ${tokenizer.causal ? 'after the prompt' : 'at the mask'}.`,
       word, index,
-      `Choose a single-token synonym${tokenizer.kind === 'bpe' ? ' (its "Ġ" form must be in vocab.json)' : ' (it must be a whole entry of vocab.txt)'}, ` +
-        'e.g. a shorter, more common word.',
+      `Choose a single-token synonym${form}, e.g. a shorter, more common word.`,
     );
   }
-  if (ids[0] === tokenizer.unkId) {
+  const unkId = tokenizer.causal ? tokenizer.causal.unkId : tokenizer.unkId;
+  if (unkId !== undefined && ids[0] === unkId) {
     throw labelError(
       `Label word ${JSON.stringify(word)} is not in the vocabulary (it becomes ${pieces[0]}).`,
       word, index, 'Choose a word the vocabulary has (check the casing: uncased BERT vocabularies are lower-case).',

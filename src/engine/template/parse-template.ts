@@ -20,6 +20,11 @@
  * piece, a literal that LM-BFF would mistake for a sentence piece (it reads any piece with "sent" at characters 0–3
  * or 1–4 as one, e.g. "_sentiment", and then fails on its index), and a piece between a pair of stars that looks like
  * a misspelt variable (`*CLS*`, `*mask_0*`).
+ *
+ * Causal models (`{ causal: true }`): the label word is the token predicted after the prompt, so `*mask*` must be the
+ * template's last piece (nothing but empty pieces after it). A `*mask*` followed by other pieces is an error located
+ * at the `*mask*`; a `*sep*`/`*sep+*` after the `*mask*` is an error located at that piece. The meaning of the pieces
+ * for causal models is in compile-prompt.ts.
  */
 import { TemplateError } from './template-error';
 
@@ -129,8 +134,58 @@ function classify(text: string, offset: number, insideStars: boolean): TemplateP
   return { ...base, kind: 'literal', value };
 }
 
+export interface TemplateParseOptions {
+  /** Check the template for a causal (decoder-only) model: `*mask*` must end it. */
+  causal?: boolean;
+}
+
+/** The hint of every causal-template error. */
+export const CAUSAL_MASK_HINT = 'for causal models the label word is predicted after the prompt: end the template with *mask*';
+
+/** Causal models: a `*mask*` that is not the last piece, and each `*sep*`/`*sep+*` after a `*mask*`. */
+export function causalStructureProblems(pieces: readonly TemplatePiece[]): TemplateError[] {
+  const out: TemplateError[] = [];
+  const firstMask = pieces.findIndex((p) => p.kind === 'mask');
+  if (firstMask < 0) return out;
+  pieces.forEach((p, i) => {
+    if (p.kind === 'mask' && i < pieces.length - 1) {
+      const after = pieces.slice(i + 1);
+      // A mask followed only by separators is reported at the separators (below), not twice.
+      if (after.some((q) => q.kind !== 'sep' && q.kind !== 'sep+')) {
+        out.push(new TemplateError(
+          `*mask* must be the last piece of a template for a causal model; here ${after.map((q) => `"${q.text}"`).join(', ')} follow${after.length === 1 ? 's' : ''} it.`,
+          p.offset, p.length, CAUSAL_MASK_HINT,
+        ));
+      }
+    }
+    if ((p.kind === 'sep' || p.kind === 'sep+') && i > firstMask) {
+      out.push(new TemplateError(
+        `*${p.text}* after *mask*: a causal model reads the label word at the end of the prompt, so nothing may follow *mask*.`,
+        p.offset, p.length, CAUSAL_MASK_HINT,
+      ));
+    }
+  });
+  return out.sort((a, b) => a.offset - b.offset);
+}
+
+/**
+ * A masked-LM template turned into its causal form by dropping everything after its (first) `*mask*`, e.g.
+ * `*cls**sent_0*_It_was*mask*.*sep+*` → `*cls**sent_0*_It_was*mask*`; undefined when that would drop a sentence
+ * (TREC's `*cls**mask*:*+sent_0**sep+*`, the NLI and MRPC templates: these need a causal template written for
+ * them) or when the template does not parse.
+ */
+export function causalTemplateOf(template: string): string | undefined {
+  const { pieces, problems } = scanTemplate(template);
+  if (problems.length > 0) return undefined;
+  const m = pieces.findIndex((p) => p.kind === 'mask');
+  if (pieces.slice(m + 1).some((p) => p.kind === 'sentence')) return undefined;
+  const mask = pieces[m];
+  const end = mask.offset + mask.length;
+  return template.slice(0, end) + (template[end] === '*' ? '*' : '');
+}
+
 /** Parse without throwing: all pieces, tokens for colouring, and every structural problem found. */
-export function scanTemplate(template: string): ScannedTemplate {
+export function scanTemplate(template: string, options: TemplateParseOptions = {}): ScannedTemplate {
   const pieces: TemplatePiece[] = [];
   const tokens: TemplateToken[] = [];
   const problems: TemplateError[] = [];
@@ -164,15 +219,19 @@ export function scanTemplate(template: string): ScannedTemplate {
   if (!pieces.some((p) => p.kind === 'mask')) {
     problems.push(new TemplateError(
       'The template has no *mask*: the model needs a masked position where it predicts the label word.',
-      0, template.length, 'Add *mask* where the label word goes, e.g. *cls**sent_0*_It_was*mask*.*sep+*',
+      0, template.length,
+      options.causal
+        ? 'Add *mask* at the end, where the label word is predicted, e.g. *cls**sent_0*_It_was*mask*'
+        : 'Add *mask* where the label word goes, e.g. *cls**sent_0*_It_was*mask*.*sep+*',
     ));
   }
+  if (options.causal) problems.push(...causalStructureProblems(pieces));
   return { pieces, tokens, problems };
 }
 
 /** The pieces of a template (empty pieces omitted). Throws the first `TemplateError` found. */
-export function parseTemplate(template: string): TemplatePiece[] {
-  const { pieces, problems } = scanTemplate(template);
+export function parseTemplate(template: string, options: TemplateParseOptions = {}): TemplatePiece[] {
+  const { pieces, problems } = scanTemplate(template, options);
   if (problems.length > 0) throw problems[0];
   return pieces;
 }

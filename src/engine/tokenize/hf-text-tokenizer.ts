@@ -1,27 +1,51 @@
 /**
  * A `TextTokenizer` over `@huggingface/tokenizers` (tokenizers.js), built from a tokenizer.json object.
+ *
+ * Masked-LM tokenizers (BERT, RoBERTa) and causal-LM tokenizers (GPT-2, Pythia, SmolLM, Qwen2, Llama 2/3, TinyLlama,
+ * Mistral) load here; which one a file is: the caller says (`{ causal }`), or else a BPE tokenizer without a mask
+ * token is a causal LM's (WordPiece is always BERT's). See text-tokenizer.ts for the two contracts.
+ *
+ * Causal special tokens (`resolveCausalTokens`): each of bos/eos/pad/unk is the tokenizer_config.json (merged over
+ * special_tokens_map.json by the loader) `<role>_token` when the key is there (`null` = none, as Qwen2's
+ * `bos_token: null`); without the key, BOS/EOS are the tokens tokenizer.json's post-processor puts before/after a
+ * text, else the usual spellings (`<|begin_of_text|>` `<s>` `<|endoftext|>` / `<|end_of_text|>` `</s>`
+ * `<|endoftext|>`) found in the vocabulary, the unknown token is the BPE model's `unk_token`, and the pad token is
+ * only ever the one named (Pythia's `<|padding|>` is not HF's pad token); without one, pad = EOS.
  */
 import { hfLibrary, type HfTokenizer } from './hf-library';
 import type { TokenizerJson } from './tokenizer-json';
-import { BERT_SPECIAL_TOKENS, ROBERTA_SPECIAL_TOKENS, type SpecialTokens, type TextTokenizer } from './text-tokenizer';
+import {
+  BERT_SPECIAL_TOKENS,
+  ROBERTA_SPECIAL_TOKENS,
+  type CausalTokenInfo,
+  type SpecialTokens,
+  type TextTokenizer,
+  type TokenizerKind,
+} from './text-tokenizer';
 
-/** tokenizer_config.json (the keys read here). */
+/** tokenizer_config.json (the keys read here); special_tokens_map.json has the same `<role>_token` keys. */
 export interface TokenizerConfigJson {
+  bos_token?: string | { content: string } | null;
+  eos_token?: string | { content: string } | null;
+  /** HF LlamaTokenizer(Fast) / GPTNeoXTokenizerFast: whether BOS / EOS are added with special tokens. */
+  add_bos_token?: boolean;
+  add_eos_token?: boolean;
   do_lower_case?: boolean;
   strip_accents?: boolean | null;
   tokenize_chinese_chars?: boolean;
-  cls_token?: string | { content: string };
-  sep_token?: string | { content: string };
-  mask_token?: string | { content: string };
-  pad_token?: string | { content: string };
-  unk_token?: string | { content: string };
+  cls_token?: string | { content: string } | null;
+  sep_token?: string | { content: string } | null;
+  mask_token?: string | { content: string } | null;
+  pad_token?: string | { content: string } | null;
+  unk_token?: string | { content: string } | null;
   [key: string]: unknown;
 }
 
 const ROLES = ['cls', 'sep', 'mask', 'pad', 'unk'] as const;
 type Role = (typeof ROLES)[number];
+type CausalRole = 'bos' | 'eos' | 'pad' | 'unk';
 
-function configToken(config: TokenizerConfigJson, role: Role): string | undefined {
+function configToken(config: TokenizerConfigJson, role: Role | CausalRole): string | undefined {
   const v = config[`${role}_token`];
   if (typeof v === 'string') return v;
   if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
@@ -78,53 +102,258 @@ export function spaceAstralCjk(text: string): string {
   return out;
 }
 
-function kindOf(json: TokenizerJson, source: string): 'wordpiece' | 'bpe' {
+
+type JsonRecord = Record<string, unknown>;
+const isRecord = (v: unknown): v is JsonRecord => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The component and, for `Sequence`s, every component inside it (normalizers / pretokenizers / processors). */
+function components(c: unknown): JsonRecord[] {
+  if (!isRecord(c)) return [];
+  const inner = [c.normalizers, c.pretokenizers, c.processors, c.decoders].find(Array.isArray) as unknown[] | undefined;
+  return c.type === 'Sequence' && inner ? inner.flatMap(components) : [c];
+}
+
+const META = '\u2581'; // "▁"
+
+/**
+ * SentencePiece-style: text is "▁"-marked before the BPE, either by a `Prepend "▁"` (+ `Replace " " → "▁"`)
+ * normalizer (Llama 2's tokenizer.json, legacy layout) or by a `Metaspace` pre-tokenizer (newer files: Mistral,
+ * TinyLlama, Llama 2 re-saved).
+ */
+function isSentencePieceStyle(json: TokenizerJson): boolean {
+  return (
+    components(json.normalizer).some((n) => (n.type === 'Prepend' && n.prepend === META) || (n.type === 'Replace' && n.content === META)) ||
+    components(json.pre_tokenizer).some((p) => p.type === 'Metaspace')
+  );
+}
+
+function kindOf(json: TokenizerJson, source: string): TokenizerKind {
   const type = json.model?.type;
   if (type === 'WordPiece') return 'wordpiece';
-  if (type === 'BPE') return 'bpe';
+  if (type === 'BPE') return isSentencePieceStyle(json) ? 'sentencepiece' : 'bpe';
   throw new Error(
-    `${source}: model type ${JSON.stringify(type)} is not supported; ntk-lens reads BERT WordPiece and RoBERTa ` +
-      `byte-level BPE tokenizers (model.type "WordPiece" or "BPE").`,
+    `${source}: model type ${JSON.stringify(type)} is not supported; ntk-lens reads BERT WordPiece, byte-level BPE ` +
+      `(RoBERTa, GPT-2, Pythia, SmolLM, Qwen2, Llama 3) and SentencePiece-style BPE (Llama 2, TinyLlama, Mistral) ` +
+      `tokenizers (model.type "WordPiece" or "BPE").`,
   );
+}
+
+/** Rebuild a normalizer / pre-tokenizer tree with `fn` applied to every non-Sequence component (null: drop it). */
+function mapComponents(c: unknown, fn: (c: JsonRecord) => JsonRecord | null): JsonRecord | null {
+  if (!isRecord(c)) return null;
+  if (c.type === 'Sequence') {
+    for (const key of ['normalizers', 'pretokenizers']) {
+      if (Array.isArray(c[key])) {
+        return { ...c, [key]: (c[key] as unknown[]).map((x) => mapComponents(x, fn)).filter((x): x is JsonRecord => x !== null) };
+      }
+    }
+    return c;
+  }
+  return fn(c);
+}
+
+/**
+ * tokenizers.js reads a Metaspace pre-tokenizer's `prepend_scheme` only; files written before tokenizers 0.14 say
+ * `add_prefix_space` instead, which the Rust library maps to "always" / "never". Do the same.
+ */
+function withMetaspaceScheme(json: TokenizerJson): TokenizerJson {
+  if (!components(json.pre_tokenizer).some((p) => p.type === 'Metaspace' && p.prepend_scheme === undefined && typeof p.add_prefix_space === 'boolean')) return json;
+  const pre = mapComponents(json.pre_tokenizer, (p) =>
+    p.type === 'Metaspace' && p.prepend_scheme === undefined && typeof p.add_prefix_space === 'boolean'
+      ? { ...p, prepend_scheme: p.add_prefix_space ? 'always' : 'never' }
+      : p,
+  );
+  return { ...json, pre_tokenizer: pre };
+}
+
+/** The same tokenizer without SentencePiece's dummy "▁" prefix (for text that continues other text). */
+function withoutDummyPrefix(json: TokenizerJson): TokenizerJson {
+  return {
+    ...json,
+    normalizer: mapComponents(json.normalizer, (n) => (n.type === 'Prepend' ? null : n)),
+    pre_tokenizer: mapComponents(json.pre_tokenizer, (p) =>
+      p.type === 'Metaspace' ? { ...p, prepend_scheme: 'never', add_prefix_space: false } : p,
+    ),
+  };
+}
+
+/** The special tokens tokenizer.json's post-processor puts before and after a single text. */
+export function postProcessorSpecials(json: TokenizerJson): { before: string[]; after: string[] } {
+  const before: string[] = [];
+  const after: string[] = [];
+  for (const p of components(json.post_processor)) {
+    if (p.type === 'TemplateProcessing' && Array.isArray(p.single)) {
+      let seenSequence = false;
+      for (const item of p.single as unknown[]) {
+        if (!isRecord(item)) continue;
+        if (isRecord(item.Sequence)) seenSequence = true;
+        else if (isRecord(item.SpecialToken) && typeof item.SpecialToken.id === 'string') (seenSequence ? after : before).push(item.SpecialToken.id);
+      }
+    } else if ((p.type === 'RobertaProcessing' || p.type === 'BertProcessing') && Array.isArray(p.cls) && Array.isArray(p.sep)) {
+      before.push(String(p.cls[0]));
+      after.push(String(p.sep[0]));
+    }
+  }
+  return { before, after };
+}
+
+/**
+ * Whether the tokenizer has a mask token: tokenizer_config's `mask_token` in the vocabulary, or `<mask>` / `[MASK]`
+ * as a special token (`isSpecial`; default: in the vocabulary at all). A large BPE vocabulary may hold "<mask>" as
+ * an ordinary merged string, which does not make it a masked LM's.
+ */
+export function hasMaskToken(has: (token: string) => boolean, config: TokenizerConfigJson, isSpecial: (token: string) => boolean = has): boolean {
+  const named = configToken(config, 'mask');
+  return (named !== undefined && has(named)) || [ROBERTA_SPECIAL_TOKENS.mask, BERT_SPECIAL_TOKENS.mask].some(isSpecial);
+}
+
+const BOS_SPELLINGS = ['<|begin_of_text|>', '<s>', '<|endoftext|>'];
+const EOS_SPELLINGS = ['<|end_of_text|>', '</s>', '<|endoftext|>'];
+
+export interface CausalTokens extends CausalTokenInfo {
+  readonly bosId?: number;
+  readonly eosId?: number;
+  readonly padId: number;
+}
+
+/** The BOS/EOS/pad/unk ids of a causal-LM tokenizer, and whether it adds BOS/EOS (see the file comment). */
+export function resolveCausalTokens(
+  json: TokenizerJson,
+  config: TokenizerConfigJson,
+  idOf: (token: string) => number | undefined,
+  source: string,
+): CausalTokens {
+  const specials = postProcessorSpecials(json);
+  const named = (role: CausalRole): { present: boolean; id?: number } => {
+    if (!Object.prototype.hasOwnProperty.call(config, `${role}_token`)) return { present: false };
+    const token = configToken(config, role);
+    return { present: true, id: token === undefined ? undefined : idOf(token) };
+  };
+  const firstKnown = (tokens: readonly string[]) => tokens.map(idOf).find((id) => id !== undefined);
+
+  const bosNamed = named('bos');
+  const bosId = bosNamed.present ? bosNamed.id : firstKnown([...specials.before, ...BOS_SPELLINGS]);
+  const eosNamed = named('eos');
+  const eosId = eosNamed.present ? eosNamed.id : firstKnown([...specials.after, ...EOS_SPELLINGS]);
+  const unkNamed = named('unk');
+  const modelUnk = json.model && typeof json.model.unk_token === 'string' ? json.model.unk_token : undefined;
+  const unkId = unkNamed.present ? unkNamed.id : modelUnk === undefined ? undefined : idOf(modelUnk);
+  const padNamed = named('pad').id;
+  let padId: number;
+  let padFrom: CausalTokenInfo['padFrom'];
+  if (padNamed !== undefined) [padId, padFrom] = [padNamed, 'pad'];
+  else if (eosId !== undefined) [padId, padFrom] = [eosId, 'eos'];
+  else if (bosId !== undefined) [padId, padFrom] = [bosId, 'bos'];
+  else {
+    throw new Error(
+      `${source}: this causal-LM tokenizer has no pad, EOS or BOS token to pad batches with. Name one as "pad_token" or ` +
+        `"eos_token" in tokenizer_config.json.`,
+    );
+  }
+  const addsBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : specials.before.length > 0;
+  const addsEos = typeof config.add_eos_token === 'boolean' ? config.add_eos_token : specials.after.length > 0;
+  if (addsBos && bosId === undefined) {
+    throw new Error(
+      `${source}: the tokenizer adds a BOS token (add_bos_token / its post-processor) but has no BOS token in its vocabulary. ` +
+        `Name it as "bos_token" in tokenizer_config.json.`,
+    );
+  }
+  return { bosId, eosId, padId, unkId, addsBos, addsEos: addsEos && eosId !== undefined, padFrom };
+}
+
+export interface TokenizerFromJsonOptions {
+  /**
+   * true: a causal LM's tokenizer (no mask/cls/sep needed); false: a masked LM's (all five special tokens needed, as
+   * before causal models); undefined: causal when it is a BPE tokenizer without a mask token.
+   */
+  causal?: boolean;
+}
+
+function buildLibrary(json: TokenizerJson, config: TokenizerConfigJson, source: string): HfTokenizer {
+  try {
+    return new hfLibrary.Tokenizer(json, config);
+  } catch (e) {
+    throw new Error(`${source}: could not build the tokenizer: ${(e as Error).message}`);
+  }
 }
 
 /**
  * Wrap a tokenizer.json object (and its tokenizer_config.json, `{}` if none) as a `TextTokenizer`.
  * `source` names the file(s) in error messages.
  */
-export function tokenizerFromJson(json: TokenizerJson, config: TokenizerConfigJson, source: string): TextTokenizer {
-  const kind = kindOf(json, source);
-  let lib: HfTokenizer;
-  try {
-    lib = new hfLibrary.Tokenizer(json, config);
-  } catch (e) {
-    throw new Error(`${source}: could not build the tokenizer: ${(e as Error).message}`);
-  }
+export function tokenizerFromJson(
+  rawJson: TokenizerJson,
+  config: TokenizerConfigJson,
+  source: string,
+  options: TokenizerFromJsonOptions = {},
+): TextTokenizer {
+  const kind = kindOf(rawJson, source);
+  const json = withMetaspaceScheme(rawJson);
+  const lib = buildLibrary(json, config, source);
+  // SentencePiece: a second tokenizer without the dummy prefix encodes text that continues other text.
+  const continuation = kind === 'sentencepiece' ? buildLibrary(withoutDummyPrefix(json), config, source) : lib;
   const vocab = lib.get_vocab(true); // token → id, added tokens included
   let vocabSize = 0;
   for (const id of vocab.values()) vocabSize = Math.max(vocabSize, id + 1);
-  const special = resolveSpecialTokens((t) => vocab.has(t), kind, config, source);
-  const ids = Object.fromEntries(ROLES.map((r) => [r, vocab.get(special[r])!])) as Record<Role, number>;
   const bertNormalizer = json.normalizer?.type === 'BertNormalizer' && json.normalizer.handle_chinese_chars !== false;
+  const added = new Set((json.added_tokens ?? []).map((t) => t.content));
+  const causal = options.causal ?? (kind !== 'wordpiece' && !hasMaskToken((t) => vocab.has(t), config, (t) => added.has(t)));
+  const tokenToId = (token: string) => lib.token_to_id(token);
+  const idToToken = (id: number) => lib.id_to_token(id);
+  const decode = (idsToDecode: number[]): string => (idsToDecode.length === 0 ? '' : lib.decode(idsToDecode));
 
+  if (!causal) {
+    const special = resolveSpecialTokens((t) => vocab.has(t), kind === 'wordpiece' ? 'wordpiece' : 'bpe', config, source);
+    const ids = Object.fromEntries(ROLES.map((r) => [r, vocab.get(special[r])!])) as Record<Role, number>;
+    // The library maps a token missing from the vocabulary to the model's unk id, which is undefined for a BPE
+    // without unk token; such a token becomes the unk id here rather than an undefined entry.
+    const run = (l: HfTokenizer, text: string) => l.encode(bertNormalizer ? spaceAstralCjk(text) : text, { add_special_tokens: false }).ids.map((id) => id ?? ids.unk);
+    return {
+      kind,
+      clsId: ids.cls,
+      sepId: ids.sep,
+      maskId: ids.mask,
+      padId: ids.pad,
+      unkId: ids.unk,
+      vocabSize,
+      encode: (text: string) => run(lib, text),
+      encodeContinuation: (text: string) => run(continuation, text),
+      tokenToId,
+      idToToken,
+      decode,
+    };
+  }
+
+  const info = resolveCausalTokens(json, config, (t) => vocab.get(t), source);
+  const none = (role: string): never => {
+    throw new Error(
+      `${source}: a causal-LM tokenizer has no ${role} token (this one has no mask token, so it was loaded as a causal ` +
+        `LM's). Compile templates for it with { causal: true } (*cls* is its BOS where it adds one); its special ids ` +
+        `are bosId, eosId and padId.`,
+    );
+  };
+  const run = (l: HfTokenizer, text: string) =>
+    l.encode(text, { add_special_tokens: false }).ids.map((id) => {
+      if (id !== undefined) return id;
+      if (info.unkId !== undefined) return info.unkId;
+      throw new Error(`${source}: ${JSON.stringify(text)} has a character the vocabulary cannot represent, and the tokenizer has no unknown token.`);
+    });
+  const causalInfo: CausalTokenInfo = { addsBos: info.addsBos, addsEos: info.addsEos, unkId: info.unkId, padFrom: info.padFrom };
   return {
     kind,
-    clsId: ids.cls,
-    sepId: ids.sep,
-    maskId: ids.mask,
-    padId: ids.pad,
-    unkId: ids.unk,
+    get clsId(): number { return none('CLS'); },
+    get sepId(): number { return none('SEP'); },
+    get maskId(): number { return none('mask'); },
+    padId: info.padId,
+    get unkId(): number { return info.unkId ?? none('unknown'); },
+    bosId: info.bosId,
+    eosId: info.eosId,
+    causal: causalInfo,
     vocabSize,
-    encode(text: string): number[] {
-      const input = bertNormalizer ? spaceAstralCjk(text) : text;
-      // The library maps a token missing from the vocabulary to the model's unk id, which is undefined for a BPE
-      // without unk token; such a token becomes the unk id here rather than an undefined entry.
-      return lib.encode(input, { add_special_tokens: false }).ids.map((id) => id ?? ids.unk);
-    },
-    tokenToId: (token: string) => lib.token_to_id(token),
-    idToToken: (id: number) => lib.id_to_token(id),
-    decode(idsToDecode: number[]): string {
-      return idsToDecode.length === 0 ? '' : lib.decode(idsToDecode);
-    },
+    encode: (text: string) => run(lib, text),
+    encodeContinuation: (text: string) => run(continuation, text),
+    tokenToId,
+    idToToken,
+    decode,
   };
 }

@@ -38,6 +38,10 @@ export interface BpeModelJson {
   continuing_subword_prefix: string | null;
   end_of_word_suffix: string | null;
   fuse_unk: boolean;
+  /** SentencePiece-style BPE (Llama 2): a symbol missing from the vocabulary becomes its UTF-8 bytes as <0xNN> tokens. */
+  byte_fallback?: boolean;
+  /** Llama 3: a pre-token that is itself a vocabulary entry is taken whole, before any merge. */
+  ignore_merges?: boolean;
   vocab: Record<string, number>;
   /** "a b" strings (tokenizers < 0.20) or [a, b] pairs (newer files); rank = index. */
   merges: string[] | [string, string][];
@@ -148,6 +152,43 @@ export function byteLevelBpeJson(vocab: Record<string, number>, merges: [string,
       type: 'BPE',
       dropout: null,
       unk_token: has(special.unk) ? special.unk : null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      vocab,
+      merges,
+    },
+  };
+}
+
+/**
+ * tokenizer.json for a GPT-2 style byte-level BPE given as `vocab.json` + `merges.txt` (GPT-2, Pythia, SmolLM and
+ * Qwen2 checkpoints carry these beside tokenizer.json): what `transformers`' `GPT2Converter` builds. ByteLevel
+ * pre-tokenizer (GPT-2 regex, no prefix space), merges by rank, a ByteLevel post-processor that adds nothing, and the
+ * given special tokens (those in the vocabulary) as added tokens. Like `byteLevelBpeJson`, `unk` (when given and in
+ * the vocabulary) is the model's unknown token.
+ */
+export function gpt2ByteLevelBpeJson(
+  vocab: Record<string, number>,
+  merges: [string, string][],
+  specials: readonly string[],
+  unk?: string,
+): TokenizerJson {
+  const has = (t: string) => Object.prototype.hasOwnProperty.call(vocab, t);
+  const added = [...new Set(specials)].filter(has).map((t) => specialAdded(t, vocab[t])).sort((a, b) => a.id - b.id);
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: unk !== undefined && has(unk) ? unk : null,
       continuing_subword_prefix: '',
       end_of_word_suffix: '',
       fuse_unk: false,
