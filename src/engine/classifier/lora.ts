@@ -55,6 +55,8 @@ export interface LoraModel {
 interface Factors {
   A: tf.Variable; // [r, in]
   B: tf.Variable; // [out, r]
+  /** How the target stores W: [out, in] (nn.Linear) or [in, out] (GPT-2's Conv1D), as the kernel's subspace. */
+  layout: 'out-in' | 'in-out';
 }
 
 const VIEW_METHODS_REFUSED = ['set', 'delete', 'clear', 'forEach', 'keys', 'values', 'entries'] as const;
@@ -67,8 +69,10 @@ class LoraView {
     const w = this.base.get(name);
     const f = this.factors.get(name);
     if (!w || !f) return w;
-    // W + s·(B·A): [out, in] + [out, r]·[r, in]. `mm`: no transposed product in the gradient (webgpu, backend/matmul.ts).
-    return tf.add(w, tf.mul(mm(f.B, f.A), this.scale));
+    // W + s·(B·A): [out, in] + [out, r]·[r, in]; in-out: W + s·(B·A)ᵀ = W + s·Aᵀ·Bᵀ. `mm`: no transposed product in the
+    // gradient (webgpu, backend/matmul.ts).
+    const delta = f.layout === 'out-in' ? mm(f.B, f.A) : mm(tf.transpose(f.A) as tf.Tensor2D, tf.transpose(f.B) as tf.Tensor2D);
+    return tf.add(w, tf.mul(delta, this.scale));
   }
 
   has(name: string): boolean {
@@ -93,13 +97,15 @@ function refuse(what: string): never {
 }
 
 /**
- * The LoRA model over `params` (the model's weights, 'out-in' layout) with the A matrices and targets of the LoRA
- * kernel `sub` (from `loraSubspace(params, groupOf, { rank, alpha, seed })`, default layout) and the same rank and α.
+ * The LoRA model over `params` with the A matrices and targets of the LoRA kernel `sub` (from `loraSubspace(params,
+ * groupOf, { rank, alpha, seed, layout })`) and the same rank, α and layout ('out-in' [out, in], the Hugging Face
+ * nn.Linear default; 'in-out' [in, out], GPT-2's Conv1D).
  * B starts at 0; A is a trainable copy of the kernel's A (the kernel's own tensors stay as drawn). The caller
  * disposes the result (`dispose()`) before disposing `sub`'s A or the model.
  */
-export function loraModel(params: Params, sub: LoraSubspace, opts: { rank: number; alpha: number }): LoraModel {
+export function loraModel(params: Params, sub: LoraSubspace, opts: { rank: number; alpha: number; layout?: 'out-in' | 'in-out' }): LoraModel {
   const { rank, alpha } = opts;
+  const layout = opts.layout ?? 'out-in';
   if (!Number.isInteger(rank) || rank < 1) throw new Error(`classifier/lora.ts: LoRA rank ${rank} must be a positive integer`);
   if (!Number.isFinite(alpha)) throw new Error(`classifier/lora.ts: LoRA alpha ${alpha} must be a finite number`);
   const scale = alpha / rank;
@@ -117,15 +123,15 @@ export function loraModel(params: Params, sub: LoraSubspace, opts: { rank: numbe
       if (!p.project) { heads.push([name, p.variable]); continue; }
       const A0 = sub.loraA.get(name);
       if (!A0) throw new Error(`classifier/lora.ts: the LoRA kernel has no A matrix for its target '${name}'`);
-      const [out, inDim] = p.variable.shape;
+      const [out, inDim] = (layout === 'out-in' ? p.variable.shape : [p.variable.shape[1], p.variable.shape[0]]) as [number, number];
       if (p.variable.rank !== 2 || A0.shape[0] !== rank || A0.shape[1] !== inDim) {
-        throw new Error(`classifier/lora.ts: target '${name}' [${p.variable.shape}] with A [${A0.shape}]: expected a matrix [out, in] `
-          + `(Hugging Face layout) and A [${rank}, in]; build the subspace with rank ${rank} and the default 'out-in' layout`);
+        throw new Error(`classifier/lora.ts: target '${name}' [${p.variable.shape}] with A [${A0.shape}]: expected a matrix `
+          + `${layout === 'out-in' ? '[out, in]' : '[in, out]'} ('${layout}' layout) and A [${rank}, in]; build the subspace with rank ${rank} and the same layout`);
       }
       const module = name.replace(/\.weight$/, '');
       const A = tf.tidy(() => tf.variable(A0.clone(), true)); // unnamed: tfjs variable names are global; the Map names it
       const B = tf.tidy(() => tf.variable(tf.zeros([out, rank]), true));
-      factors.set(name, { A, B });
+      factors.set(name, { A, B, layout });
       trainable.set(`${module}.lora_A`, A);
       trainable.set(`${module}.lora_B`, B);
     }

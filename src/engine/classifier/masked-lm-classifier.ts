@@ -1,13 +1,16 @@
 /**
  * The model output f(x) that both fine-tuning and the kernel use (paper-and-reference-code.md §2):
- * - prompt mode: the raw masked-LM logits at the [MASK] position for the C label words, in class order;
- * - standard (no-prompt) mode: a linear head W h + b on the first token's last hidden state, W and b initialised by
+ * - prompt mode: the raw masked-LM logits at the [MASK] position for the C label words, in class order (a causal
+ *   LM: its next-token logits at the prompt's last token, where the label word would follow);
+ * - standard (no-prompt) mode: a linear head W h + b on the first token's last hidden state (a causal LM: the last
+ *   token's), W and b initialised by
  *   linear probing (classifier/linear-probe.ts), as the reference's `--from_linearhead`.
  * Shapes: B batch, T tokens, H hidden, C classes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mmBT } from '../backend';
-import { encode, mlmLogits, type EncoderConfig, type Params } from '../model';
+import type { Params } from '../model';
+import { languageModel, type ModelConfig } from '../model/language-model';
 import { disposeBatch, makeBatch, type EncodedExample } from './batch';
 import { fitLinearProbe } from './linear-probe';
 
@@ -22,12 +25,15 @@ export interface ForwardOptions {
 /** f(x) for a batch of encoded examples → [B, C]. Reads the parameters inside the call (gradients flow to them). */
 export type Classifier = (examples: EncodedExample[], opts: ForwardOptions) => tf.Tensor2D;
 
-/** The read-out hidden state (mask position, or the first token) of each example: [B, H]. */
-function readout(params: Params, config: EncoderConfig, examples: EncodedExample[], padId: number, opts: ForwardOptions): tf.Tensor2D {
+/**
+ * The read-out hidden state of each example, [B, H]: at `maskPos` (a masked LM's [MASK]; a causal LM's last token,
+ * whose next-token logits are f), or the first token when maskPos is −1 (a masked LM's standard mode).
+ */
+function readout(params: Params, config: ModelConfig, examples: EncodedExample[], padId: number, opts: ForwardOptions): tf.Tensor2D {
   const batch = makeBatch(examples, padId);
   try {
     return tf.tidy(() => {
-      const h = encode(params, config, batch, { training: opts.training, seed: opts.seed }); // [B, T, H]
+      const h = languageModel(config).hidden(params, batch, { training: opts.training, seed: opts.seed }); // [B, T, H]
       const [B, T, H] = h.shape;
       return tf.gather(tf.reshape(h, [B * T, H]), batch.readIndex) as tf.Tensor2D; // [B, H]
     });
@@ -36,13 +42,14 @@ function readout(params: Params, config: EncoderConfig, examples: EncodedExample
   }
 }
 
-export function promptClassifier(params: Params, config: EncoderConfig, padId: number, labelIds: number[]): Classifier {
+export function promptClassifier(params: Params, config: ModelConfig, padId: number, labelIds: number[]): Classifier {
+  const lm = languageModel(config);
   return (examples, opts) =>
-    tf.tidy(() => mlmLogits(params, config, readout(params, config, examples, padId, opts), labelIds)); // [B, C]
+    tf.tidy(() => lm.logits(params, readout(params, config, examples, padId, opts), labelIds)); // [B, C]
 }
 
 /** Standard mode: `params` must hold HEAD_WEIGHT [C, H] and HEAD_BIAS [C] (see `addLinearProbeHead`). */
-export function standardClassifier(params: Params, config: EncoderConfig, padId: number): Classifier {
+export function standardClassifier(params: Params, config: ModelConfig, padId: number): Classifier {
   const W = params.get(HEAD_WEIGHT);
   const b = params.get(HEAD_BIAS);
   if (!W || !b) throw new Error(`classifier: standard mode needs '${HEAD_WEIGHT}' and '${HEAD_BIAS}'; call addLinearProbeHead first`);
@@ -56,7 +63,7 @@ export function standardClassifier(params: Params, config: EncoderConfig, padId:
  */
 export async function addLinearProbeHead(
   params: Params,
-  config: EncoderConfig,
+  config: ModelConfig,
   padId: number,
   train: EncodedExample[],
   labels: number[],
@@ -64,9 +71,11 @@ export async function addLinearProbeHead(
   batchSize = 16,
 ): Promise<{ regC: number; cvAccuracy: number }> {
   const H = config.hiddenSize;
+  const causal = languageModel(config).kind === 'causal';
   const feats = new Float64Array(train.length * H);
   for (let i = 0; i < train.length; i += batchSize) {
-    const chunk = train.slice(i, i + batchSize).map((e) => ({ ...e, maskPos: -1 })); // first token
+    // A masked LM's first token; a causal LM's last (its only token that has seen the whole input).
+    const chunk = train.slice(i, i + batchSize).map((e) => (causal ? e : { ...e, maskPos: -1 }));
     const h = readout(params, config, chunk, padId, { training: false });
     feats.set(await h.data(), i * H); // asynchronous reads throughout: webgpu cannot read synchronously
     h.dispose();

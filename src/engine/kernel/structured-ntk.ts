@@ -65,6 +65,11 @@ export interface StructuredNtkOptions extends EmpiricalNtkOptions {
  */
 const WASM_GRADIENT_BYTES = 2 ** 30;
 
+/** The default `recordBudgetBytes` on the current backend: 256 MiB on wasm (a 4 GiB heap at most), else 1 GiB. */
+export function defaultRecordBudget(): number {
+  return tf.getBackend() === 'wasm' ? 256 * 2 ** 20 : 2 ** 30;
+}
+
 type Side = 'raw' | 'sign';
 interface Target { kind: KernelKind; flipped: boolean; evalSide: Side; trainSide: Side }
 
@@ -187,7 +192,7 @@ export function structuredNtkFn<I>(
     // Recorded batch sizes: as many examples as keep a recording under the budget, from the bytes per token the
     // recordings of the train chunks kept (a bert-base token keeps ~1.4 MB: 32 examples of 60 tokens would not fit the
     // wasm heap). Measured on the train chunks only, which every tile records, so that every tile plans the same batches.
-    const recordBudget = options.recordBudgetBytes ?? (tf.getBackend() === 'wasm' ? 256 * 2 ** 20 : 2 ** 30);
+    const recordBudget = options.recordBudgetBytes ?? defaultRecordBudget();
     let bytesPerToken = 0; // the most any train-chunk recording kept, so far
     const firstBatch = P > 2e7 ? 2 : batchSize; // a large model starts small, to measure before it fills memory
     /** How many inputs from order[start] (sorted by length) form the next batch, at most `cap`. */

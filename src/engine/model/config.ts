@@ -52,8 +52,9 @@ export function parseEncoderConfig(json: unknown, file: string): EncoderConfig {
   const raw = json as Record<string, unknown>;
   const modelType = raw.model_type;
   if (modelType !== 'bert' && modelType !== 'roberta') {
-    throw configError(file, `unsupported model_type ${JSON.stringify(modelType)}; ntk-lens supports masked LMs with `
-      + 'model_type "bert" or "roberta" (e.g. bert-base-uncased, roberta-base).');
+    throw configError(file, `unsupported model_type ${JSON.stringify(modelType)}; ntk-lens supports the masked LMs `
+      + 'bert and roberta (e.g. bert-base-uncased, roberta-base) and the causal LMs gpt2, gpt_neox, llama, mistral and '
+      + 'qwen2 (e.g. gpt2, EleutherAI/pythia-70m, HuggingFaceTB/SmolLM2-135M).');
   }
   const get = (key: string): unknown => (key in raw ? raw[key] : DEFAULTS[modelType][key]);
   const int = (key: string, min: number): number => {

@@ -16,6 +16,7 @@
  *   <root>/<key>/seeds/<seed>.json          SeedResult, written when the seed finishes
  *   <root>/<key>/kernels/seed<seed>-<kind>-<split>.npy
  *   <root>/<key>/locks/<seed>.lock          held while a process computes the seed (withSeedLock; see lock.ts)
+ *   <root>/<key>/locks/<seed>-<stage>.lock  held while a process computes one stage of it (withStageLock: kernel tiles)
  *   <root>/<key>/stages/<seed>-<stage>/     a finished stage of a seed (writeStage): <array>.npy files, then
  *                                           manifest.json (written last) listing them with shapes, sizes and sha256
  *
@@ -404,6 +405,16 @@ export class ResultsStore {
     return withFileLock(this.lockPath(key, seed), fn, opts);
   }
 
+  /**
+   * Runs `fn` holding the lock of one stage of a seed (`locks/<seed>-<stage>.lock`), e.g. a kernel tile that a tile
+   * job and the seed's own run may both set out to compute: the second waits, then finds the stage written.
+   */
+  async withStageLock<T>(key: string, seed: number, stage: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+    ResultsStore.checkSeed(seed);
+    if (!NAME_PATTERN.test(stage)) throw new Error(`results store: stage name "${stage}" must be [A-Za-z0-9_-]+`);
+    return withFileLock(path.join(this.keyDir(key), 'locks', `${seed}-${stage}.lock`), fn, opts);
+  }
+
   // ---- per-seed stage cache ----
 
   /** `<root>/<key>/stages/<seed>-<stage>/` (not created). */
@@ -419,6 +430,11 @@ export class ResultsStore {
    * manifest.json listing them (shape, dtype, byte size, sha256) with `meta` (JSON). A stage written again replaces
    * the old one; its manifest is removed first, so a half-replaced stage never reads as complete.
    */
+  /** Whether a stage was written completely (its manifest, written last, exists); does not verify the arrays. */
+  hasStage(key: string, seed: number, stage: string): boolean {
+    return fs.existsSync(path.join(this.stageDir(key, seed, stage), 'manifest.json'));
+  }
+
   writeStage(key: string, seed: number, stage: string, arrays: Record<string, NpyArray>, meta?: unknown): void {
     const dir = this.stageDir(key, seed, stage);
     for (const name of Object.keys(arrays)) {

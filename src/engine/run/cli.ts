@@ -42,6 +42,8 @@ const RUN_OPTIONS = `options:
   --backend B         auto | wasm | cpu | webgpu | tensorflow (default: the file's backend)
   --memory-mb N       memory for per-example gradients, in MB (default: half the free memory)
   --workers N         run the unfinished (template, seed) pairs as N parallel processes (default: the cores; 1: this process only)
+  --tile I            a tile job: compute only kernel tile I (1..kernel.tiles) of each unfinished seed into the results
+                      folder, where the seed's run merges the tiles (the executors start these jobs themselves)
   --json              print the report as JSON instead of the table
   -h, --help          this help`;
 
@@ -142,8 +144,14 @@ export function parseArgs(argv: string[]): ParsedArgs | { help: ParsedArgs['comm
         workers = Number(value());
         if (!(Number.isInteger(workers) && workers >= 1)) throw usage('--workers needs an integer ≥ 1');
         break;
+      case '--tile': {
+        const t = Number(value());
+        if (!(Number.isInteger(t) && t >= 1)) throw usage('--tile needs an integer ≥ 1 (tiles count from 1)');
+        options.kernelTile = t - 1;
+        break;
+      }
       default:
-        if (a.startsWith('-')) throw usage(`unknown option ${a}.${didYouMean(a, ['--template', '--seeds', '--out', '--backend', '--memory-mb', '--workers', '--json', '--help'])}`);
+        if (a.startsWith('-')) throw usage(`unknown option ${a}.${didYouMean(a, ['--template', '--seeds', '--out', '--backend', '--memory-mb', '--workers', '--tile', '--json', '--help'])}`);
         if (file) throw usage(`one experiment file at a time (got '${file}' and '${a}')`);
         file = a;
     }
@@ -245,13 +253,17 @@ async function runCommand(args: ParsedArgs, io: CliIO): Promise<number> {
     // Several unfinished (template, seed) pairs: run them as parallel jobs on the free cores first (run/parallel-run.ts);
     // the run below then finds them in the results store and only summarises.
     const started = Date.now();
-    const workers = args.workers ?? defaultWorkers();
+    const workers = args.options.kernelTile !== undefined ? 1 : args.workers ?? defaultWorkers();
     if (workers > 1) {
       await runPairsInParallel(args.file, { ...args.options, workers, signal: controller.signal, onLine: (l) => io.err(`${l}\n`) })
         .catch((e) => { if (e instanceof SpecErrors || isAbortError(e)) throw e; io.err(`ntk-lens: parallel jobs not used (${(e as Error).message}); running in this process\n`); });
       throwIfAborted(controller.signal, 'run (parallel jobs cancelled)');
     }
     const report = await runExperiment(args.file, { ...args.options, signal: controller.signal, onEvent: progressPrinter(io.err) });
+    if (args.options.kernelTile !== undefined) {
+      io.out(`kernel tile ${args.options.kernelTile + 1} stored in ${args.options.resultsDir ?? '.ntk beside the file'} for every unfinished seed\n`);
+      return EXIT.ok;
+    }
     report.seconds = (Date.now() - started) / 1000; // the parallel jobs included
     io.out(args.json ? JSON.stringify(report, null, 2) + '\n' : reportTable(report) + '\n');
     return EXIT.ok;

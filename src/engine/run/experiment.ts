@@ -9,8 +9,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, type BackendName } from '../backend';
-import { loadTaskSplits } from '../data';
-import { loadCheckpoint, untieDecoder } from '../model';
+import { loadTaskSplits, type TaskSplits } from '../data';
+import { untieDecoder } from '../model';
+import { isCausalConfig } from '../model/language-model';
+import { loadAnyCheckpoint } from '../model/load';
 import { resolveModel } from '../model/hub';
 import { summarise, verdict } from '../report/summary';
 import { describeHolder, ResultsStore, templateKey } from '../report/store';
@@ -20,7 +22,7 @@ import { labelWordIds, prepareTemplate, TemplateError, templateProblems, type Pr
 import { loadTokenizer, type TextTokenizer } from '../tokenize';
 import { throwIfAborted } from '../util/abort';
 import { checkpointFingerprint } from '../model/fingerprint';
-import { parameterSetOf, runSeed, type LoadedModel } from './seed-run';
+import { parameterSetOf, runKernelTile, runSeed, type LoadedModel, type SeedContext } from './seed-run';
 import { preflight, requirePreflight, templateProblem, unknownTemplatesProblem } from './preflight';
 
 export interface RunOptions {
@@ -41,6 +43,11 @@ export interface RunOptions {
   kernelsOnly?: boolean;
   /** Fine-tune only, no kernels (used to evaluate the built-in model for its card). */
   finetuneOnly?: boolean;
+  /**
+   * A tile job: compute only tile `kernelTile` (0-based) of `kernel.tiles` of each unfinished seed's θ0 kernels into
+   * the store, and return a report without templates; the seed's own run merges the tiles.
+   */
+  kernelTile?: number;
 }
 
 /** The folder of the built-in model, `models/ntk-mini` at the package root (works from src/ and from dist/). */
@@ -81,9 +88,12 @@ export function loadModel(spec: ExperimentSpec, opts: Pick<RunOptions, 'hubCache
     let p = modelCache.get(cacheKey);
     if (!p) {
       p = (async () => {
-        let { config, params } = await loadCheckpoint(dir);
-        if (spec.kernel.untieDecoder && config.tieWordEmbeddings) ({ config, params } = untieDecoder(config, params));
-        const tokenizer = await loadTokenizer(dir);
+        let { config, params } = await loadAnyCheckpoint(dir);
+        if (spec.kernel.untieDecoder && config.tieWordEmbeddings) {
+          if (isCausalConfig(config)) throw new Error(`${dir}: kernel.untie_decoder is for masked LMs (their MLM decoder and word embedding); this is a causal ${config.modelType} model`);
+          ({ config, params } = untieDecoder(config, params));
+        }
+        const tokenizer = await loadTokenizer(dir, { causal: isCausalConfig(config) });
         return { id, dir, fingerprint, config, params, tokenizer };
       })();
       modelCache.set(cacheKey, p);
@@ -94,6 +104,12 @@ export function loadModel(spec: ExperimentSpec, opts: Pick<RunOptions, 'hubCache
 }
 
 /** Everything that changes a template's numbers; hashed into its result key. */
+/** How a kernel is split into jobs does not change it (kernel/tiles.ts): tiled and untiled runs share results. */
+function withoutTiles(kernel: ExperimentSpec['kernel']): Omit<ExperimentSpec['kernel'], 'tiles'> {
+  const { tiles: _tiles, ...rest } = kernel;
+  return rest;
+}
+
 function settingsOf(spec: ExperimentSpec, kernelsOnly: boolean, finetuneOnly: boolean) {
   return {
     data: spec.data,
@@ -105,7 +121,7 @@ function settingsOf(spec: ExperimentSpec, kernelsOnly: boolean, finetuneOnly: bo
     testLimit: spec.testLimit,
     devLimit: spec.devLimit,
     finetune: kernelsOnly ? null : spec.finetune,
-    kernel: finetuneOnly ? null : spec.kernel,
+    kernel: finetuneOnly ? null : withoutTiles(spec.kernel),
     schema: REPORT_SCHEMA_VERSION,
   };
 }
@@ -142,6 +158,9 @@ export async function runExperiment(specFile: string | ExperimentSpec, opts: Run
   const started = Date.now();
   const emit = opts.onEvent ?? (() => {});
   const spec = typeof specFile === 'string' ? loadSpec(path.resolve(specFile)) : specFile;
+  if (opts.kernelTile !== undefined && !(Number.isInteger(opts.kernelTile) && opts.kernelTile >= 0 && opts.kernelTile < spec.kernel.tiles)) {
+    throw new RangeError(`${spec.file}: there is no kernel tile ${opts.kernelTile + 1}: kernel.tiles is ${spec.kernel.tiles} (tiles 1..${spec.kernel.tiles})`);
+  }
   // Every check that needs no computation (data, checkpoint headers, tokenizer, templates): SpecErrors, before any work.
   const notes = await requirePreflight(spec, { templates: opts.templates, seeds: opts.seeds, hubCacheDir: opts.hubCacheDir });
   for (const p of notes) emit({ type: 'log', level: p.severity === 'warning' ? 'warn' : 'info', message: `${p.file}:${p.line}:${p.column}: ${p.message}` });
@@ -186,30 +205,30 @@ export async function runExperiment(specFile: string | ExperimentSpec, opts: Run
         emit({ type: 'seed-done', template: t.name, seed, result: stored, reused: true });
         continue;
       }
+      const seedContext = (splits: TaskSplits): SeedContext => ({
+        spec, template: t, labelIds, prepared, seed, model, splits, store, key, kernelsOnly, finetuneOnly,
+        memoryBudgetBytes: opts.memoryBudgetMB ? opts.memoryBudgetMB * 2 ** 20 : undefined,
+        onEvent: emit,
+        signal: opts.signal,
+      });
+      const loadSplits = () => {
+        emit({ type: 'phase', phase: 'data', template: t.name, seed, message: `${spec.shots}-shot split, seed ${seed}` });
+        const splits = loadTaskSplits(spec.task, spec.data, { shots: spec.shots, seed, testSet: spec.testSet, skipMalformed: spec.skipMalformed });
+        for (const note of splits.notes) emit({ type: 'log', level: 'info', message: `${spec.task.name} seed ${seed}: ${note}` });
+        return splits;
+      };
+      if (opts.kernelTile !== undefined) {
+        // A tile job: this seed's kernel tile into the store, where the seed's run merges it (no seed lock: the run
+        // itself may be waiting for this very tile).
+        if (!finetuneOnly) await runKernelTile(seedContext(loadSplits()), opts.kernelTile);
+        continue;
+      }
       // One process computes a seed at a time (another run of the same file, here or on another machine sharing the
       // results folder, waits and then reuses it); a lock whose holder died is taken over (report/lock.ts).
       const { result, reused } = await store.withSeedLock(key, seed, async () => {
         const done = store.readSeed(key, seed);
         if (done) return { result: done, reused: true };
-        emit({ type: 'phase', phase: 'data', template: t.name, seed, message: `${spec.shots}-shot split, seed ${seed}` });
-        const splits = loadTaskSplits(spec.task, spec.data, { shots: spec.shots, seed, testSet: spec.testSet, skipMalformed: spec.skipMalformed });
-        for (const note of splits.notes) emit({ type: 'log', level: 'info', message: `${spec.task.name} seed ${seed}: ${note}` });
-        const computed = await runSeedExplained({
-          spec,
-          template: t,
-          labelIds,
-          prepared,
-          seed,
-          model,
-          splits,
-          store,
-          key,
-          kernelsOnly,
-          finetuneOnly,
-          memoryBudgetBytes: opts.memoryBudgetMB ? opts.memoryBudgetMB * 2 ** 20 : undefined,
-          onEvent: emit,
-          signal: opts.signal,
-        });
+        const computed = await runSeedExplained(seedContext(loadSplits()));
         store.writeSeed(key, seed, computed);
         store.removeStages(key, seed); // the seed's JSON and kernel files now hold everything the stages kept
         return { result: computed, reused: false };
@@ -221,6 +240,7 @@ export async function runExperiment(specFile: string | ExperimentSpec, opts: Run
       results.push(result);
       emit({ type: 'seed-done', template: t.name, seed, result, reused });
     }
+    if (opts.kernelTile !== undefined) continue; // a tile job reports no template
     const report = templateReport(spec, t, key, results, labelIds);
     store.writeTemplateReport(key, report, {
       specFile: spec.file,
@@ -346,7 +366,7 @@ export async function labelWordTokens(specFile: string, text: string, words: str
   return {
     model: describeModel(parsed.spec),
     tokens: words.map((word) => {
-      const ids = tokenizer.kind === 'bpe' ? tokenizer.encode(' ' + word) : tokenizer.encode(word);
+      const ids = tokenizer.kind === 'wordpiece' ? tokenizer.encode(word) : tokenizer.encodeContinuation(' ' + word);
       return { word, ids, pieces: ids.map((i) => tokenizer.idToToken(i) ?? '?') };
     }),
   };

@@ -1,8 +1,8 @@
 /**
  * `ntk-lens run --workers N`: a run's unfinished (template, seed) pairs as parallel jobs on the free cores, through
  * the same local executor as studies (study/local-executor.ts). Each job is `ntk-lens run FILE --template T --seeds S
- * --workers 1` in its own process, writing into the results store; the run itself then finds every seed there and
- * only summarises (a pair whose job failed is computed by the run itself, which reports its error as usual).
+ * --workers 1` in its own process (with `kernel.tiles` = n, also the pair's tile jobs `--tile 2..n`), writing into
+ * the results store; the run itself then finds every seed there and only summarises (a pair whose job failed is computed by the run itself, which reports its error as usual).
  * The extension's worker process (worker-main.ts) calls it the same way for "Run NTK comparison" (ntkLens.workers).
  */
 import * as os from 'node:os';
@@ -37,7 +37,14 @@ export async function runPairsInParallel(file: string, o: ParallelOptions): Prom
   if (!identity) return undefined; // a Hub model not downloaded yet: the run downloads it once, in one process
   const pairs = templates.flatMap((t) => seeds.map((seed) => ({ t, seed })))
     .filter(({ t, seed }) => !store.readSeed(resultKey(spec, t, identity, { kernelsOnly: o.kernelsOnly }), seed));
-  if (pairs.length < 2 || o.workers < 2) return undefined;
+  // With kernel.tiles = n, each pair also gets the tile jobs 2..n (before it, so they start first); the pair's own
+  // run computes tile 1, waits for the others (per-tile locks) and merges them.
+  const tiles = spec.kernel.tiles;
+  const jobs = pairs.flatMap(({ t, seed }) => [
+    ...Array.from({ length: tiles - 1 }, (_, i) => ({ t, seed, tile: i + 2 })),
+    { t, seed, tile: undefined as number | undefined },
+  ]);
+  if (jobs.length < 2 || o.workers < 2) return undefined;
   const cli = defaultCliEntry();
   const nodeArgs = cli.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
   const pass = [
@@ -49,13 +56,16 @@ export async function runPairsInParallel(file: string, o: ParallelOptions): Prom
   if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1'; // the extension's worker runs on VS Code's Electron
   if (o.hubCacheDir) env.HF_HUB_CACHE = path.resolve(o.hubCacheDir); // the CLI has no option for it
   return runLocal({
-    jobs: pairs.map(({ t, seed }, index) => ({ index, label: `${t.name} seed ${seed}`, estimate })),
+    jobs: jobs.map(({ t, seed, tile }, index) => ({ index, label: `${t.name} seed ${seed}${tile ? ` kernel tile ${tile}/${tiles}` : ''}`, estimate })),
     command: (index) => ({
       file: process.execPath,
-      args: [...nodeArgs, cli, o.kernelsOnly ? 'kernel' : 'run', spec.file, '--template', pairs[index].t.name, '--seeds', String(pairs[index].seed), '--out', store.root, '--workers', '1', ...pass],
+      args: [
+        ...nodeArgs, cli, o.kernelsOnly ? 'kernel' : 'run', spec.file, '--template', jobs[index].t.name, '--seeds', String(jobs[index].seed),
+        '--out', store.root, '--workers', '1', ...(jobs[index].tile ? ['--tile', String(jobs[index].tile)] : []), ...pass,
+      ],
       env,
     }),
-    workers: Math.min(o.workers, pairs.length),
+    workers: Math.min(o.workers, jobs.length),
     logDir: o.logDir ?? path.join(store.root, 'run-logs'),
     signal: o.signal,
     cancelGraceMs: o.cancelGraceMs,

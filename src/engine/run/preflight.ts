@@ -16,8 +16,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, loadTaskSplits } from '../data';
-import type { EncoderConfig } from '../model/config';
-import { inspectCheckpoint } from '../model/checkpoint';
+import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
+import { inspectAnyCheckpoint } from '../model/load';
 import { resolveModel } from '../model/hub';
 import { SpecErrors, type ExperimentSpec, type SourceRange, type SpecError, type TemplateSpec } from '../spec';
 import { labelWordId, labelWordIds, prepareTemplate, TemplateError, templateProblems } from '../template';
@@ -64,6 +64,7 @@ export async function preflight(spec: ExperimentSpec, opts: PreflightOptions = {
   const model = await checkModel(spec, opts);
   problems.push(...model.problems);
   problems.push(...checkTemplates(spec, templates, model.tokenizer));
+  if (model.config) problems.push(...checkParameterSets(spec, templates, model.config));
   return problems.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
@@ -155,7 +156,7 @@ function dataPlace(spec: ExperimentSpec, e: unknown): Place | undefined {
 
 /** Tokenizers by folder, with the state of the folder's tokenizer files when loaded. */
 const tokenizers = new Map<string, { signature: string; tokenizer: TextTokenizer }>();
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt'];
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'vocab.json', 'merges.txt'];
 
 async function tokenizerOf(dir: string): Promise<TextTokenizer> {
   const signature = TOKENIZER_FILES.map((f) => statKey(path.join(dir, f))).join('|');
@@ -167,7 +168,7 @@ async function tokenizerOf(dir: string): Promise<TextTokenizer> {
 }
 
 /** The model's folder, config.json, safetensors headers and tokenizer; problems at `model` (else the file's start). */
-async function checkModel(spec: ExperimentSpec, opts: PreflightOptions): Promise<{ problems: PreflightProblem[]; tokenizer?: TextTokenizer }> {
+async function checkModel(spec: ExperimentSpec, opts: PreflightOptions): Promise<{ problems: PreflightProblem[]; tokenizer?: TextTokenizer; config?: ModelConfig }> {
   const at = spec.ranges.model;
   const ref = spec.model;
   let dir: string;
@@ -189,9 +190,9 @@ async function checkModel(spec: ExperimentSpec, opts: PreflightOptions): Promise
     return { problems: [problem(spec, at, (e as Error).message)] };
   }
   const problems: PreflightProblem[] = [];
-  let config: EncoderConfig | undefined;
+  let config: ModelConfig | undefined;
   try {
-    config = (await inspectCheckpoint(dir)).config;
+    config = (await inspectAnyCheckpoint(dir)).config;
   } catch (e) {
     problems.push(problem(spec, at, (e as Error).message));
   }
@@ -201,13 +202,24 @@ async function checkModel(spec: ExperimentSpec, opts: PreflightOptions): Promise
   } catch (e) {
     problems.push(problem(spec, at, (e as Error).message));
   }
-  if (config && spec.maxLength + config.positionOffset > config.maxPositions) {
-    const limit = config.maxPositions - config.positionOffset;
+  const limit = config && languageModel(config).maxTokens;
+  if (config && limit !== undefined && spec.maxLength > limit) {
     problems.push(problem(spec, spec.ranges.max_length ?? at,
       `max_length ${spec.maxLength} is more than the model takes (max_position_embeddings ${config.maxPositions}: at most ${limit} tokens); ` +
       `inputs are cut to ${limit} tokens, and the run warns how many examples that shortens. Set max_length: ${limit} to say so in the file.`, 'warning'));
   }
-  return { problems, tokenizer };
+  return { problems, tokenizer, config };
+}
+
+/**
+ * Parameter sets that select nothing of this model: `head` in prompt mode on a causal LM whose output layer is its
+ * token embedding (GPT-2, tied Llama-layout models) — its logits have no parameters of their own.
+ */
+function checkParameterSets(spec: ExperimentSpec, templates: TemplateSpec[], config: ModelConfig): PreflightProblem[] {
+  if (!isCausalConfig(config) || !config.tieWordEmbeddings) return [];
+  return templates.filter((t) => t.mode === 'prompt' && (t.parameters ?? spec.kernel.parameters) === 'head').map((t) => problem(spec, t.parameters ? t.ranges.item : spec.ranges.kernel,
+    `template '${t.name}': 'parameters: head' selects nothing of this ${config.modelType} model: its output layer is the token embedding `
+    + '(tie_word_embeddings), which is in the embeddings group. Use no-embeddings, biases or lora, or a standard (no-prompt) template, whose head is the linear-probe head.'));
 }
 
 // ---- templates ----------------------------------------------------------------------------------------------------

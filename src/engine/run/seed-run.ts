@@ -18,12 +18,13 @@ import type { EncodedExample } from '../classifier/batch';
 import type { Example, TaskSplits } from '../data';
 import { crossEntropyLoss, finetune, linearizedDynamics } from '../finetune';
 import { defaultMaxGradients, empiricalNtkFn, loraSubspace, selectParameters, type KernelBlock, type KernelParameter, type KernelResult as KernelBlocks } from '../kernel';
-import { structuredNtkFn, type EmpiricalNtk, type EmpiricalNtkOptions } from '../kernel';
-import { parameterGroup, type EncoderConfig, type Params } from '../model';
+import { defaultRecordBudget, mergeKernelTiles, structuredNtkFn, type EmpiricalNtk, type StructuredNtkOptions } from '../kernel';
+import type { Params } from '../model';
+import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
 import { recordingModel, type RecordHead } from '../model/recording';
 import { agreement, argmaxRows, marginCorrelation } from '../report/metrics';
 import { writeNpy, type NpyArray } from '../report/npy';
-import type { ResultsStore } from '../report/store';
+import { describeHolder, type LockHolder, type ResultsStore } from '../report/store';
 import { summarise, verdict } from '../report/summary';
 import { checkTraining, meanCrossEntropy } from '../report/training-check';
 import type { Diagnostics, FinetuneResult, KernelKind, KernelResult, RunEvent, RunWarning, Scores, SeedResult, TrainableSet } from '../report/types';
@@ -40,7 +41,8 @@ export interface LoadedModel {
   dir: string;
   /** sha256 of the checkpoint's config, weights and tokenizer files (model/fingerprint.ts). */
   fingerprint: string;
-  config: EncoderConfig;
+  /** A masked LM's (BERT, RoBERTa) or a causal LM's (GPT-2, GPT-NeoX, Llama layout) config. */
+  config: ModelConfig;
   params: Params;
   tokenizer: TextTokenizer;
 }
@@ -77,7 +79,7 @@ const MAX_MATRIX_ROWS = 256;
 
 export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
   const started = Date.now();
-  const { spec, template, seed, model, splits } = ctx;
+  const { spec, template, seed } = ctx;
   const where = { template: template.name, seed };
   const emit = (e: RunEvent) => ctx.onEvent(e);
   const warnings: RunWarning[] = [];
@@ -85,83 +87,17 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     warnings.push(w);
     emit({ type: 'log', level: 'warn', message: `[${template.name} seed ${seed}] ${w.message}` });
   };
-  const classes = spec.task.labels;
-  const C = classes.length;
+  const C = spec.task.labels.length;
 
-  // 1. Encode.
-  const dev = limitRows(splits.dev, spec.devLimit);
-  const test = limitRows(splits.test, spec.testLimit);
-  if (splits.skipped.length) warn(skippedRowsWarning(splits.skipped));
-  const truncated = { n: 0, tokens: 0, total: 0 };
-  const enc = (examples: Example[]) => examples.map((e) => encodeExample(ctx, e, truncated));
-  const data = { train: enc(splits.train), dev: enc(dev), test: enc(test) };
-  if (truncated.n > 0) warn(truncationWarning(maxLengthOf(ctx), truncated));
-  const gold = {
-    train: splits.train.map((e) => classIndex(classes, e)),
-    dev: dev.map((e) => classIndex(classes, e)),
-    test: test.map((e) => classIndex(classes, e)),
-  };
-  const metric = spec.task.metrics.includes('f1') ? 'f1' : 'acc';
-
-  // The model's parameters, plus the LP head in standard mode (removed again at the end).
-  const params: Params = new Map(model.params);
-  const padId = model.tokenizer.padId;
-  if (template.mode === 'standard') {
-    emit({ type: 'phase', phase: 'finetune', ...where, message: 'fitting the linear-probe head on frozen features' });
-    await addLinearProbeHead(params, model.config, padId, data.train, gold.train, C);
-  }
-  // The trained parameters are the kernel's: the comparison is about the same parameters on both sides.
-  const trained = trainedParameters(ctx, params);
-  const classify: Classifier = template.mode === 'prompt'
-    ? promptClassifier(trained.view, model.config, padId, ctx.labelIds!)
-    : standardClassifier(trained.view, model.config, padId);
-  const theta0 = snapshot(trained.trainable);
+  // 1. Encode; the trained parameters (= the kernel's) and f.
+  const prep = await prepareSeed(ctx, warn);
+  const { data, test, gold, metric, trained, classify, theta0 } = prep;
   try {
     // 2. f0 and the kernels at θ0.
     emit({ type: 'phase', phase: 'kernel', ...where, message: `initial logits and ${spec.kernel.kinds.join(', ')} kernels at the pre-trained weights` });
-    const parameterCount = countKernelCoordinates(trained.kernel, spec.kernel.loraRank);
-    const kinds = (ctx.finetuneOnly ? [] : spec.kernel.kinds) as KernelKind[];
-    // The diagnostics need the SGD kernel (fixed features; linearised SGD) even when the file does not ask for it.
-    const extraSgd = !kinds.includes('sgd') && !ctx.kernelsOnly && !ctx.finetuneOnly;
-    const kernelStart = Date.now();
-    const outputFn = (x: EncodedExample) => classify([x], { training: false });
-    const maxGradientsInMemory = gradientCap(ctx, parameterCount, kinds);
-    const ntk = ctx.finetuneOnly ? undefined! : kernelFn(ctx, trained.view, outputFn, trained.kernel, { kinds: extraSgd ? [...kinds, 'sgd'] : kinds, maxGradientsInMemory });
-    // f0 = the model's logits at θ0 [M·C]: taken from the kernel's own forward passes where it reports them (the
-    // structured kernel does), the rest computed here.
-    const sets = { train: data.train, dev: data.dev, test: data.test };
-    const f0Seen = { train: new Uint8Array(data.train.length), dev: new Uint8Array(data.dev.length), test: new Uint8Array(data.test.length) };
-    const f0 = { train: new Float64Array(data.train.length * C), dev: new Float64Array(data.dev.length * C), test: new Float64Array(data.test.length * C) };
-    const onOutputs = (set: string, indices: number[], values: Float32Array): void => {
-      if (!(set in f0)) return;
-      const key = set as keyof typeof f0;
-      indices.forEach((i, r) => { f0Seen[key][i] = 1; for (let c = 0; c < C; c++) f0[key][i * C + c] = values[r * C + c]; });
-    };
-    // An interrupted earlier run of this seed may have finished this stage: its kernels and f0 are reused.
-    const computeKinds = ctx.finetuneOnly ? [] : extraSgd ? [...kinds, 'sgd' as const] : kinds;
-    const stage = computeKinds.length ? ctx.store.readStage<Theta0Meta>(ctx.key, seed, 'theta0') : undefined;
-    let blocks: KernelBlocks = {};
-    let kernelSeconds = 0;
-    const reuse = stage !== undefined && sameKinds(stage.meta.kinds, computeKinds);
-    if (reuse) {
-      blocks = blocksFromStage(stage!.arrays, computeKinds);
-      for (const key of ['train', 'dev', 'test'] as const) { f0[key].set(stage!.arrays[`f0-${key}`].data as Float64Array); f0Seen[key].fill(1); }
-      kernelSeconds = stage!.meta.kernelSeconds;
-      emit({ type: 'log', level: 'info', message: `[${template.name} seed ${seed}] reusing the kernels and initial logits at θ0 that an interrupted run computed` });
-    } else if (computeKinds.length) {
-      blocks = await ntk(data.train, [{ name: 'dev', inputs: data.dev }, { name: 'test', inputs: data.test }], {
-        signal: ctx.signal,
-        onProgress: (p) => emit({ type: 'step', phase: 'kernel', ...where, step: p.done, total: p.total, etaSeconds: p.etaSeconds }),
-        onOutputs,
-        onPlan: (plan) => { if (plan.chunks > 1) warn(chunkWarning(ctx, plan)); },
-      });
-      kernelSeconds = (Date.now() - kernelStart) / 1000;
-    }
-    for (const key of ['train', 'dev', 'test'] as const) {
-      const missing = [...f0Seen[key].keys()].filter((i) => !f0Seen[key][i]);
-      if (missing.length) onOutputs(key, missing, Float32Array.from(await predictLogits(classify, missing.map((i) => sets[key][i]))));
-    }
-    if (computeKinds.length && !reuse) ctx.store.writeStage(ctx.key, seed, 'theta0', stageArrays(blocks, f0), { kinds: computeKinds, kernelSeconds } satisfies Theta0Meta);
+    const plan = kernelPlan(ctx, prep);
+    const { kinds, parameterCount, maxGradientsInMemory } = plan;
+    const { blocks, f0, kernelSeconds } = await theta0Kernels(ctx, prep, plan, warn);
     const before = { dev: scores(f0.dev, gold.dev, C, metric), test: scores(f0.test, gold.test, C, metric) };
     const files = await writeKernels(ctx, blocks, kinds);
 
@@ -223,12 +159,223 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
     result.verdict = verdict([result], summarise([result], metric), spec.finetune.optimizer);
     return result;
   } finally {
-    restore(trained.trainable, theta0);
-    tf.dispose([...theta0.values()]);
-    trained.dispose();
-    for (const name of [HEAD_WEIGHT, HEAD_BIAS]) {
-      if (!model.params.has(name)) params.get(name)?.dispose();
+    prep.release();
+  }
+}
+
+/** A seed ready to compute: its encoded data and gold labels, the trained parameters, f, and θ0. */
+interface PreparedSeed {
+  data: Record<'train' | 'dev' | 'test', EncodedExample[]>;
+  /** The test rows used (after test_limit). */
+  test: Example[];
+  gold: Record<'train' | 'dev' | 'test', number[]>;
+  metric: 'acc' | 'f1';
+  trained: TrainedParameters;
+  classify: Classifier;
+  /** The trained parameters' values at θ0. */
+  theta0: Map<string, tf.Tensor>;
+  /** Puts θ0 back and releases the LP head, the LoRA factors and the snapshot. */
+  release(): void;
+}
+
+/**
+ * Step 1 of the procedure: encode the k-shot split with the template (or the standard encoding), fit the LP head in
+ * standard mode, and choose the trained parameters: the kernel's set, so that fine-tuning and the kernel are about
+ * the same parameters (LoRA: the LoRA factors on the frozen model).
+ */
+async function prepareSeed(ctx: SeedContext, warn: (w: RunWarning) => void): Promise<PreparedSeed> {
+  const { spec, template, seed, model, splits } = ctx;
+  const classes = spec.task.labels;
+  const C = classes.length;
+  const dev = limitRows(splits.dev, spec.devLimit);
+  const test = limitRows(splits.test, spec.testLimit);
+  if (splits.skipped.length) warn(skippedRowsWarning(splits.skipped));
+  const truncated = { n: 0, tokens: 0, total: 0 };
+  const enc = (examples: Example[]) => examples.map((e) => encodeExample(ctx, e, truncated));
+  const data = { train: enc(splits.train), dev: enc(dev), test: enc(test) };
+  if (truncated.n > 0) warn(truncationWarning(maxLengthOf(ctx), truncated));
+  const gold = {
+    train: splits.train.map((e) => classIndex(classes, e)),
+    dev: dev.map((e) => classIndex(classes, e)),
+    test: test.map((e) => classIndex(classes, e)),
+  };
+  const metric = spec.task.metrics.includes('f1') ? 'f1' : 'acc';
+
+  // The model's parameters, plus the LP head in standard mode (removed again by release()).
+  const params: Params = new Map(model.params);
+  const padId = model.tokenizer.padId;
+  if (template.mode === 'standard') {
+    ctx.onEvent({ type: 'phase', phase: 'finetune', template: template.name, seed, message: 'fitting the linear-probe head on frozen features' });
+    await addLinearProbeHead(params, model.config, padId, data.train, gold.train, C);
+  }
+  // The trained parameters are the kernel's: the comparison is about the same parameters on both sides.
+  const trained = trainedParameters(ctx, params);
+  const classify: Classifier = template.mode === 'prompt'
+    ? promptClassifier(trained.view, model.config, padId, ctx.labelIds!)
+    : standardClassifier(trained.view, model.config, padId);
+  const theta0 = snapshot(trained.trainable);
+  return {
+    data, test, gold, metric, trained, classify, theta0,
+    release: () => {
+      restore(trained.trainable, theta0);
+      tf.dispose([...theta0.values()]);
+      trained.dispose();
+      for (const name of [HEAD_WEIGHT, HEAD_BIAS]) {
+        if (!model.params.has(name)) params.get(name)?.dispose();
+      }
+    },
+  };
+}
+
+/** What the θ0 kernels of a seed are: the kinds asked for, those computed, and how. */
+interface KernelPlanOfSeed {
+  /** The kinds the file asks for (none when fine-tuning only). */
+  kinds: KernelKind[];
+  /** Those plus SGD when the diagnostics need it and the file does not ask for it. */
+  computeKinds: KernelKind[];
+  parameterCount: number;
+  maxGradientsInMemory: number | undefined;
+  /** Bytes one structured recording may keep (pinned, so that the tiles of a kernel plan alike). */
+  recordBudgetBytes: number;
+}
+
+function kernelPlan(ctx: SeedContext, prep: PreparedSeed): KernelPlanOfSeed {
+  const kinds = (ctx.finetuneOnly ? [] : ctx.spec.kernel.kinds) as KernelKind[];
+  // The diagnostics need the SGD kernel (fixed features; linearised SGD) even when the file does not ask for it.
+  const extraSgd = !kinds.includes('sgd') && !ctx.kernelsOnly && !ctx.finetuneOnly;
+  const parameterCount = countKernelCoordinates(prep.trained.kernel, ctx.spec.kernel.loraRank);
+  return {
+    kinds,
+    computeKinds: extraSgd ? [...kinds, 'sgd'] : kinds,
+    parameterCount,
+    maxGradientsInMemory: gradientCap(ctx, parameterCount, kinds),
+    recordBudgetBytes: defaultRecordBudget(),
+  };
+}
+
+/**
+ * Step 2: f0 and the kernels at θ0, as the 'theta0' stage of the seed: reused when an interrupted run finished it;
+ * else computed in one call, or (kernel.tiles > 1) tile by tile, each tile a stage that another process may be
+ * computing (a tile job) or have computed, then merged (kernel/tiles.ts: the merged kernel is the one-call kernel).
+ * f0 = the model's logits at θ0 [M·C]: taken from the kernel's own forward passes where it reports them (the
+ * structured kernel does), the rest computed here.
+ */
+async function theta0Kernels(ctx: SeedContext, prep: PreparedSeed, seedPlan: KernelPlanOfSeed, warn: (w: RunWarning) => void): Promise<{ blocks: KernelBlocks; f0: F0Values; kernelSeconds: number }> {
+  const { template, seed } = ctx;
+  let plan = seedPlan;
+  const { computeKinds } = plan;
+  const f0 = newF0(prep.data, ctx.spec.task.labels.length);
+  const stage = computeKinds.length ? ctx.store.readStage<Theta0Meta>(ctx.key, seed, 'theta0') : undefined;
+  if (stage !== undefined && sameKinds(stage.meta.kinds, computeKinds)) {
+    for (const key of SPLITS) { f0.values[key].set(stage.arrays[`f0-${key}`].data as Float64Array); f0.seen[key].fill(1); }
+    ctx.onEvent({ type: 'log', level: 'info', message: `[${template.name} seed ${seed}] reusing the kernels and initial logits at θ0 that an interrupted run computed` });
+    return { blocks: blocksFromStage(stage.arrays, computeKinds), f0: f0.values, kernelSeconds: stage.meta.kernelSeconds };
+  }
+  const started = Date.now();
+  let blocks: KernelBlocks = {};
+  if (computeKinds.length) {
+    const tiles = ctx.spec.kernel.tiles;
+    if (tiles > 1) {
+      plan = await pinTilePlan(ctx, plan);
+      const parts: KernelBlocks[] = [];
+      for (let index = 0; index < tiles; index++) parts.push(await kernelTile(ctx, prep, plan, index, f0, warn));
+      blocks = mergeKernelTiles(parts);
+    } else {
+      blocks = await computeKernels(ctx, prep, plan, undefined, (set, indices, values) => f0.add(set, indices, values), warn);
     }
+  }
+  for (const key of SPLITS) {
+    const missing = [...f0.seen[key].keys()].filter((i) => !f0.seen[key][i]);
+    if (missing.length) f0.add(key, missing, Float32Array.from(await predictLogits(prep.classify, missing.map((i) => prep.data[key][i]))));
+  }
+  const kernelSeconds = (Date.now() - started) / 1000;
+  if (computeKinds.length) ctx.store.writeStage(ctx.key, seed, 'theta0', stageArrays(blocks, f0.values), { kinds: computeKinds, kernelSeconds } satisfies Theta0Meta);
+  return { blocks, f0: f0.values, kernelSeconds };
+}
+
+/** One kernel call over the seed's train, dev and test inputs (a tile of it when `tile` is given). */
+async function computeKernels(
+  ctx: SeedContext, prep: PreparedSeed, plan: KernelPlanOfSeed, tile: { index: number; count: number } | undefined,
+  onOutputs: (set: string, indices: number[], values: Float32Array) => void, warn: (w: RunWarning) => void,
+): Promise<KernelBlocks> {
+  const { template, seed } = ctx;
+  const where = { template: template.name, seed };
+  const outputFn = (x: EncodedExample) => prep.classify([x], { training: false });
+  const ntk = kernelFn(ctx, prep.trained.view, outputFn, prep.trained.kernel, {
+    kinds: plan.computeKinds, maxGradientsInMemory: plan.maxGradientsInMemory, recordBudgetBytes: plan.recordBudgetBytes,
+  });
+  return ntk(prep.data.train, [{ name: 'dev', inputs: prep.data.dev }, { name: 'test', inputs: prep.data.test }], {
+    signal: ctx.signal,
+    tile,
+    onProgress: (p) => ctx.onEvent({ type: 'step', phase: 'kernel', ...where, step: p.done, total: p.total, etaSeconds: p.etaSeconds }),
+    onOutputs,
+    onPlan: (p) => { if (p.chunks > 1) warn(chunkWarning(ctx, p)); },
+  });
+}
+
+/**
+ * Tile `index` of the seed's θ0 kernels (kernel.tiles): read from its stage when some process computed it, else
+ * computed here under the tile's lock (a process computing it meanwhile is waited for, then reused). Its f0 rows are
+ * added to `f0`. Also the whole work of a tile job (`runKernelTile`).
+ */
+async function kernelTile(ctx: SeedContext, prep: PreparedSeed, plan: KernelPlanOfSeed, index: number, f0: F0 | undefined, warn: (w: RunWarning) => void): Promise<KernelBlocks> {
+  const count = ctx.spec.kernel.tiles;
+  const name = tileStageName(index, count);
+  const read = () => ctx.store.readStage<TileMeta>(ctx.key, ctx.seed, name);
+  let stage = read();
+  if (!stage) {
+    await ctx.store.withStageLock(ctx.key, ctx.seed, name, async () => {
+      if (read()) return;
+      const rows = newF0(prep.data, ctx.spec.task.labels.length);
+      ctx.onEvent({ type: 'log', level: 'info', message: `[${ctx.template.name} seed ${ctx.seed}] kernel tile ${index + 1} of ${count}` });
+      const blocks = await computeKernels(ctx, prep, plan, { index, count }, (set, indices, values) => rows.add(set, indices, values), warn);
+      ctx.store.writeStage(ctx.key, ctx.seed, name, tileArrays(blocks, rows), tileMeta(blocks, plan.computeKinds));
+    }, {
+      signal: ctx.signal,
+      onWait: (holder: LockHolder) => ctx.onEvent({ type: 'log', level: 'info', message: `[${ctx.template.name} seed ${ctx.seed}] kernel tile ${index + 1} of ${count} is being computed by ${describeHolder(holder)}: waiting for it` }),
+    });
+    stage = read();
+    if (!stage) throw new Error(`run: kernel tile ${index + 1} of ${count} (seed ${ctx.seed}) was not stored; run again`);
+  }
+  if (!sameKinds(stage.meta.kinds, plan.computeKinds)) {
+    throw new Error(`run: the stored kernel tile ${index + 1} of ${count} (seed ${ctx.seed}) has kinds ${stage.meta.kinds.join(', ')}, this run needs ${plan.computeKinds.join(', ')}`);
+  }
+  if (f0) for (const key of SPLITS) f0.merge(key, stage.arrays[`f0-${key}`].data as Float64Array, stage.arrays[`f0seen-${key}`].data as Int32Array);
+  return tileFromArrays(stage.arrays, stage.meta);
+}
+
+/**
+ * The memory settings that fix a kernel's plan (gradients held per chunk, bytes per recording), the same for every
+ * tile: the first process to need them stores its own in the seed's 'theta0-plan' stage, the others take them from
+ * there (their free memory, hence their 'auto' choice, may differ; tiles of different plans cannot be merged).
+ */
+async function pinTilePlan(ctx: SeedContext, plan: KernelPlanOfSeed): Promise<KernelPlanOfSeed> {
+  type Pinned = Pick<KernelPlanOfSeed, 'maxGradientsInMemory' | 'recordBudgetBytes'>;
+  const read = () => ctx.store.readStage<Pinned>(ctx.key, ctx.seed, 'theta0-plan')?.meta;
+  let pinned = read();
+  if (!pinned) {
+    await ctx.store.withStageLock(ctx.key, ctx.seed, 'theta0-plan', async () => {
+      if (!read()) ctx.store.writeStage(ctx.key, ctx.seed, 'theta0-plan', {}, { maxGradientsInMemory: plan.maxGradientsInMemory ?? null, recordBudgetBytes: plan.recordBudgetBytes });
+    }, { signal: ctx.signal });
+    pinned = read()!;
+  }
+  return { ...plan, maxGradientsInMemory: pinned.maxGradientsInMemory ?? undefined, recordBudgetBytes: pinned.recordBudgetBytes };
+}
+
+/**
+ * A tile job: computes tile `index` of this seed's θ0 kernels (kernel.tiles) into the store, where the seed's run
+ * finds it. Nothing else: the seed's own run merges the tiles, solves and fine-tunes.
+ */
+export async function runKernelTile(ctx: SeedContext, index: number): Promise<void> {
+  const count = ctx.spec.kernel.tiles;
+  if (!(Number.isInteger(index) && index >= 0 && index < count)) throw new RangeError(`run: tile ${index + 1} of ${count} does not exist (kernel.tiles is ${count})`);
+  const warn = (w: RunWarning) => ctx.onEvent({ type: 'log', level: 'warn', message: `[${ctx.template.name} seed ${ctx.seed} tile ${index + 1}/${count}] ${w.message}` });
+  const prep = await prepareSeed(ctx, warn);
+  try {
+    const plan = kernelPlan(ctx, prep);
+    if (plan.computeKinds.length) await kernelTile(ctx, prep, await pinTilePlan(ctx, plan), index, undefined, warn);
+  } finally {
+    prep.release();
   }
 }
 
@@ -236,6 +383,81 @@ export async function runSeed(ctx: SeedContext): Promise<SeedResult> {
 interface Theta0Meta {
   kinds: KernelKind[];
   kernelSeconds: number;
+}
+
+const SPLITS = ['train', 'dev', 'test'] as const;
+type F0Values = Record<'train' | 'dev' | 'test', Float64Array>;
+
+/** f0 being collected: values [M·C] per split and which rows have one. */
+interface F0 {
+  values: F0Values;
+  seen: Record<'train' | 'dev' | 'test', Uint8Array>;
+  /** Rows `indices` of `set` from float32 outputs [rows·C] (other sets are ignored). */
+  add(set: string, indices: number[], values: Float32Array): void;
+  /** The rows another collection has (a tile's stored f0). */
+  merge(set: 'train' | 'dev' | 'test', values: Float64Array, seen: Int32Array): void;
+}
+
+function newF0(data: Record<'train' | 'dev' | 'test', EncodedExample[]>, C: number): F0 {
+  const values = { train: new Float64Array(data.train.length * C), dev: new Float64Array(data.dev.length * C), test: new Float64Array(data.test.length * C) };
+  const seen = { train: new Uint8Array(data.train.length), dev: new Uint8Array(data.dev.length), test: new Uint8Array(data.test.length) };
+  return {
+    values,
+    seen,
+    add(set, indices, v) {
+      if (!(set in values)) return;
+      const key = set as keyof F0Values;
+      indices.forEach((i, r) => { seen[key][i] = 1; for (let c = 0; c < C; c++) values[key][i * C + c] = v[r * C + c]; });
+    },
+    merge(set, v, s) {
+      s.forEach((has, i) => { if (has) { seen[set][i] = 1; for (let c = 0; c < C; c++) values[set][i * C + c] = v[i * C + c]; } });
+    },
+  };
+}
+
+/** A tile's stage: `theta0-tile<i>of<n>` (store stage names are [A-Za-z0-9_-]). */
+export const tileStageName = (index: number, count: number): string => `theta0-tile${index}of${count}`;
+
+/** What a tile's stage keeps besides its arrays: the kinds, and per block the tile's plan and symmetrisation flag. */
+interface TileMeta {
+  kinds: KernelKind[];
+  index: number;
+  count: number;
+  blocks: Record<string, { plan: string; symmetrize?: boolean }>;
+}
+
+function tileMeta(blocks: KernelBlocks, kinds: KernelKind[]): TileMeta {
+  const meta: TileMeta = { kinds, index: -1, count: 0, blocks: {} };
+  for (const [kind, sets] of Object.entries(blocks)) {
+    for (const [split, b] of Object.entries(sets!)) {
+      const t = b.tile!;
+      meta.index = t.index;
+      meta.count = t.count;
+      meta.blocks[`${kind}-${split}`] = { plan: t.plan, ...(t.symmetrize ? { symmetrize: true } : {}) };
+    }
+  }
+  return meta;
+}
+
+/** A tile's blocks (with their filled pairs) and its f0 rows as named arrays. */
+function tileArrays(blocks: KernelBlocks, f0: F0): Record<string, NpyArray> {
+  const out = stageArrays(blocks, f0.values);
+  for (const [kind, sets] of Object.entries(blocks)) {
+    for (const [split, b] of Object.entries(sets!)) out[`${kind}-${split}-filled`] = { data: Int32Array.from(b.tile!.filled), shape: [b.tile!.filled.length] };
+  }
+  for (const key of SPLITS) out[`f0seen-${key}`] = { data: Int32Array.from(f0.seen[key]), shape: [f0.seen[key].length] };
+  return out;
+}
+
+function tileFromArrays(arrays: Record<string, NpyArray>, meta: TileMeta): KernelBlocks {
+  const blocks = blocksFromStage(arrays, meta.kinds);
+  for (const [kind, sets] of Object.entries(blocks)) {
+    for (const [split, b] of Object.entries(sets!)) {
+      const m = meta.blocks[`${kind}-${split}`];
+      b.tile = { index: meta.index, count: meta.count, plan: m.plan, filled: Uint8Array.from(arrays[`${kind}-${split}-filled`].data), ...(m.symmetrize ? { symmetrize: true } : {}) };
+    }
+  }
+  return blocks;
 }
 
 const sameKinds = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((k) => b.includes(k));
@@ -293,16 +515,17 @@ function trainedParameters(ctx: SeedContext, modelParams: Params): TrainedParame
   let params = modelParams;
   const { spec, model, seed } = ctx;
   const set = parameterSetOf(spec, ctx.template);
-  const groupOf = (name: string) => (name === HEAD_WEIGHT || name === HEAD_BIAS ? 'head' : parameterGroup(name, model.config));
+  const lm = languageModel(model.config);
+  const groupOf = (name: string) => (name === HEAD_WEIGHT || name === HEAD_BIAS ? 'head' : lm.parameterGroup(name));
   // Standard mode reads the LP head, not the MLM head: those tensors do not enter f, so they are neither trained nor
   // in the kernel (their gradient is identically 0; counting them would only inflate the reported size).
-  if (ctx.template.mode === 'standard') params = new Map([...params].filter(([n]) => n === HEAD_WEIGHT || n === HEAD_BIAS || parameterGroup(n, model.config) !== 'head'));
+  if (ctx.template.mode === 'standard') params = new Map([...params].filter(([n]) => n === HEAD_WEIGHT || n === HEAD_BIAS || lm.parameterGroup(n) !== 'head'));
   const count = (ps: Iterable<tf.Variable>) => [...ps].reduce((s, v) => s + v.size, 0);
   if (set === 'lora') {
     // α = r (scale 1). The random A matrices are small (r × H per matrix) and live until the seed ends.
     const rank = spec.kernel.loraRank;
-    const sub = loraSubspace(params, groupOf, { rank, alpha: rank, seed });
-    const lora = loraModel(params, sub, { rank, alpha: rank });
+    const sub = loraSubspace(params, groupOf, { rank, alpha: rank, seed, isTarget: lm.lora.isTarget, layout: lm.lora.layout });
+    const lora = loraModel(params, sub, { rank, alpha: rank, layout: lm.lora.layout });
     return {
       view: lora.view,
       trainable: lora.trainable,
@@ -365,7 +588,7 @@ function encodeExample(ctx: SeedContext, e: Example, truncated: { n: number; tok
     const s = encodeStandard(model.tokenizer, e, maxLength);
     const full = encodeStandard(model.tokenizer, e, Number.MAX_SAFE_INTEGER).inputIds.length;
     if (full > maxLength) { truncated.n++; truncated.tokens += full - maxLength; }
-    return { ...s, maskPos: -1 };
+    return { ...s, maskPos: s.maskPos ?? -1 }; // a causal LM reads its last token; a masked LM (−1) its first
   }
   const opts = { maxLength, firstSentLimit: ctx.spec.firstSentLimit, otherSentLimit: ctx.spec.otherSentLimit };
   const prepared = ctx.prepared ?? template.template!;
@@ -379,8 +602,7 @@ function encodeExample(ctx: SeedContext, e: Example, truncated: { n: number; tok
  * model used to stop the run at the first long input): the cut is counted in the truncation warning.
  */
 function maxLengthOf(ctx: SeedContext): number {
-  const c = ctx.model.config;
-  return Math.min(ctx.spec.maxLength, c.maxPositions - c.positionOffset);
+  return Math.min(ctx.spec.maxLength, languageModel(ctx.model.config).maxTokens);
 }
 
 function classIndex(classes: string[], e: Example): number {
@@ -389,13 +611,19 @@ function classIndex(classes: string[], e: Example): number {
   return i;
 }
 
-/** The kernel function: structured (one batched recording per batch of examples) unless 'plain' or LoRA. */
-function kernelFn(ctx: SeedContext, params: Params, outputFn: (x: EncodedExample) => tf.Tensor2D, kernelParams: KernelParameter[], opts: EmpiricalNtkOptions): EmpiricalNtk<EncodedExample> {
-  if ((ctx.kernelImplementation ?? 'structured') === 'plain' || parameterSetOf(ctx.spec, ctx.template) === 'lora') return empiricalNtkFn(outputFn, kernelParams, opts);
+/**
+ * The kernel function: structured (one batched recording per batch of examples) unless 'plain', LoRA, or a causal
+ * LM (its layers have no structured recording yet: the plain kernel, the structured one's reference, computes it).
+ */
+function kernelFn(ctx: SeedContext, params: Params, outputFn: (x: EncodedExample) => tf.Tensor2D, kernelParams: KernelParameter[], opts: StructuredNtkOptions): EmpiricalNtk<EncodedExample> {
+  const config = ctx.model.config;
+  if ((ctx.kernelImplementation ?? 'structured') === 'plain' || parameterSetOf(ctx.spec, ctx.template) === 'lora' || isCausalConfig(config)) {
+    return empiricalNtkFn(outputFn, kernelParams, opts);
+  }
   const head: RecordHead = ctx.template.mode === 'prompt'
     ? { kind: 'mlm', labelIds: ctx.labelIds! }
     : { kind: 'linear', weight: params.get(HEAD_WEIGHT)!, bias: params.get(HEAD_BIAS)! };
-  return structuredNtkFn(recordingModel(params, ctx.model.config, ctx.model.tokenizer.padId, head), kernelParams, opts);
+  return structuredNtkFn(recordingModel(params, config, ctx.model.tokenizer.padId, head), kernelParams, opts);
 }
 
 /** Coordinates entering the kernel: a LoRA-projected [out, in] matrix contributes out·r. */

@@ -58,7 +58,7 @@ export const SPEC_DEFAULTS = {
     maxGradNorm: 1.0, evalEvery: 100, dropout: true,
   } as FinetuneSpec,
   kernel: {
-    kinds: ['sgd'], solver: 'lstsq', ridge: 0, aroundInit: false, parameters: 'all', loraRank: 8, untieDecoder: false,
+    kinds: ['sgd'], solver: 'lstsq', ridge: 0, aroundInit: false, parameters: 'all', loraRank: 8, untieDecoder: false, tiles: 1,
     maxGradientsInMemory: 'auto',
   } as KernelSpec,
 };
@@ -70,7 +70,7 @@ export const TOP_LEVEL_KEYS = [
 ] as const;
 const CUSTOM_ONLY_KEYS = ['columns', 'labels', 'files', 'metrics'];
 export const FINETUNE_KEYS = ['optimizer', 'learning_rate', 'steps', 'batch_size', 'warmup_steps', 'weight_decay', 'max_grad_norm', 'eval_every', 'dropout'] as const;
-export const KERNEL_KEYS = ['kinds', 'solver', 'ridge', 'around_init', 'parameters', 'lora_rank', 'untie_decoder', 'max_gradients_in_memory'] as const;
+export const KERNEL_KEYS = ['kinds', 'solver', 'ridge', 'around_init', 'parameters', 'lora_rank', 'untie_decoder', 'max_gradients_in_memory', 'tiles'] as const;
 const OPTIMIZERS: Optimizer[] = ['sgd', 'adam'];
 
 /**
@@ -329,6 +329,7 @@ export function parseKernel(c: Checker, f: Field | undefined, task: TaskInfo | u
       case 'parameters': set('parameters', c.oneOf(fk, k, PARAMETER_SETS)); break;
       case 'lora_rank': set('loraRank', c.int(fk, k, 1)); break;
       case 'untie_decoder': set('untieDecoder', c.bool(fk, k)); break;
+      case 'tiles': set('tiles', c.int(fk, k, 1)); break;
       case 'max_gradients_in_memory': {
         const s = c.scalar(fk, k);
         if (s && s.value === 'auto') out.maxGradientsInMemory = 'auto';

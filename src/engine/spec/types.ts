@@ -86,6 +86,12 @@ export interface KernelSpec {
   untieDecoder: boolean;
   /** How many per-example gradient vectors to keep in memory at once: `auto` sizes it from free memory. */
   maxGradientsInMemory: 'auto' | number;
+  /**
+   * Split each seed's θ0 kernels into this many tiles of evaluated rows, computed by separate jobs (a study's tile
+   * jobs, `ntk-lens run --workers`) and merged before solving; the merged kernel equals the one-job kernel
+   * (kernel/tiles.ts), so `tiles` is not part of the result key. 1: no split.
+   */
+  tiles: number;
 }
 
 /** Where each part of a template item sits in the file. */

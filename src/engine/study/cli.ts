@@ -143,7 +143,7 @@ export async function studyMain(argv: string[], io: StudyIO): Promise<number> {
       if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) { io.err('ntk-lens study run: --workers needs an integer ≥ 1\n'); return 2; }
       const jobs = expandJobs(study);
       const keys = await jobKeys(study, jobs);
-      const done = jobs.map((j, i) => keys[i] !== undefined && store.readSeed(keys[i]!, j.seed) !== undefined);
+      const done = await doneJobs(study, store, jobs, keys);
       const events = a.flags.has('--events');
       const emit = (o: object) => io.out(`${JSON.stringify(o)}\n`);
       const failures = new Map<number, string>();

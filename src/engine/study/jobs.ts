@@ -1,5 +1,6 @@
 /**
- * A study expands into independent jobs with stable indices: model → task → shots → mode → seed, in the file's order.
+ * A study expands into independent jobs with stable indices: model → task → shots → mode → seed (→ its kernel tile
+ * jobs, then the seed's own job, when kernel.tiles > 1), in the file's order.
  * Job I is exactly the computation of the experiment file `experimentText(study, job)` for one seed; its spec is
  * parsed from that text, so a study and a single run compute, validate and key results in one way.
  */
@@ -15,18 +16,27 @@ export interface StudyJob {
   shots: number;
   mode: StudyMode;
   seed: number;
-  /** e.g. "roberta-base SST-2 16-shot prompt seed 13" */
+  /**
+   * A tile job (`kernel.tiles` = count > 1): tile `index` (1-based; 2..count — the seed's own job computes tile 1,
+   * merges and goes on) of this seed's θ0 kernels, into the store. Absent: the seed's job.
+   */
+  tile?: { index: number; count: number };
+  /** e.g. "roberta-base SST-2 16-shot prompt seed 13" (a tile job: "… seed 13 kernel tile 2/4") */
   label: string;
 }
 
 export function expandJobs(study: StudySpec): StudyJob[] {
   const jobs: StudyJob[] = [];
+  const tiles = kernelTiles(study);
   for (const model of study.models) {
     for (const task of study.tasks) {
       for (const shots of study.shots) {
         for (const mode of study.modes) {
           for (const seed of study.seeds) {
-            jobs.push({ index: jobs.length, model, task, shots, mode, seed, label: `${model} ${task.task.name} ${shots}-shot ${mode} seed ${seed}` });
+            const label = `${model} ${task.task.name} ${shots}-shot ${mode} seed ${seed}`;
+            // Tile jobs first, so that an executor starts them before the seed's job, which waits for them.
+            for (let t = 2; t <= tiles; t++) jobs.push({ index: jobs.length, model, task, shots, mode, seed, tile: { index: t, count: tiles }, label: `${label} kernel tile ${t}/${tiles}` });
+            jobs.push({ index: jobs.length, model, task, shots, mode, seed, label });
           }
         }
       }
@@ -34,6 +44,15 @@ export function expandJobs(study: StudySpec): StudyJob[] {
   }
   return jobs;
 }
+
+/** `kernel.tiles` of the study (validated by the experiment parser): 1 when absent. */
+export function kernelTiles(study: StudySpec): number {
+  const t = study.kernel?.tiles;
+  return typeof t === 'number' && Number.isInteger(t) && t >= 1 ? t : 1;
+}
+
+/** The jobs that compute a seed (not a kernel tile of it): one per table cell seed. */
+export const seedJobs = (jobs: StudyJob[]): StudyJob[] => jobs.filter((j) => !j.tile);
 
 /** The template name a job's experiment uses: 'prompt' or 'standard'. */
 export const templateNameOf = (mode: StudyMode) => mode;

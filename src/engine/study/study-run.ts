@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { modelIdentity, resultKey, runExperiment, type RunOptions } from '../run/experiment';
+import { tileStageName } from '../run/seed-run';
 import { preflight } from '../run/preflight';
 import { ResultsStore } from '../report/store';
 import type { Report } from '../report/types';
@@ -23,7 +24,10 @@ export async function runStudyJob(study: StudySpec, index: number, opts: Omit<Ru
   const job = jobs[index];
   if (!job) throw new RangeError(`${study.file}: the study has ${jobs.length} jobs (indices 0–${jobs.length - 1}); there is no job ${index}`);
   const { out, ...run } = opts;
-  return runExperiment(jobSpec(study, job), { ...run, resultsDir: studyStore(study, out).root, templates: [templateNameOf(job.mode)], seeds: [job.seed] });
+  return runExperiment(jobSpec(study, job), {
+    ...run, resultsDir: studyStore(study, out).root, templates: [templateNameOf(job.mode)], seeds: [job.seed],
+    ...(job.tile ? { kernelTile: job.tile.index - 1 } : {}),
+  });
 }
 
 /** The result key of each job (undefined where the model is a Hub id not downloaded yet), computed once per model. */
@@ -39,10 +43,11 @@ export async function jobKeys(study: StudySpec, jobs: StudyJob[] = expandJobs(st
   return out;
 }
 
-/** Which jobs have their seed result in the store. */
-export async function doneJobs(study: StudySpec, store: ResultsStore, jobs: StudyJob[] = expandJobs(study)): Promise<boolean[]> {
-  const keys = await jobKeys(study, jobs);
-  return jobs.map((job, i) => keys[i] !== undefined && store.readSeed(keys[i]!, job.seed) !== undefined);
+/** Which jobs are done: the seed's result is in the store (a tile job also when its kernel tile is). */
+export async function doneJobs(study: StudySpec, store: ResultsStore, jobs: StudyJob[] = expandJobs(study), keys?: (string | undefined)[]): Promise<boolean[]> {
+  const k = keys ?? await jobKeys(study, jobs);
+  return jobs.map((job, i) => k[i] !== undefined && (store.readSeed(k[i]!, job.seed) !== undefined
+    || (job.tile !== undefined && store.hasStage(k[i]!, job.seed, tileStageName(job.tile.index - 1, job.tile.count)))));
 }
 
 /**

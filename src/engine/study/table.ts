@@ -8,7 +8,7 @@
 import type { ResultsStore } from '../report/store';
 import type { KernelKind, SeedResult, Stat, TemplateReport } from '../report/types';
 import { templateReport } from '../run/experiment';
-import { expandJobs, jobSpec, type StudyJob } from './jobs';
+import { expandJobs, jobSpec, seedJobs, type StudyJob } from './jobs';
 import type { StudyMode, StudySpec } from './study-file';
 import { jobKeys } from './study-run';
 
@@ -45,7 +45,7 @@ export async function studyTables(study: StudySpec, store: ResultsStore, opts: {
         const metric = task.task.metrics.includes('f1') ? 'f1' : 'acc';
         const cells: StudyCell[] = [];
         for (const mode of study.modes) {
-          const cellJobs = jobs.filter((j) => j.model === model && j.shots === shots && j.task === task && j.mode === mode);
+          const cellJobs = seedJobs(jobs).filter((j) => j.model === model && j.shots === shots && j.task === task && j.mode === mode);
           const key = keys[cellJobs[0].index];
           const cell: StudyCell = { mode, key, seeds: [], missing: [], failed: [] };
           const results: SeedResult[] = [];

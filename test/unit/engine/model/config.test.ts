@@ -40,8 +40,8 @@ describe('engine/model/config: EncoderConfig from config.json', () => {
   });
 
   it('refuses an unknown model_type, naming the file and the supported types', () => {
-    assert.throws(() => parseEncoderConfig({ ...bertBase, model_type: 'gpt2' }, '/m/config.json'),
-      /^Error: \/m\/config\.json: unsupported model_type "gpt2".*"bert" or "roberta"/);
+    assert.throws(() => parseEncoderConfig({ ...bertBase, model_type: 't5' }, '/m/config.json'),
+      /^Error: \/m\/config\.json: unsupported model_type "t5".*masked LMs bert and roberta.*causal LMs gpt2, gpt_neox, llama, mistral and qwen2/);
   });
 
   it('refuses hidden_size not divisible by the heads, a missing size, and an unknown activation', () => {

@@ -150,4 +150,32 @@ kernel: {kinds: [sgd], solver: lstsq}
     assert.equal(expandJobs(study).length, 140);
     assert.equal(await studyMain(['init', file], io().io), 2);
   });
+
+  it('kernel.tiles 2: each seed gets a tile job before its own job; the tile job stores its tile (done), the seed job merges it; the table equals the untiled study\'s', async () => {
+    const tiled = path.join(exp.dir, 'tiled.ntk-study.yaml');
+    fs.writeFileSync(tiled, fs.readFileSync(studyFile, 'utf8').replace('modes: [prompt, standard]', 'modes: [prompt]').replace('kernel: {kinds: [sgd], solver: lstsq}', 'kernel: {kinds: [sgd], solver: lstsq, tiles: 2}'));
+    const study = parseStudy(fs.readFileSync(tiled, 'utf8'), tiled).study!;
+    const jobs = expandJobs(study);
+    assert.deepEqual(jobs.map((j) => j.label.replace(/^.* seed /, 'seed ')), ['seed 13 kernel tile 2/2', 'seed 13', 'seed 21 kernel tile 2/2', 'seed 21']);
+    const out = path.join(exp.dir, 'tiles-store');
+    const events: RunEvent[] = [];
+    await runStudyJob(study, 0, { out, onEvent: (e) => events.push(e) });
+    assert.ok(events.some((e) => e.type === 'log' && /kernel tile 2 of 2/.test(e.message)));
+    const listed = io();
+    assert.equal(await studyMain(['jobs', tiled, '--out', out, '--json'], listed.io), 0);
+    assert.deepEqual((JSON.parse(listed.o.out) as { done: boolean }[]).map((j) => j.done), [true, false, false, false], 'the tile job is done once its tile is stored');
+    const run = io();
+    assert.equal(await studyMain(['run', tiled, '--out', out, '--workers', '2'], run.io), 0, run.o.err);
+    const untiled = path.join(exp.dir, 'untiled.ntk-study.yaml');
+    fs.writeFileSync(untiled, fs.readFileSync(tiled, 'utf8').replace(', tiles: 2', ''));
+    const a = io();
+    const b = io();
+    assert.equal(await studyMain(['report', tiled, '--out', out, '--format', 'json'], a.io), 0);
+    assert.equal(await studyMain(['report', untiled, '--out', path.join(exp.dir, 'run-store'), '--format', 'json'], b.io), 0);
+    const cells = (o: string) => (JSON.parse(o) as { rows: { cells: { mode: string; key: string; seeds: number[] }[] }[] }[])[0].rows[0].cells.map((c) => ({ key: c.key, seeds: c.seeds }));
+    assert.deepEqual(cells(a.o.out), cells(b.o.out).filter((_, i) => i === 0), 'same key, same seeds: tiles are not part of the result');
+    const figure = (o: string) => JSON.stringify((JSON.parse(o) as { rows: { cells: { summary?: unknown }[] }[] }[])[0].rows[0].cells[0].summary);
+    assert.ok(figure(a.o.out) !== undefined);
+    assert.equal(figure(a.o.out), figure(b.o.out), 'the tiled study\'s cell equals the untiled one');
+  });
 });

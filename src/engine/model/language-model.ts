@@ -1,0 +1,62 @@
+/**
+ * One view of a loaded checkpoint for the layers above `model/` (classifier, kernel, run): what f(x) needs of a
+ * masked LM (BERT, RoBERTa: logits at the [MASK] row) and of a causal LM (GPT-2, GPT-NeoX, the Llama layout: the
+ * next-token logits at the last real token) alike. Each family keeps its own files; this is only the seam.
+ * B batch, T tokens, H hidden, C label ids.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { encode, mlmLogits } from './bert';
+import { causalFamilyFor } from './causal/registry';
+import type { CausalConfig, CausalFamily } from './causal/types';
+import type { EncoderConfig } from './config';
+import { parameterGroup, type Params } from './weights';
+
+export type ModelConfig = EncoderConfig | CausalConfig;
+
+export const isCausalConfig = (c: ModelConfig): c is CausalConfig => 'family' in c;
+
+export interface LmBatch {
+  inputIds: tf.Tensor2D; // int32 [B, T]
+  attentionMask: tf.Tensor2D; // [B, T]
+  tokenTypeIds?: tf.Tensor2D; // int32 [B, T] (masked LMs only)
+}
+
+export interface LanguageModel {
+  /** 'masked': f reads the [MASK] row; 'causal': the last real token's next-token logits. */
+  readonly kind: 'masked' | 'causal';
+  readonly config: ModelConfig;
+  /** Last hidden states [B, T, H] (causal: after the final norm). */
+  hidden(params: Params, batch: LmBatch, options: { training: boolean; seed?: number }): tf.Tensor3D;
+  /** LM logits of hidden states h [B, H] for the given vocabulary ids: [B, C]. */
+  logits(params: Params, h: tf.Tensor2D, vocabIds: number[]): tf.Tensor2D;
+  parameterGroup(name: string): 'embeddings' | 'encoder' | 'head';
+  /** Most tokens one input may have (position table rows, less RoBERTa's offset). */
+  readonly maxTokens: number;
+  /** Weights LoRA factors attach to (default: kernel/parameter-subsets.ts ATTENTION_WEIGHT, BERT's), and their layout. */
+  readonly lora: { isTarget?: (name: string) => boolean; layout: 'out-in' | 'in-out' };
+}
+
+export function languageModel(config: ModelConfig): LanguageModel {
+  if (isCausalConfig(config)) {
+    const family: CausalFamily | undefined = causalFamilyFor(config.modelType);
+    if (!family) throw new Error(`model/language-model.ts: no causal family reads model_type '${config.modelType}'`);
+    return {
+      kind: 'causal',
+      config,
+      hidden: (params, batch, options) => family.hidden(params, config, { inputIds: batch.inputIds, attentionMask: batch.attentionMask }, options),
+      logits: (params, h, vocabIds) => family.lmLogits(params, config, h, vocabIds),
+      parameterGroup: (name) => family.parameterGroup(name, config),
+      maxTokens: config.maxPositions,
+      lora: { isTarget: (name) => family.loraTarget.test(name), layout: family.loraLayout },
+    };
+  }
+  return {
+    kind: 'masked',
+    config,
+    hidden: (params, batch, options) => encode(params, config, batch, options),
+    logits: (params, h, vocabIds) => mlmLogits(params, config, h, vocabIds),
+    parameterGroup: (name) => parameterGroup(name, config),
+    maxTokens: config.maxPositions - config.positionOffset,
+    lora: { layout: 'out-in' },
+  };
+}

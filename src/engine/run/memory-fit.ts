@@ -1,0 +1,121 @@
+/**
+ * Will this run fit? An estimate of the peak memory of one (template, seed) from the model's shapes and the run's
+ * settings, per backend, made before anything is loaded (preflight), so that a run that cannot fit is refused with
+ * the figures and the remedy instead of failing an hour in (or, on wasm, corrupting its heap: a failed allocation
+ * there does not throw cleanly).
+ *
+ * The two phases of a seed do not overlap; the weights are shared:
+ *   fine-tuning  = θ0 snapshot + best-dev copy + gradients + optimizer state (Adam: 2 moments) of the TRAINED
+ *                  parameters, plus the activations a backward pass keeps for one batch;
+ *   kernel       = the held per-example gradients (bounded by the gradient budget the kernel is given) plus the
+ *                  structured kernel's recording budget.
+ * Activations per token and layer (float32): ~10·H (q, k, v, context, projections, norms' inputs and outputs,
+ * residuals) + 2·I (the MLP's pre- and post-activation) + 3·nh·T (scores, probabilities, dropout mask).
+ * All figures are estimates for scheduling and refusal; `npm run bench` measures the real ones.
+ * B batch, T tokens (max_length), H hidden, I MLP width, nh heads, L layers, P parameters.
+ */
+
+/** What the estimate needs of the model (from config.json through its family's expected shapes). */
+export interface ModelShape {
+  /** Every parameter of the checkpoint (the weights that are loaded). */
+  parameters: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  intermediateSize: number;
+}
+
+export interface FitSettings {
+  /** Parameters that fine-tuning trains (= the kernel's parameter set; LoRA: the factors and the head). */
+  trainedParameters: number;
+  optimizer: 'sgd' | 'adam';
+  batchSize: number;
+  /** max_length (tokens per input). */
+  maxLength: number;
+  /** Fine-tuning runs (false for `ntk-lens kernel`). */
+  finetune: boolean;
+  /** Kernels are computed (false for fine-tuning only). */
+  kernels: boolean;
+  /** Bytes the kernel may hold in per-example gradients (the budget it is given). */
+  gradientBudgetBytes: number;
+  /** Bytes one structured recording may keep. */
+  recordBudgetBytes: number;
+}
+
+export interface MemoryItem { what: string; bytes: number }
+
+export interface MemoryEstimate {
+  items: MemoryItem[];
+  /** Peak bytes: the weights plus the larger of the two phases. */
+  peakBytes: number;
+  /** The phase that sets the peak. */
+  peakPhase: 'fine-tuning' | 'kernel';
+  /** The backend's hard limit, where it has one (wasm: its 32-bit heap). */
+  limitBytes?: number;
+  fits: boolean;
+}
+
+/** tfjs-wasm's heap is a 32-bit WebAssembly memory: 4 GiB at most, whatever the machine has. */
+export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+const F32 = 4;
+
+/** The activation bytes one training batch keeps for its backward pass (see the file comment). */
+export function activationBytes(shape: ModelShape, batchSize: number, maxLength: number): number {
+  const { hiddenSize: H, intermediateSize: I, numHeads: nh, numLayers: L } = shape;
+  const T = maxLength;
+  return F32 * batchSize * T * L * (10 * H + 2 * I + 3 * nh * T);
+}
+
+export function estimateMemory(shape: ModelShape, s: FitSettings, backend: string): MemoryEstimate {
+  const weights = F32 * shape.parameters;
+  const Pt = s.trainedParameters;
+  const ft: MemoryItem[] = s.finetune ? [
+    { what: 'θ0 snapshot and best-dev copy of the trained parameters', bytes: 2 * F32 * Pt },
+    { what: 'gradients of the trained parameters', bytes: F32 * Pt },
+    ...(s.optimizer === 'adam' ? [{ what: 'Adam moments (2 per trained parameter)', bytes: 2 * F32 * Pt }] : []),
+    { what: `activations of one batch (batch_size ${s.batchSize} × max_length ${s.maxLength})`, bytes: activationBytes(shape, s.batchSize, s.maxLength) },
+  ] : [];
+  const kernel: MemoryItem[] = s.kernels ? [
+    { what: 'held per-example gradients (the kernel\'s gradient budget)', bytes: s.gradientBudgetBytes },
+    { what: 'one structured recording (activations and cotangents)', bytes: s.recordBudgetBytes },
+  ] : [];
+  const sum = (xs: MemoryItem[]) => xs.reduce((a, x) => a + x.bytes, 0);
+  const peakPhase = sum(ft) >= sum(kernel) ? 'fine-tuning' : 'kernel';
+  const peakBytes = weights + Math.max(sum(ft), sum(kernel));
+  const limitBytes = backend === 'wasm' ? WASM_HEAP_BYTES : undefined;
+  return {
+    items: [{ what: `weights (${fmtCount(shape.parameters)} parameters)`, bytes: weights }, ...ft, ...kernel],
+    peakBytes,
+    peakPhase,
+    limitBytes,
+    fits: limitBytes === undefined || peakBytes <= limitBytes,
+  };
+}
+
+/** The refusal (or nothing): every figure, then the remedies that apply, most effective first. */
+export function fitProblem(e: MemoryEstimate, s: FitSettings, backend: string): string | undefined {
+  if (e.fits) return undefined;
+  const lines = e.items.map((i) => `  ${fmtBytes(i.bytes).padStart(9)}  ${i.what}`);
+  const remedies: string[] = [];
+  const act = e.items.find((i) => i.what.startsWith('activations'));
+  if (e.peakPhase === 'fine-tuning') {
+    if (s.optimizer === 'adam' || s.trainedParameters > 1e7) remedies.push("'parameters: lora' (trains and differentiates only the LoRA factors and the head)");
+    if (act && act.bytes > 0.25 * e.peakBytes && s.batchSize > 1) remedies.push(`a smaller finetune.batch_size (activations scale with it: ${s.batchSize} → ${Math.max(1, s.batchSize >> 1)} halves ${fmtBytes(act.bytes)})`);
+    if (s.optimizer === 'adam') remedies.push("optimizer: sgd (no Adam moments)");
+  } else {
+    remedies.push('a smaller memory budget for the kernel (--memory-mb / ntkLens.memoryBudgetMB): more passes, same kernel');
+  }
+  remedies.push(`backend: tensorflow (@tensorflow/tfjs-node has no ${fmtBytes(e.limitBytes ?? 0)} heap limit)`);
+  return `this run needs about ${fmtBytes(e.peakBytes)} at its peak (${e.peakPhase}), more than the ${backend} backend's ${fmtBytes(e.limitBytes ?? 0)} heap:\n`
+    + `${lines.join('\n')}\nRemedies: ${remedies.join('; or ')}.`;
+}
+
+export function fmtBytes(b: number): string {
+  if (b >= 2 ** 30) return `${(b / 2 ** 30).toFixed(1)} GiB`;
+  if (b >= 2 ** 20) return `${(b / 2 ** 20).toFixed(0)} MiB`;
+  return `${(b / 2 ** 10).toFixed(0)} KiB`;
+}
+
+function fmtCount(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : `${n}`;
+}
