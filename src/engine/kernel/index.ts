@@ -6,5 +6,5 @@ export { sgdKernel } from './sgd';
 export { signgdKernel } from './signgd';
 export { asymmetricSigngdKernel } from './asymmetric-signgd';
 export { mergeKernelTiles, planTiles } from './tiles';
-export { defaultRecordBudget, structuredNtkFn, type StructuredNtkOptions } from './structured-ntk';
+export { defaultRecordBudget, structuredNtkFn, WASM_GRADIENT_BYTES, type StructuredNtkOptions } from './structured-ntk';
 export type { DenseSite, VectorSite, RowsSite, Site, Recording, StructuredModel } from './structured-types';

@@ -63,7 +63,7 @@ export interface StructuredNtkOptions extends EmpiricalNtkOptions {
  * model, the activations and the device-side copies), and a failed allocation there corrupts the heap instead of
  * throwing. The free system memory is no guide to it.
  */
-const WASM_GRADIENT_BYTES = 2 ** 30;
+export const WASM_GRADIENT_BYTES = 2 ** 30;
 
 /** The default `recordBudgetBytes` on the current backend: 256 MiB on wasm (a 4 GiB heap at most), else 1 GiB. */
 export function defaultRecordBudget(): number {

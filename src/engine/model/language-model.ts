@@ -9,6 +9,7 @@ import { encode, mlmLogits } from './bert';
 import { causalFamilyFor } from './causal/registry';
 import type { CausalConfig, CausalFamily } from './causal/types';
 import type { EncoderConfig } from './config';
+import { expectedShapes } from './param-names';
 import { parameterGroup, type Params } from './weights';
 
 export type ModelConfig = EncoderConfig | CausalConfig;
@@ -32,6 +33,8 @@ export interface LanguageModel {
   parameterGroup(name: string): 'embeddings' | 'encoder' | 'head';
   /** Most tokens one input may have (position table rows, less RoBERTa's offset). */
   readonly maxTokens: number;
+  /** Every parameter of the checkpoint with its shape (canonical names). */
+  expectedShapes(): Map<string, number[]>;
   /** Weights LoRA factors attach to (default: kernel/parameter-subsets.ts ATTENTION_WEIGHT, BERT's), and their layout. */
   readonly lora: { isTarget?: (name: string) => boolean; layout: 'out-in' | 'in-out' };
 }
@@ -47,6 +50,7 @@ export function languageModel(config: ModelConfig): LanguageModel {
       logits: (params, h, vocabIds) => family.lmLogits(params, config, h, vocabIds),
       parameterGroup: (name) => family.parameterGroup(name, config),
       maxTokens: config.maxPositions,
+      expectedShapes: () => family.expectedShapes(config),
       lora: { isTarget: (name) => family.loraTarget.test(name), layout: family.loraLayout },
     };
   }
@@ -57,6 +61,7 @@ export function languageModel(config: ModelConfig): LanguageModel {
     logits: (params, h, vocabIds) => mlmLogits(params, config, h, vocabIds),
     parameterGroup: (name) => parameterGroup(name, config),
     maxTokens: config.maxPositions - config.positionOffset,
+    expectedShapes: () => expectedShapes(config),
     lora: { layout: 'out-in' },
   };
 }

@@ -162,7 +162,7 @@ export async function runExperiment(specFile: string | ExperimentSpec, opts: Run
     throw new RangeError(`${spec.file}: there is no kernel tile ${opts.kernelTile + 1}: kernel.tiles is ${spec.kernel.tiles} (tiles 1..${spec.kernel.tiles})`);
   }
   // Every check that needs no computation (data, checkpoint headers, tokenizer, templates): SpecErrors, before any work.
-  const notes = await requirePreflight(spec, { templates: opts.templates, seeds: opts.seeds, hubCacheDir: opts.hubCacheDir });
+  const notes = await requirePreflight(spec, { templates: opts.templates, seeds: opts.seeds, hubCacheDir: opts.hubCacheDir, backend: opts.backend, kernelsOnly: opts.kernelsOnly, memoryBudgetMB: opts.memoryBudgetMB });
   for (const p of notes) emit({ type: 'log', level: p.severity === 'warning' ? 'warn' : 'info', message: `${p.file}:${p.line}:${p.column}: ${p.message}` });
   const backend = await initBackend(opts.backend ?? spec.backend);
   emit({ type: 'phase', phase: 'load', message: `backend ${backend}; loading model ${describeModel(spec)}` });

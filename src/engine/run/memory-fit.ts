@@ -119,3 +119,35 @@ export function fmtBytes(b: number): string {
 function fmtCount(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : `${n}`;
 }
+
+/**
+ * How many parameters fine-tuning trains for a parameter set (= the kernel's set, run/seed-run.ts
+ * `trainedParameters`), from the checkpoint's shapes: all, no-embeddings, head, biases, or LoRA (r·(in + out) per
+ * target, plus the head group). Standard mode trains the linear-probe head (C·H + C) instead of the LM head.
+ */
+export function trainedParameterCount(
+  shapes: Map<string, number[]>,
+  set: 'all' | 'no-embeddings' | 'head' | 'biases' | 'lora',
+  o: {
+    groupOf: (name: string) => 'embeddings' | 'encoder' | 'head';
+    isLoraTarget: (name: string) => boolean;
+    loraRank: number;
+    /** Standard (no-prompt) mode: the LP head's C and H. */
+    standardHead?: { classes: number; hidden: number };
+  },
+): number {
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const lpHead = o.standardHead ? o.standardHead.classes * (o.standardHead.hidden + 1) : 0;
+  // Standard mode reads the LP head, not the LM head: the 'head' group neither trains nor enters the kernel.
+  const entries = [...shapes].filter(([n]) => !(o.standardHead && o.groupOf(n) === 'head'));
+  const count = (keep: (name: string) => boolean) => entries.filter(([n]) => keep(n)).reduce((a, [, s]) => a + size(s), 0);
+  switch (set) {
+    case 'all': return count(() => true) + lpHead;
+    case 'no-embeddings': return count((n) => o.groupOf(n) !== 'embeddings') + lpHead;
+    case 'head': return count((n) => o.groupOf(n) === 'head') + lpHead;
+    case 'biases': return count((n) => n.includes('bias')) + (o.standardHead ? o.standardHead.classes : 0);
+    case 'lora':
+      return entries.filter(([n, s]) => o.isLoraTarget(n) && s.length === 2).reduce((a, [, s]) => a + o.loraRank * (s[0] + s[1]), 0)
+        + count((n) => o.groupOf(n) === 'head') + lpHead;
+  }
+}

@@ -29,7 +29,8 @@ export interface ParallelOptions extends RunOptions {
 /** Runs the unfinished pairs in parallel; undefined when there are fewer than two (nothing to gain). */
 export async function runPairsInParallel(file: string, o: ParallelOptions): Promise<LocalResult | undefined> {
   const spec = loadSpec(path.resolve(file));
-  await requirePreflight(spec, { templates: o.templates, seeds: o.seeds, hubCacheDir: o.hubCacheDir }); // located errors before any job
+  // Located errors (and runs that cannot fit) before any job starts.
+  await requirePreflight(spec, { templates: o.templates, seeds: o.seeds, hubCacheDir: o.hubCacheDir, backend: o.backend, kernelsOnly: o.kernelsOnly, memoryBudgetMB: o.memoryBudgetMB });
   const store = new ResultsStore(o.resultsDir ?? path.join(path.dirname(spec.file), '.ntk'));
   const templates = spec.templates.filter((t) => !o.templates || o.templates.includes(t.name));
   const seeds = o.seeds ?? spec.seeds;

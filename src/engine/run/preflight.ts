@@ -16,7 +16,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, loadTaskSplits } from '../data';
+import type { BackendName } from '../backend';
+import { WASM_GRADIENT_BYTES } from '../kernel/structured-ntk';
+import { ATTENTION_WEIGHT } from '../kernel/parameter-subsets';
 import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
+import { estimateMemory, fitProblem, trainedParameterCount, type FitSettings, type ModelShape } from './memory-fit';
 import { inspectAnyCheckpoint } from '../model/load';
 import { resolveModel } from '../model/hub';
 import { SpecErrors, type ExperimentSpec, type SourceRange, type SpecError, type TemplateSpec } from '../spec';
@@ -30,6 +34,12 @@ export interface PreflightProblem extends Omit<SpecError, 'severity'> {
 }
 
 export interface PreflightOptions {
+  /** The backend the run will use (default: the file's); the memory check applies the wasm heap's limit. */
+  backend?: BackendName;
+  /** The run computes kernels only (`ntk-lens kernel`): no fine-tuning memory. */
+  kernelsOnly?: boolean;
+  /** The kernel's memory budget (--memory-mb), when given. */
+  memoryBudgetMB?: number;
   /** The `--template` names of run/kernel: each must name a template of the file; only those are checked. */
   templates?: string[];
   /** The `--seeds` of run/kernel (default: the file's): the seeds whose data is checked. */
@@ -65,6 +75,7 @@ export async function preflight(spec: ExperimentSpec, opts: PreflightOptions = {
   problems.push(...model.problems);
   problems.push(...checkTemplates(spec, templates, model.tokenizer));
   if (model.config) problems.push(...checkParameterSets(spec, templates, model.config));
+  if (model.config) problems.push(...checkMemory(spec, templates, model.config, opts));
   return problems.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
@@ -209,6 +220,56 @@ async function checkModel(spec: ExperimentSpec, opts: PreflightOptions): Promise
       `inputs are cut to ${limit} tokens, and the run warns how many examples that shortens. Set max_length: ${limit} to say so in the file.`, 'warning'));
   }
   return { problems, tokenizer, config };
+}
+
+/**
+ * Runs that cannot fit: the peak-memory estimate of each template's run (run/memory-fit.ts) against the backend's
+ * hard limit — the wasm heap's 4 GiB, whatever the machine has. Other backends have no limit known before the run
+ * (tensorflow uses the machine's memory; webgpu's device limit is read only once a device is open). An error at
+ * `finetune` (or `model`), with every figure and the remedies.
+ */
+function checkMemory(spec: ExperimentSpec, templates: TemplateSpec[], config: ModelConfig, opts: PreflightOptions): PreflightProblem[] {
+  if (resolveBackend(opts.backend ?? spec.backend) !== 'wasm') return [];
+  const lm = languageModel(config);
+  const shapes = lm.expectedShapes();
+  const shape: ModelShape = {
+    parameters: [...shapes.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0),
+    hiddenSize: config.hiddenSize, numLayers: config.numLayers, numHeads: config.numHeads, intermediateSize: config.intermediateSize,
+  };
+  const seen = new Set<string>();
+  const out: PreflightProblem[] = [];
+  for (const t of templates) {
+    const set = t.parameters ?? spec.kernel.parameters;
+    const settings: FitSettings = {
+      trainedParameters: trainedParameterCount(shapes, set, {
+        groupOf: (n) => lm.parameterGroup(n),
+        isLoraTarget: lm.lora.isTarget ?? ((n) => ATTENTION_WEIGHT.test(n)),
+        loraRank: spec.kernel.loraRank,
+        standardHead: t.mode === 'standard' ? { classes: spec.task.labels.length, hidden: config.hiddenSize } : undefined,
+      }),
+      optimizer: spec.finetune.optimizer,
+      batchSize: spec.finetune.batchSize,
+      maxLength: Math.min(spec.maxLength, lm.maxTokens),
+      finetune: !opts.kernelsOnly,
+      kernels: true,
+      gradientBudgetBytes: Math.min(WASM_GRADIENT_BYTES, (opts.memoryBudgetMB ?? Infinity) * 2 ** 20),
+      recordBudgetBytes: 256 * 2 ** 20,
+    };
+    const message = fitProblem(estimateMemory(shape, settings, 'wasm'), settings, 'wasm');
+    if (!message || seen.has(message)) continue;
+    seen.add(message);
+    out.push(problem(spec, spec.ranges.finetune ?? spec.ranges.model, `template '${t.name}': ${message}`));
+  }
+  return out;
+}
+
+/** The backend 'auto' will pick, without loading it: tensorflow when tfjs-node(-gpu) is installed, else wasm. */
+function resolveBackend(name: BackendName): BackendName {
+  if (name !== 'auto') return name;
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try { require.resolve(pkg); return 'tensorflow'; } catch { /* not installed */ }
+  }
+  return 'wasm';
 }
 
 /**

@@ -18,7 +18,7 @@ import type { EncodedExample } from '../classifier/batch';
 import type { Example, TaskSplits } from '../data';
 import { crossEntropyLoss, finetune, linearizedDynamics } from '../finetune';
 import { defaultMaxGradients, empiricalNtkFn, loraSubspace, selectParameters, type KernelBlock, type KernelParameter, type KernelResult as KernelBlocks } from '../kernel';
-import { defaultRecordBudget, mergeKernelTiles, structuredNtkFn, type EmpiricalNtk, type StructuredNtkOptions } from '../kernel';
+import { defaultRecordBudget, mergeKernelTiles, structuredNtkFn, WASM_GRADIENT_BYTES, type EmpiricalNtk, type StructuredNtkOptions } from '../kernel';
 import type { Params } from '../model';
 import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
 import { recordingModel, type RecordHead } from '../model/recording';
@@ -572,7 +572,10 @@ function gradientCap(ctx: SeedContext, parameterCount: number, kinds: KernelKind
   const m = ctx.spec.kernel.maxGradientsInMemory;
   if (m !== 'auto') return m;
   const C = ctx.spec.task.labels.length;
-  const cap = defaultMaxGradients(parameterCount, { budgetBytes: ctx.memoryBudgetBytes, signCopies: kinds.some((k) => k !== 'sgd') });
+  // On wasm the held gradients live in its 4 GiB heap (shared with the model): at most WASM_GRADIENT_BYTES there,
+  // whatever the machine's free memory (a failed allocation corrupts that heap instead of throwing).
+  const wasm = tf.getBackend() === 'wasm' ? WASM_GRADIENT_BYTES : Infinity;
+  const cap = defaultMaxGradients(parameterCount, { budgetBytes: Math.min(ctx.memoryBudgetBytes ?? Infinity, wasm), signCopies: kinds.some((k) => k !== 'sgd') });
   return Math.max(2 * C, cap);
 }
 

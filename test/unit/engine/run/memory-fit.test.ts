@@ -1,5 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { activationBytes, estimateMemory, fitProblem, WASM_HEAP_BYTES, type FitSettings, type ModelShape } from '../../../../src/engine/run/memory-fit';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { causalFamilyFor } from '../../../../src/engine/model/causal';
+import { activationBytes, estimateMemory, fitProblem, trainedParameterCount, WASM_HEAP_BYTES, type FitSettings, type ModelShape } from '../../../../src/engine/run/memory-fit';
+import { preflight } from '../../../../src/engine/run/preflight';
+import { loadSpec } from '../../../../src/engine/spec';
+import { makeTinyCausalExperiment, type TinyCausalExperiment } from '../../../support/tiny-causal-experiment';
 
 /** Shapes of real checkpoints, counted from their config.json (parameters as the checkpoint holds them). */
 const GPT2_SMALL: ModelShape = { parameters: 124_439_808, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072 };
@@ -48,10 +54,75 @@ describe('memory-fit: the peak-memory estimate that refuses runs before they sta
     assert.equal(estimateMemory(SHAPE_250M, full, 'tensorflow').fits, true);
   });
 
+  it('trained parameters per set: all, no-embeddings, head, biases, LoRA r·(in + out) per target; standard mode swaps the LM head for the LP head', () => {
+    const shapes = new Map<string, number[]>([['emb.weight', [100, 8]], ['l.q.weight', [8, 8]], ['l.q.bias', [8]], ['l.fc.weight', [16, 8]], ['head.bias', [100]]]);
+    const o = { groupOf: (n: string) => (n.startsWith('emb') ? 'embeddings' as const : n.startsWith('head') ? 'head' as const : 'encoder' as const), isLoraTarget: (n: string) => n === 'l.q.weight', loraRank: 2 };
+    assert.equal(trainedParameterCount(shapes, 'all', o), 800 + 64 + 8 + 128 + 100);
+    assert.equal(trainedParameterCount(shapes, 'no-embeddings', o), 64 + 8 + 128 + 100);
+    assert.equal(trainedParameterCount(shapes, 'head', o), 100);
+    assert.equal(trainedParameterCount(shapes, 'biases', o), 8 + 100);
+    assert.equal(trainedParameterCount(shapes, 'lora', o), 2 * (8 + 8) + 100);
+    const std = { ...o, standardHead: { classes: 3, hidden: 8 } };
+    assert.equal(trainedParameterCount(shapes, 'all', std), 800 + 64 + 8 + 128 + 3 * 9);
+    assert.equal(trainedParameterCount(shapes, 'head', std), 3 * 9);
+  });
+
   it('kernel-only runs count no optimizer or activations; the kernel phase then sets the peak', () => {
     const s = settings({ trainedParameters: GPT2_SMALL.parameters, finetune: false });
     const e = estimateMemory(GPT2_SMALL, s, 'wasm');
     assert.equal(e.peakPhase, 'kernel');
     assert.equal(e.peakBytes, 4 * GPT2_SMALL.parameters + 2 ** 30 + 256 * 2 ** 20);
+  });
+});
+
+describe('preflight refuses a run that cannot fit the wasm heap, before loading anything', function () {
+  this.timeout(120000);
+  // A GPT-2-layout checkpoint of 253 M parameters whose weights file is sparse: preflight reads only the headers.
+  let exp: TinyCausalExperiment;
+  let P = 0;
+  before(async () => {
+    exp = await makeTinyCausalExperiment({});
+    const family = causalFamilyFor('gpt2')!;
+    const config = family.parseConfig({ model_type: 'gpt2', vocab_size: 50257, n_embd: 1024, n_layer: 16, n_head: 16, n_positions: 1024 }, '<big>');
+    fs.writeFileSync(path.join(exp.modelDir, 'config.json'), JSON.stringify(family.configToJson(config)));
+    const header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> = {};
+    let offset = 0;
+    for (const [name, shape] of family.expectedShapes(config)) {
+      const bytes = 4 * shape.reduce((a, b) => a * b, 1);
+      header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+      P += bytes / 4;
+      offset += bytes;
+    }
+    const json = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    const file = path.join(exp.modelDir, 'model.safetensors');
+    fs.writeFileSync(file, Buffer.concat([len, json]));
+    fs.truncateSync(file, 8 + json.length + offset); // sparse: no data written
+  });
+  after(() => exp?.cleanup());
+
+  const withSettings = (finetune: string, extra = '', backend = 'wasm') => {
+    const text = fs.readFileSync(exp.specFile, 'utf8').replace(/^backend: .*$/m, `backend: ${backend}`).replace(/^finetune: .*$/m, `finetune: ${finetune}`)
+      .replace('  - name: it-was\n', `  - name: it-was\n${extra}`);
+    const file = path.join(exp.dir, `fit-${Math.random().toString(36).slice(2)}.ntk.yaml`);
+    fs.writeFileSync(file, text);
+    return loadSpec(file);
+  };
+  const memoryErrors = async (spec: ReturnType<typeof loadSpec>) => (await preflight(spec)).filter((p) => p.severity === 'error' && /heap/.test(p.message));
+
+  it('full AdamW fine-tuning on wasm: an error at finetune with every figure and LoRA as the remedy', async () => {
+    const spec = withSettings('{optimizer: adam, learning_rate: 1.0e-4, steps: 10, batch_size: 8}');
+    const [e] = await memoryErrors(spec);
+    assert.ok(e, 'a memory error');
+    assert.equal(e.line, fs.readFileSync(spec.file, 'utf8').split('\n').findIndex((l) => l.startsWith('finetune:')) + 1);
+    assert.match(e.message, /template 'it-was': this run needs about [\d.]+ GiB at its peak \(fine-tuning\), more than the wasm backend's 4\.0 GiB heap/);
+    assert.ok(e.message.includes(`weights (${(P / 1e6).toFixed(1)} M parameters)`), `P = ${P}`);
+    assert.match(e.message, /Remedies: 'parameters: lora'/);
+  });
+
+  it('the same model with parameters: lora, or on the cpu backend, passes', async () => {
+    assert.deepEqual(await memoryErrors(withSettings('{optimizer: adam, learning_rate: 1.0e-4, steps: 10, batch_size: 8}', '    parameters: lora\n')), []);
+    assert.deepEqual(await memoryErrors(withSettings('{optimizer: adam, learning_rate: 1.0e-4, steps: 10, batch_size: 8}', '', 'cpu')), []);
   });
 });
