@@ -4,8 +4,12 @@
  * Job I is exactly the computation of the experiment file `experimentText(study, job)` for one seed; its spec is
  * parsed from that text, so a study and a single run compute, validate and key results in one way.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { isCausalModelRef } from '../model/model-type';
 import { parseSpec } from '../spec/parse';
+import { causalTemplateOf } from '../template/parse-template';
 import { SpecErrors, type ExperimentSpec, type SpecError } from '../spec/types';
 import type { StudyMode, StudySpec, StudyTask } from './study-file';
 
@@ -75,9 +79,23 @@ export function experimentText(study: StudySpec, job: Pick<StudyJob, 'model' | '
   if (study.finetune) doc.finetune = study.finetune;
   if (study.kernel) doc.kernel = study.kernel;
   doc.templates = job.mode === 'prompt'
-    ? [o.template !== undefined ? { name: 'prompt', template: o.template, words: o.words } : { name: 'prompt', template: job.task.task.template, words: job.task.task.words }]
+    ? [o.template !== undefined ? { name: 'prompt', template: o.template, words: o.words } : { name: 'prompt', template: defaultTemplate(study, job), words: job.task.task.words }]
     : [{ name: 'standard' }];
   return stringify(doc, { lineWidth: 0 });
+}
+
+/**
+ * The task's LM-BFF template, or for a causal LM (known from its config.json, locally or in the Hub cache) the same
+ * template ending at *mask* (`causalTemplateOf`: "*cls**sent_0*_It_was*mask*.*sep+*" → "…_It_was*mask*"). Where a
+ * sentence follows the mask (MNLI, RTE, MRPC, …) there is no such template: the LM-BFF one is kept, and the study's
+ * check reports it at the task, with the hint to give a causal template in `overrides`.
+ */
+function defaultTemplate(study: StudySpec, job: Pick<StudyJob, 'model' | 'task'>): string {
+  const template = job.task.task.template;
+  const local = path.resolve(path.dirname(study.file), job.model);
+  const ref = job.model === 'ntk-mini' ? { kind: 'builtin' as const }
+    : fs.existsSync(local) ? { kind: 'path' as const, path: local } : { kind: 'hub' as const, id: job.model };
+  return isCausalModelRef(ref) ? causalTemplateOf(template) ?? template : template;
 }
 
 /**
