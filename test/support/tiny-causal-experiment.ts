@@ -8,43 +8,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { disposeParams } from '../../src/engine/model';
 import { causalFamilyFor, randomCausalParams, saveCausalCheckpoint } from '../../src/engine/model/causal';
-import { gpt2ByteLevelBpeJson } from '../../src/engine/tokenize/tokenizer-json';
+import { wordLevelByteBpe } from './tiny-causal-files';
 import { TINY_NEG, TINY_POS } from './tiny-experiment';
 
-/** GPT-2's byte → character map (bytes_to_unicode): printable bytes are themselves, the rest 256 + n. */
-export function bytesToUnicode(): string[] {
-  const keep = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-  let n = 0;
-  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(keep(b) ? b : 256 + n++));
-}
-
-/**
- * A byte-level BPE tokenizer.json in which every word of `sentences` (with and without a leading space) is one
- * token: the 256 byte symbols, then per word the merges that build it left to right (space-prefixed words first),
- * "<|endoftext|>" last.
- */
-export function wordLevelByteBpe(sentences: string[]): object {
-  const chars = bytesToUnicode();
-  const vocab: Record<string, number> = {};
-  chars.forEach((c, i) => { vocab[c] = i; });
-  const merges: [string, string][] = [];
-  const enc = (w: string) => [...Buffer.from(w, 'utf8')].map((b) => chars[b]);
-  // The "Ġ" words' merges first: BPE applies the lowest-ranked pair, so a bare word's merges (t e, te r, …) must not
-  // outrank the chain that builds "Ġterrible" from "Ġ" onwards.
-  const bare = [...new Set(sentences.flatMap((s) => s.split(' ').filter(Boolean)))];
-  const words = [...bare.map((w) => ` ${w}`), ...bare];
-  for (const w of words) {
-    const symbols = enc(w);
-    let acc = symbols[0];
-    for (const next of symbols.slice(1)) {
-      const merged = acc + next;
-      if (!(merged in vocab)) { merges.push([acc, next]); vocab[merged] = Object.keys(vocab).length; }
-      acc = merged;
-    }
-  }
-  vocab['<|endoftext|>'] = Object.keys(vocab).length;
-  return gpt2ByteLevelBpeJson(vocab, merges, ['<|endoftext|>']);
-}
+// The tokenizer builder lives in tiny-causal-files.ts (no tfjs: the real-VS-Code tests use it too).
+export { bytesToUnicode, wordLevelByteBpe } from './tiny-causal-files';
 
 export interface TinyCausalExperiment {
   dir: string;
