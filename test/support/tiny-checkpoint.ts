@@ -1,5 +1,5 @@
 /**
- * Writes tiny random BERT/RoBERTa masked-LM checkpoints for tests, with its own safetensors writer and its own
+ * Writes tiny random masked-LM checkpoints (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA generator) for tests, with its own safetensors writer and its own
  * list of Hugging Face tensor names (independent of src/engine/model), and returns the float64 weights for
  * reference-mlm.ts. Values are random but chosen exactly representable in the stored dtype, so the reference sees
  * precisely what the loader should read. Scales give logits of order 1 and non-trivial biases and LayerNorms.
@@ -9,12 +9,14 @@ import * as path from 'node:path';
 import type { RefConfig, RefTensor, RefWeights } from './reference-mlm';
 
 export interface TinySpec {
-  modelType: 'bert' | 'roberta';
+  modelType: 'bert' | 'roberta' | 'xlm-roberta' | 'distilbert' | 'electra';
+  /** ELECTRA: embedding_size E (default 12, ≠ hidden 16, so embeddings_project exists). */
+  embeddingSize?: number;
   dtype?: 'F32' | 'F16' | 'BF16';
   shards?: number; // > 1 writes model.safetensors.index.json and shards
   tied?: boolean; // default true
-  stripPrefix?: boolean; // store backbone keys without bert./roberta. (as bare BertModel checkpoints do)
-  extras?: boolean; // add pooler weights, an I64 position_ids buffer and (BERT) NSP head, which the loader must ignore
+  stripPrefix?: boolean; // store backbone keys without their prefix (bert./roberta./distilbert./electra., as bare BertModel checkpoints do)
+  extras?: boolean; // add pooler weights (BERT, (XLM-)RoBERTa), an I64 position_ids buffer and (BERT) NSP head, which the loader must ignore
   hiddenAct?: string;
   seed?: number;
   layers?: number;
@@ -55,17 +57,46 @@ function exactF16Bits(v: number): number {
   return sign | bits;
 }
 
-/** The tensor names and shapes of a (Bert|Roberta)ForMaskedLM, written out independently of the engine. */
+/** The backbone prefix of each family's tensors (XLMRobertaForMaskedLM keeps RoBERTa's `roberta.`). */
+export function tinyPrefix(modelType: TinySpec['modelType']): string {
+  return modelType === 'xlm-roberta' ? 'roberta.' : `${modelType}.`;
+}
+
+/** The tensor names and shapes of a *ForMaskedLM, written out independently of the engine. */
 function layout(cfg: RefConfig, maxPos: number, typeVocab: number): [string, number[]][] {
-  const { vocab_size: V, hidden_size: H, intermediate_size: I } = cfg;
-  const p = `${cfg.model_type}.`;
+  const V = cfg.vocab_size;
+  if (cfg.model_type === 'distilbert') {
+    const H = cfg.dim!;
+    const I = cfg.hidden_dim!;
+    const out: [string, number[]][] = [
+      ['distilbert.embeddings.word_embeddings.weight', [V, H]],
+      ['distilbert.embeddings.position_embeddings.weight', [maxPos, H]],
+      ['distilbert.embeddings.LayerNorm.weight', [H]], ['distilbert.embeddings.LayerNorm.bias', [H]],
+    ];
+    for (let l = 0; l < cfg.n_layers!; l++) {
+      const L = `distilbert.transformer.layer.${l}.`;
+      for (const m of ['q_lin', 'k_lin', 'v_lin', 'out_lin']) out.push([`${L}attention.${m}.weight`, [H, H]], [`${L}attention.${m}.bias`, [H]]);
+      out.push([`${L}sa_layer_norm.weight`, [H]], [`${L}sa_layer_norm.bias`, [H]]);
+      out.push([`${L}ffn.lin1.weight`, [I, H]], [`${L}ffn.lin1.bias`, [I]], [`${L}ffn.lin2.weight`, [H, I]], [`${L}ffn.lin2.bias`, [H]]);
+      out.push([`${L}output_layer_norm.weight`, [H]], [`${L}output_layer_norm.bias`, [H]]);
+    }
+    out.push(['vocab_transform.weight', [H, H]], ['vocab_transform.bias', [H]]);
+    out.push(['vocab_layer_norm.weight', [H]], ['vocab_layer_norm.bias', [H]], ['vocab_projector.bias', [V]]);
+    if (!cfg.tie_word_embeddings) out.push(['vocab_projector.weight', [V, H]]);
+    return out;
+  }
+  const H = cfg.hidden_size!;
+  const I = cfg.intermediate_size!;
+  const E = cfg.model_type === 'electra' ? cfg.embedding_size! : H;
+  const p = tinyPrefix(cfg.model_type);
   const out: [string, number[]][] = [
-    [`${p}embeddings.word_embeddings.weight`, [V, H]],
-    [`${p}embeddings.position_embeddings.weight`, [maxPos, H]],
-    [`${p}embeddings.token_type_embeddings.weight`, [typeVocab, H]],
-    [`${p}embeddings.LayerNorm.weight`, [H]], [`${p}embeddings.LayerNorm.bias`, [H]],
+    [`${p}embeddings.word_embeddings.weight`, [V, E]],
+    [`${p}embeddings.position_embeddings.weight`, [maxPos, E]],
+    [`${p}embeddings.token_type_embeddings.weight`, [typeVocab, E]],
+    [`${p}embeddings.LayerNorm.weight`, [E]], [`${p}embeddings.LayerNorm.bias`, [E]],
   ];
-  for (let l = 0; l < cfg.num_hidden_layers; l++) {
+  if (E !== H) out.push([`${p}embeddings_project.weight`, [H, E]], [`${p}embeddings_project.bias`, [H]]);
+  for (let l = 0; l < cfg.num_hidden_layers!; l++) {
     const L = `${p}encoder.layer.${l}.`;
     for (const m of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) {
       out.push([`${L}${m}.weight`, [H, H]], [`${L}${m}.bias`, [H]]);
@@ -77,11 +108,13 @@ function layout(cfg: RefConfig, maxPos: number, typeVocab: number): [string, num
   }
   const head = cfg.model_type === 'bert'
     ? ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm', 'cls.predictions.bias', 'cls.predictions.decoder.weight']
-    : ['lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias', 'lm_head.decoder.weight'];
-  out.push([`${head[0]}.weight`, [H, H]], [`${head[0]}.bias`, [H]]);
-  out.push([`${head[1]}.weight`, [H]], [`${head[1]}.bias`, [H]]);
+    : cfg.model_type === 'electra'
+      ? ['generator_predictions.dense', 'generator_predictions.LayerNorm', 'generator_lm_head.bias', 'generator_lm_head.weight']
+      : ['lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias', 'lm_head.decoder.weight'];
+  out.push([`${head[0]}.weight`, [E, H]], [`${head[0]}.bias`, [E]]);
+  out.push([`${head[1]}.weight`, [E]], [`${head[1]}.bias`, [E]]);
   out.push([head[2], [V]]);
-  if (!cfg.tie_word_embeddings) out.push([head[3], [V, H]]);
+  if (!cfg.tie_word_embeddings) out.push([head[3], [V, E]]);
   return out;
 }
 
@@ -127,26 +160,42 @@ export function safetensorsBytes(tensors: RawTensor[]): Uint8Array {
 /** Writes config.json and weights into dir; returns the config and the float64 weights under prefixed names. */
 export async function writeTinyCheckpoint(dir: string, spec: TinySpec): Promise<TinyCheckpoint> {
   const dtype = spec.dtype ?? 'F32';
-  const roberta = spec.modelType === 'roberta';
-  const config = {
-    architectures: [roberta ? 'RobertaForMaskedLM' : 'BertForMaskedLM'],
-    model_type: spec.modelType,
-    vocab_size: 37, hidden_size: 16, num_hidden_layers: spec.layers ?? 2, num_attention_heads: 4,
-    intermediate_size: 24, max_position_embeddings: 20, type_vocab_size: roberta ? 1 : 2,
-    layer_norm_eps: roberta ? 1e-5 : 1e-12, hidden_act: spec.hiddenAct ?? 'gelu', pad_token_id: roberta ? 1 : 0,
-    tie_word_embeddings: spec.tied ?? true, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
+  const roberta = spec.modelType === 'roberta' || spec.modelType === 'xlm-roberta';
+  const architectures = {
+    bert: 'BertForMaskedLM', roberta: 'RobertaForMaskedLM', 'xlm-roberta': 'XLMRobertaForMaskedLM',
+    distilbert: 'DistilBertForMaskedLM', electra: 'ElectraForMaskedLM',
   };
+  const common = {
+    architectures: [architectures[spec.modelType]], model_type: spec.modelType, vocab_size: 37, max_position_embeddings: 20,
+    pad_token_id: roberta ? 1 : 0, tie_word_embeddings: spec.tied ?? true,
+  };
+  // DistilBertConfig has its own key names and no token types; the others are BertConfig-style.
+  const config: Record<string, unknown> & RefConfig = spec.modelType === 'distilbert'
+    ? {
+      ...common, model_type: 'distilbert', dim: 16, n_layers: spec.layers ?? 2, n_heads: 4, hidden_dim: 24,
+      activation: spec.hiddenAct ?? 'gelu', dropout: 0.1, attention_dropout: 0.1, sinusoidal_pos_embds: false,
+      qa_dropout: 0.1, seq_classif_dropout: 0.2, initializer_range: 0.02,
+    }
+    : {
+      ...common, hidden_size: 16, num_hidden_layers: spec.layers ?? 2, num_attention_heads: 4,
+      intermediate_size: 24, type_vocab_size: roberta ? 1 : 2,
+      layer_norm_eps: roberta ? 1e-5 : 1e-12, hidden_act: spec.hiddenAct ?? 'gelu',
+      hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
+      ...(spec.modelType === 'electra' ? { embedding_size: spec.embeddingSize ?? 12 } : {}),
+    };
   const rand = prng(spec.seed ?? 1234);
   const normalish = (): number => (rand() + rand() + rand() - 1.5) * 2; // mean 0, std 1, bounded by 3
   const weights: RefWeights = new Map();
   const raw: RawTensor[] = [];
-  const prefix = `${spec.modelType}.`;
-  for (const [name, shape] of layout(config, config.max_position_embeddings, config.type_vocab_size)) {
+  const prefix = tinyPrefix(spec.modelType);
+  const maxPos = config.max_position_embeddings as number;
+  for (const [name, shape] of layout(config, maxPos, (config.type_vocab_size as number | undefined) ?? 0)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const values = new Float64Array(n);
     const isNormWeight = /(LayerNorm|layer_norm)\.weight$/.test(name);
     const isBias = name.endsWith('bias');
-    const isEmbedding = name.includes('embeddings.') || name.endsWith('decoder.weight');
+    const isEmbedding = name.includes('embeddings.') || name.endsWith('decoder.weight')
+      || name === 'vocab_projector.weight' || name === 'generator_lm_head.weight';
     const scale = isNormWeight ? 0.2 : isBias ? 0.1 : isEmbedding ? 0.5 : 1 / Math.sqrt(shape[1]);
     for (let i = 0; i < n; i++) values[i] = representable((isNormWeight ? 1 : 0) + scale * normalish(), dtype);
     weights.set(name, { shape, values } satisfies RefTensor);
@@ -154,16 +203,18 @@ export async function writeTinyCheckpoint(dir: string, spec: TinySpec): Promise<
     raw.push({ name: stored, dtype, shape, bytes: encodeValues(values, dtype) });
   }
   if (spec.extras) {
-    const H = config.hidden_size;
-    const pooler = spec.stripPrefix ? 'pooler.dense' : `${prefix}pooler.dense`;
-    raw.push({ name: `${pooler}.weight`, dtype, shape: [H, H], bytes: encodeValues(new Float64Array(H * H), dtype) });
-    raw.push({ name: `${pooler}.bias`, dtype, shape: [H], bytes: encodeValues(new Float64Array(H), dtype) });
-    const posIds = new BigInt64Array(config.max_position_embeddings).map((_, i) => BigInt(i));
+    if (spec.modelType === 'bert' || roberta) { // DistilBERT and ELECTRA have no pooler
+      const H = config.hidden_size!;
+      const pooler = spec.stripPrefix ? 'pooler.dense' : `${prefix}pooler.dense`;
+      raw.push({ name: `${pooler}.weight`, dtype, shape: [H, H], bytes: encodeValues(new Float64Array(H * H), dtype) });
+      raw.push({ name: `${pooler}.bias`, dtype, shape: [H], bytes: encodeValues(new Float64Array(H), dtype) });
+    }
+    const posIds = new BigInt64Array(maxPos).map((_, i) => BigInt(i));
     raw.push({
       name: `${spec.stripPrefix ? '' : prefix}embeddings.position_ids`, dtype: 'I64',
-      shape: [1, config.max_position_embeddings], bytes: new Uint8Array(posIds.buffer),
+      shape: [1, maxPos], bytes: new Uint8Array(posIds.buffer),
     });
-    if (!roberta) raw.push({ name: 'cls.seq_relationship.bias', dtype, shape: [2], bytes: encodeValues(new Float64Array(2), dtype) });
+    if (spec.modelType === 'bert') raw.push({ name: 'cls.seq_relationship.bias', dtype, shape: [2], bytes: encodeValues(new Float64Array(2), dtype) });
   }
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));

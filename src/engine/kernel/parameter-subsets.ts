@@ -11,12 +11,12 @@ export type ParameterGroup = 'embeddings' | 'encoder' | 'head';
  *   the 'head' group and stays);
  * - 'head': only the 'head' group (the kernel of training the head alone);
  * - 'biases': only tensors whose name contains "bias" (reference `--only_biases`, the BitFit kernel).
- * Never the attention key biases (`…attention.self.key.bias`): adding b_k to every key adds q·b_k to all scores of a
+ * Never the attention key biases of the masked LMs (`…attention.self.key.bias`, DistilBERT's `…attention.k_lin.bias`): adding b_k to every key adds q·b_k to all scores of a
  * query, which the softmax ignores, so ∂f/∂b_k ≡ 0. They add exactly nothing to the SGD kernel; computed in floating
  * point they only add rounding noise, whose random signs would count ±1 each in the sign kernels (the reference code
  * includes them; README "Where we deviate").
  */
-export const IDENTICALLY_ZERO_GRADIENT = /attention\.self\.key\.bias$/;
+export const IDENTICALLY_ZERO_GRADIENT = /attention\.(self\.key|k_lin)\.bias$/; // BERT/RoBERTa/XLM-R/ELECTRA; DistilBERT
 
 export type ParameterSubset = 'all' | 'no-embeddings' | 'head' | 'biases';
 

@@ -38,6 +38,8 @@ export function attentionBlock(
   const probs = dropout(tf.softmax(scores, -1), config.attentionDropout); // [B, nh, T, T]
   const context = tf.matMul(probs, v); // [B, nh, T, hs]
   const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * T, config.hiddenSize]) as tf.Tensor2D; // [B·T, H]
-  const out = dropout(dense(params, names.attentionOutput, merged), config.hiddenDropout); // [B·T, H]
+  // DistilBERT's MultiHeadSelfAttention has no dropout after its output projection (BERT's BertSelfOutput has).
+  const projected = dense(params, names.attentionOutput, merged); // [B·T, H]
+  const out = config.modelType === 'distilbert' ? projected : dropout(projected, config.hiddenDropout);
   return layerNorm(params, names.attentionNorm, tf.add(out, x), config.layerNormEps);
 }

@@ -1,6 +1,7 @@
 /**
  * The masked LM assembled from its blocks: `encode` (embeddings → encoder layers → last hidden states) and
- * `mlmLogits` (the MLM head), for BERT and RoBERTa alike. B batch, T tokens, H hidden, V vocabulary, C label ids.
+ * `mlmLogits` (the MLM head), for BERT, RoBERTa, XLM-RoBERTa, DistilBERT and the ELECTRA generator alike
+ * (param-names.ts maps each family's tensor names onto the same roles). B batch, T tokens, H hidden, V vocabulary, C label ids.
  */
 import * as tf from '@tensorflow/tfjs';
 import { attentionBias } from './attention';
@@ -14,7 +15,7 @@ import type { Params } from './weights';
 export interface EncoderBatch {
   inputIds: tf.Tensor2D; // int32 [B, T]
   attentionMask: tf.Tensor2D; // [B, T], 1 for real tokens, 0 for padding
-  tokenTypeIds?: tf.Tensor2D; // int32 [B, T]; zeros when absent (RoBERTa has a single type)
+  tokenTypeIds?: tf.Tensor2D; // int32 [B, T]; zeros when absent (RoBERTa has a single type); DistilBERT ignores them
 }
 
 export interface EncodeOptions {

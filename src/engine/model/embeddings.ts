@@ -1,23 +1,24 @@
 /**
- * Embeddings: word + position + token type, then LayerNorm and dropout (BertEmbeddings / RobertaEmbeddings).
- * B batch, T tokens, H hidden.
+ * Embeddings: word + position + token type, then LayerNorm and dropout (BertEmbeddings / RobertaEmbeddings; DistilBERT
+ * has no token types; ELECTRA's tables are E wide and `embeddings_project` maps them to H when E ≠ H).
+ * B batch, T tokens, H hidden, E embedding width.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { EncoderConfig } from './config';
-import { layerNorm, param, type Dropout } from './layer-ops';
+import { robertaPositions, type EncoderConfig } from './config';
+import { dense, layerNorm, param, type Dropout } from './layer-ops';
 import { embeddingNames } from './param-names';
 import type { Params } from './weights';
 
 /**
  * Position ids [B, T] int32.
- * BERT: 0..T−1 for every row.
- * RoBERTa (as HF's create_position_ids_from_input_ids): a non-pad token gets padTokenId + (number of non-pad tokens
+ * BERT, DistilBERT, ELECTRA: 0..T−1 for every row.
+ * RoBERTa, XLM-RoBERTa (as HF's create_position_ids_from_input_ids): a non-pad token gets padTokenId + (number of non-pad tokens
  * up to and including it), a pad token gets padTokenId. So real tokens count from padTokenId + 1 whatever the padding.
  */
 export function positionIds(config: EncoderConfig, inputIds: tf.Tensor2D): tf.Tensor2D {
   const [B, T] = inputIds.shape;
   return tf.tidy(() => {
-    if (config.modelType === 'bert') {
+    if (!robertaPositions(config)) {
       return tf.tile(tf.range(0, T, 1, 'int32').reshape([1, T]), [B, 1]) as tf.Tensor2D; // [B, T]
     }
     const real = tf.cast(tf.notEqual(inputIds, config.padTokenId), 'int32'); // [B, T] 1 for non-pad
@@ -33,7 +34,7 @@ export function positionIdsOnHost(config: EncoderConfig, ids: Int32Array, B: num
     let count = 0;
     for (let t = 0; t < T; t++) {
       const i = b * T + t;
-      if (config.modelType === 'bert') pos[i] = t;
+      if (!robertaPositions(config)) pos[i] = t;
       else {
         const real = ids[i] !== config.padTokenId ? 1 : 0;
         count += real;
@@ -44,7 +45,7 @@ export function positionIdsOnHost(config: EncoderConfig, ids: Int32Array, B: num
   return pos;
 }
 
-/** inputIds, tokenTypeIds [B, T] int32 → embeddings [B·T, H]. */
+/** inputIds, tokenTypeIds [B, T] int32 → embeddings [B·T, H]. tokenTypeIds are ignored by a model without token types. */
 export function embed(
   params: Params, config: EncoderConfig, inputIds: tf.Tensor2D, tokenTypeIds: tf.Tensor2D | undefined, dropout: Dropout,
 ): tf.Tensor2D {
@@ -56,10 +57,13 @@ export function embed(
   }
   const names = embeddingNames(config);
   const flat = (ids: tf.Tensor2D): tf.Tensor1D => tf.cast(tf.reshape(ids, [B * T]), 'int32'); // [B·T]
-  const words = tf.gather(param(params, names.word), flat(inputIds)); // [B·T, H]
-  const positions = tf.gather(param(params, names.position), flat(positionIds(config, inputIds))); // [B·T, H]
-  const typeIds = tokenTypeIds ?? tf.zeros([B, T], 'int32');
-  const types = tf.gather(param(params, names.tokenType), flat(typeIds as tf.Tensor2D)); // [B·T, H]
-  const sum = tf.add(tf.add(words, positions), types) as tf.Tensor2D; // [B·T, H]
-  return dropout(layerNorm(params, names.norm, sum, config.layerNormEps), config.hiddenDropout);
+  const words = tf.gather(param(params, names.word), flat(inputIds)); // [B·T, E]
+  const positions = tf.gather(param(params, names.position), flat(positionIds(config, inputIds))); // [B·T, E]
+  let sum = tf.add(words, positions) as tf.Tensor2D; // [B·T, E]
+  if (names.tokenType) {
+    const typeIds = tokenTypeIds ?? tf.zeros([B, T], 'int32');
+    sum = tf.add(sum, tf.gather(param(params, names.tokenType), flat(typeIds as tf.Tensor2D))); // [B·T, E]
+  }
+  const x = dropout(layerNorm(params, names.norm, sum, config.layerNormEps), config.hiddenDropout); // [B·T, E]
+  return names.project ? dense(params, names.project, x) : x; // [B·T, H]
 }

@@ -9,7 +9,7 @@ import { encode, mlmLogits } from './bert';
 import { causalFamilyFor } from './causal/registry';
 import type { CausalConfig, CausalFamily } from './causal/types';
 import type { EncoderConfig } from './config';
-import { expectedShapes } from './param-names';
+import { expectedShapes, maskedLoraTarget } from './param-names';
 import { parameterGroup, type Params } from './weights';
 
 export type ModelConfig = EncoderConfig | CausalConfig;
@@ -35,7 +35,7 @@ export interface LanguageModel {
   readonly maxTokens: number;
   /** Every parameter of the checkpoint with its shape (canonical names). */
   expectedShapes(): Map<string, number[]>;
-  /** Weights LoRA factors attach to (default: kernel/parameter-subsets.ts ATTENTION_WEIGHT, BERT's), and their layout. */
+  /** Weights LoRA factors attach to (the attention projections; causal LMs: also the MLP's), and their layout. */
   readonly lora: { isTarget?: (name: string) => boolean; layout: 'out-in' | 'in-out' };
 }
 
@@ -62,6 +62,6 @@ export function languageModel(config: ModelConfig): LanguageModel {
     parameterGroup: (name) => parameterGroup(name, config),
     maxTokens: config.maxPositions - config.positionOffset,
     expectedShapes: () => expectedShapes(config),
-    lora: { layout: 'out-in' },
+    lora: { isTarget: (name) => maskedLoraTarget(config).test(name), layout: 'out-in' },
   };
 }

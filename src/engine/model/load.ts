@@ -1,6 +1,8 @@
 /**
- * Loading any supported checkpoint folder: config.json's `model_type` picks the family — a masked LM (bert, roberta:
- * checkpoint.ts) or a causal LM (gpt2, gpt_neox, llama, mistral, qwen2: causal/checkpoint.ts).
+ * Loading any supported checkpoint folder: config.json's `model_type` picks the family — a masked LM (bert, roberta,
+ * xlm-roberta, distilbert, electra: checkpoint.ts; any type that is not causal goes there, so an unknown one gets
+ * config.ts's error listing every supported type) or a causal LM (gpt2, gpt_neox, llama, mistral, qwen2:
+ * causal/checkpoint.ts).
  */
 import * as path from 'node:path';
 import { CONFIG_FILE, exists, readJson } from './checkpoint-files';

@@ -1,13 +1,22 @@
 /**
- * The Hugging Face tensor names of BertForMaskedLM and RobertaForMaskedLM, and the shape each must have.
- * Params are keyed by these canonical names (with the `bert.`/`roberta.` prefix, as HF saves ForMaskedLM models).
+ * The Hugging Face tensor names of the masked LMs (BertForMaskedLM, RobertaForMaskedLM, XLMRobertaForMaskedLM,
+ * DistilBertForMaskedLM, ElectraForMaskedLM), and the shape each must have. Params are keyed by these canonical names
+ * (with the backbone prefix, as HF saves ForMaskedLM models). All five share BERT's computation, so the model code
+ * and the structured recording work on the roles below (query, key, …, head transform) and never on the names.
  */
-import type { EncoderConfig } from './config';
+import { embeddingWidth, type EncoderConfig } from './config';
 
 export interface DenseNames { weight: string; bias: string } // weight [out, in], bias [out]
-export interface NormNames { weight: string; bias: string } // LayerNorm gamma, beta [H]
+export interface NormNames { weight: string; bias: string } // LayerNorm gamma, beta
 
-export interface EmbeddingNames { word: string; position: string; tokenType: string; norm: NormNames }
+export interface EmbeddingNames {
+  word: string; position: string;
+  /** Absent when the model has no token-type embeddings (DistilBERT). */
+  tokenType?: string;
+  norm: NormNames;
+  /** ELECTRA with E ≠ H: `electra.embeddings_project`, the H×E dense layer after the embeddings' LayerNorm. */
+  project?: DenseNames;
+}
 export interface LayerNames {
   query: DenseNames; key: DenseNames; value: DenseNames; attentionOutput: DenseNames; attentionNorm: NormNames;
   intermediate: DenseNames; output: DenseNames; outputNorm: NormNames;
@@ -15,12 +24,12 @@ export interface LayerNames {
 export interface HeadNames {
   transform: DenseNames; norm: NormNames;
   bias: string; // [V]
-  decoder: string; // [V, H], a separate entry only when the decoder is untied
+  decoder: string; // [V, E], a separate entry only when the decoder is untied
 }
 
-/** 'bert.' or 'roberta.': the prefix of the backbone's tensors. */
+/** 'bert.', 'roberta.' (RoBERTa and XLM-RoBERTa), 'distilbert.' or 'electra.': the prefix of the backbone's tensors. */
 export function backbonePrefix(config: EncoderConfig): string {
-  return `${config.modelType}.`;
+  return config.modelType === 'xlm-roberta' ? 'roberta.' : `${config.modelType}.`;
 }
 
 const dense = (p: string): DenseNames => ({ weight: `${p}.weight`, bias: `${p}.bias` });
@@ -30,12 +39,26 @@ export function embeddingNames(config: EncoderConfig): EmbeddingNames {
   return {
     word: `${p}.word_embeddings.weight`,
     position: `${p}.position_embeddings.weight`,
-    tokenType: `${p}.token_type_embeddings.weight`,
+    ...(config.typeVocabSize > 0 ? { tokenType: `${p}.token_type_embeddings.weight` } : {}),
     norm: dense(`${p}.LayerNorm`),
+    ...(embeddingWidth(config) !== config.hiddenSize ? { project: dense(`${backbonePrefix(config)}embeddings_project`) } : {}),
   };
 }
 
 export function layerNames(config: EncoderConfig, i: number): LayerNames {
+  if (config.modelType === 'distilbert') {
+    const p = `distilbert.transformer.layer.${i}`;
+    return {
+      query: dense(`${p}.attention.q_lin`),
+      key: dense(`${p}.attention.k_lin`),
+      value: dense(`${p}.attention.v_lin`),
+      attentionOutput: dense(`${p}.attention.out_lin`),
+      attentionNorm: dense(`${p}.sa_layer_norm`),
+      intermediate: dense(`${p}.ffn.lin1`),
+      output: dense(`${p}.ffn.lin2`),
+      outputNorm: dense(`${p}.output_layer_norm`),
+    };
+  }
   const p = `${backbonePrefix(config)}encoder.layer.${i}`;
   return {
     query: dense(`${p}.attention.self.query`),
@@ -50,35 +73,54 @@ export function layerNames(config: EncoderConfig, i: number): LayerNames {
 }
 
 export function headNames(config: EncoderConfig): HeadNames {
-  return config.modelType === 'bert'
-    ? {
-      transform: dense('cls.predictions.transform.dense'),
-      norm: dense('cls.predictions.transform.LayerNorm'),
-      bias: 'cls.predictions.bias',
-      decoder: 'cls.predictions.decoder.weight',
-    }
-    : {
-      transform: dense('lm_head.dense'),
-      norm: dense('lm_head.layer_norm'),
-      bias: 'lm_head.bias',
-      decoder: 'lm_head.decoder.weight',
-    };
+  switch (config.modelType) {
+    case 'bert':
+      return {
+        transform: dense('cls.predictions.transform.dense'),
+        norm: dense('cls.predictions.transform.LayerNorm'),
+        bias: 'cls.predictions.bias',
+        decoder: 'cls.predictions.decoder.weight',
+      };
+    case 'roberta':
+    case 'xlm-roberta':
+      return { transform: dense('lm_head.dense'), norm: dense('lm_head.layer_norm'), bias: 'lm_head.bias', decoder: 'lm_head.decoder.weight' };
+    case 'distilbert':
+      return {
+        transform: dense('vocab_transform'), norm: dense('vocab_layer_norm'), bias: 'vocab_projector.bias', decoder: 'vocab_projector.weight',
+      };
+    case 'electra':
+      return {
+        transform: dense('generator_predictions.dense'),
+        norm: dense('generator_predictions.LayerNorm'),
+        bias: 'generator_lm_head.bias',
+        decoder: 'generator_lm_head.weight',
+      };
+  }
+}
+
+/** The attention weights LoRA factors attach to by default (query, key, value, attention output) in this naming. */
+export function maskedLoraTarget(config: EncoderConfig): RegExp {
+  return config.modelType === 'distilbert'
+    ? /attention\.(q_lin|k_lin|v_lin|out_lin)\.weight$/
+    : /attention\.(self\.(query|key|value)|output\.dense)\.weight$/;
 }
 
 /** Every parameter the model needs, in checkpoint order, with its shape. */
 export function expectedShapes(config: EncoderConfig): Map<string, number[]> {
   const { vocabSize: V, hiddenSize: H, intermediateSize: I } = config;
+  const E = embeddingWidth(config);
   const shapes = new Map<string, number[]>();
   const addDense = (d: DenseNames, out: number, inp: number): void => {
     shapes.set(d.weight, [out, inp]);
     shapes.set(d.bias, [out]);
   };
   const e = embeddingNames(config);
-  shapes.set(e.word, [V, H]);
-  shapes.set(e.position, [config.maxPositions, H]);
-  shapes.set(e.tokenType, [config.typeVocabSize, H]);
-  shapes.set(e.norm.weight, [H]);
-  shapes.set(e.norm.bias, [H]);
+  shapes.set(e.word, [V, E]);
+  shapes.set(e.position, [config.maxPositions, E]);
+  if (e.tokenType) shapes.set(e.tokenType, [config.typeVocabSize, E]);
+  shapes.set(e.norm.weight, [E]);
+  shapes.set(e.norm.bias, [E]);
+  if (e.project) addDense(e.project, H, E);
   for (let i = 0; i < config.numLayers; i++) {
     const l = layerNames(config, i);
     addDense(l.query, H, H);
@@ -93,10 +135,10 @@ export function expectedShapes(config: EncoderConfig): Map<string, number[]> {
     shapes.set(l.outputNorm.bias, [H]);
   }
   const h = headNames(config);
-  addDense(h.transform, H, H);
-  shapes.set(h.norm.weight, [H]);
-  shapes.set(h.norm.bias, [H]);
+  addDense(h.transform, E, H);
+  shapes.set(h.norm.weight, [E]);
+  shapes.set(h.norm.bias, [E]);
   shapes.set(h.bias, [V]);
-  if (!config.tieWordEmbeddings) shapes.set(h.decoder, [V, H]);
+  if (!config.tieWordEmbeddings) shapes.set(h.decoder, [V, E]);
   return shapes;
 }

@@ -1,12 +1,12 @@
 /**
- * A seeded random BERT/RoBERTa in the Hugging Face naming, initialised as transformers' `_init_weights`:
- * weights (dense and embeddings) ~ normal(0, 0.02), biases 0, LayerNorm γ = 1 and β = 0, and the padding row of
- * the word embeddings (and of RoBERTa's position embeddings, whose padding_idx is padTokenId) set to 0.
+ * A seeded random masked LM (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA generator) in the Hugging Face naming,
+ * initialised as transformers' `_init_weights`: weights (dense and embeddings) ~ normal(0, 0.02), biases 0, LayerNorm γ = 1 and β = 0, and the padding row of
+ * the word embeddings (and of (XLM-)RoBERTa's position embeddings, whose padding_idx is padTokenId) set to 0.
  * Used by tests and by pre-training from scratch. The values depend only on (config, seed), not on the backend:
  * tfjs draws seeded normals in JS.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { EncoderConfig } from './config';
+import { robertaPositions, type EncoderConfig } from './config';
 import { embeddingNames, expectedShapes } from './param-names';
 import { toVariable, type Params } from './weights';
 
@@ -29,7 +29,7 @@ export function randomParams(config: EncoderConfig, seed: number): Params {
     const kind = initKind(name);
     let t: tf.Tensor = kind === 'ones' ? tf.ones(shape) : kind === 'zeros' ? tf.zeros(shape)
       : tf.randomNormal(shape, 0, INIT_STD, 'float32', tensorSeed);
-    const padRow = name === emb.word || (config.modelType === 'roberta' && name === emb.position)
+    const padRow = name === emb.word || (robertaPositions(config) && name === emb.position)
       ? config.padTokenId : -1;
     if (padRow >= 0 && padRow < shape[0]) {
       // zero one row with tensor ops (no dataSync: the webgpu backend cannot read synchronously)

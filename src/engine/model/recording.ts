@@ -1,6 +1,6 @@
 /**
- * The masked LM (BERT / RoBERTa) as a recording model for the structured eNTK (kernel/structured-ntk.ts): one batched
- * forward pass in evaluation mode that keeps, per parameter site, the input activations (dense layers), the
+ * The masked LM (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA generator) as a recording model for the structured
+ * eNTK (kernel/structured-ntk.ts): one batched forward pass in evaluation mode that keeps, per parameter site, the input activations (dense layers), the
  * normalised x̂ (LayerNorms) and the token ids (embeddings), then one hand-written backward pass that carries the
  * cotangents of all C classes at once and yields the output cotangent δ of every site.
  *
@@ -17,8 +17,11 @@
  *   read-out  h = x[mask row]            dx = dh scattered to the mask rows
  *   MLM head  z_c = t·E[label_c] + bias  dt = E[label_c]  (sites: decoder rows t, bias rows 1)
  * test/unit/engine/kernel/structured-ntk.test.ts checks the kernel this yields against per-example autodiff of the
- * real model (bert.ts), for BERT and RoBERTa, tied and untied decoders, both heads and every activation.
- * B batch, T tokens, R = B·T rows, H hidden, I intermediate, nh heads, hs head size, C classes.
+ * real model (bert.ts), for BERT and RoBERTa, tied and untied decoders, both heads and every activation;
+ * test/unit/engine/kernel/structured-ntk-families.test.ts for XLM-RoBERTa, DistilBERT (no token-type rows) and the
+ * ELECTRA generator (E-wide embeddings, the embeddings_project dense site, an H → E head).
+ * B batch, T tokens, R = B·T rows, H hidden, E embedding width (= H but for ELECTRA), I intermediate, nh heads,
+ * hs head size, C classes.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DenseSite, Recording, RowsSite, Site, StructuredModel, VectorSite } from '../kernel/structured-types';
@@ -26,7 +29,7 @@ import { mmBT } from '../backend/matmul';
 import { wasmGeluWithGrad } from '../backend/wasm-kernels';
 import { attentionBias } from './attention';
 import { positionIdsOnHost } from './embeddings';
-import type { EncoderConfig, HiddenAct } from './config';
+import { headActivation, type EncoderConfig, type HiddenAct } from './config';
 import { param } from './layer-ops';
 import { decoderWeight } from './mlm-head';
 import { embeddingNames, headNames, layerNames, type DenseNames, type NormNames } from './param-names';
@@ -141,12 +144,14 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
       const splitHeads = (x: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(x, [n, T, nh, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // [n, nh, T, hs]
       const mergeHeads = (x: tf.Tensor4D, n: number) => tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [n * T, H]) as tf.Tensor2D; // [n·T, H]
 
-      const e = tf.add(tf.add(
+      let e = tf.add(
         tf.gather(param(params, emb.word), tf.tensor1d(ids, 'int32')),
-        tf.gather(param(params, emb.position), tf.tensor1d(posIdsHost, 'int32'))),
-      tf.gather(param(params, emb.tokenType), tf.tensor1d(types, 'int32'))) as tf.Tensor2D; // [R, H]
+        tf.gather(param(params, emb.position), tf.tensor1d(posIdsHost, 'int32'))) as tf.Tensor2D; // [R, E]
+      if (emb.tokenType) e = tf.add(e, tf.gather(param(params, emb.tokenType), tf.tensor1d(types, 'int32'))); // [R, E]
       const n0 = norm(emb.norm, e);
-      let x = n0.y;
+      // ELECTRA (E ≠ H): the embeddings_project dense layer maps the normalised embeddings to H.
+      const projectIn = emb.project ? keep(n0.y) : undefined; // [R, E]
+      let x = emb.project ? linear(emb.project, projectIn!) : n0.y; // [R, H]
       interface LayerSaved { l: ReturnType<typeof layerNames>; xIn: tf.Tensor2D; q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D; probs: tf.Tensor4D; merged: tf.Tensor2D; n1: NormSaved; x1: tf.Tensor2D; dact: tf.Tensor2D; g: tf.Tensor2D; n2: NormSaved }
       const layers: LayerSaved[] = [];
       for (let i = 0; i < config.numLayers; i++) {
@@ -181,7 +186,7 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
         const g = tf.mul(delta, saved.gamma); // [C, n, H]
         const xhat = tf.expandDims(saved.xhat, 0); // [1, n, H]
         const dx = tf.mul(tf.expandDims(saved.rstd, 0), tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
-        return tf.reshape(dx, [-1, H]) as tf.Tensor2D; // [C·n, H]
+        return tf.reshape(dx, [-1, dy.shape[1]]) as tf.Tensor2D; // [C·n, w] (w = H, or E for the embeddings and ELECTRA's head)
       };
       const actBack = (dydu: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D =>
         tf.reshape(tf.mul(byClass(dy, C), dydu), [-1, dydu.shape[1]]) as tf.Tensor2D; // dy ⊙ y'(u), y' broadcast over classes
@@ -199,18 +204,19 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
         dh = tf.reshape(tf.tile(tf.reshape(head.weight, [C, 1, H]), [1, B, 1]), [C * B, H]) as tf.Tensor2D;
       } else {
         const hn = headNames(config);
-        const acth = activationWithGrad(config.hiddenAct, linear(hn.transform, h)); // [B, H]
+        const acth = activationWithGrad(headActivation(config), linear(hn.transform, h)); // [B, E]
         const nh0 = norm(hn.norm, acth.y);
-        const t = keep(nh0.y); // [B, H]
+        const t = keep(nh0.y); // [B, E]
+        const E = t.shape[1];
         const labelIds = tf.tensor1d(head.labelIds, 'int32');
-        const Ec = tf.gather(decoderWeight(params, config), labelIds); // [C, H]
+        const Ec = tf.gather(decoderWeight(params, config), labelIds); // [C, E]
         logits = tf.add(tf.matMul(t, tf.transpose(Ec)), tf.gather(param(params, hn.bias), labelIds)) as tf.Tensor2D;
         // Decoder rows: ∂z_c/∂E[label_c] = t (vocabulary-sparse), ∂z_c/∂bias[label_c] = 1; ∂z_c/∂t = E[label_c].
         const rowIds = new Int32Array(C * B);
         for (let c = 0; c < C; c++) rowIds.fill(head.labelIds[c], c * B, (c + 1) * B);
-        push({ kind: 'rows', variable: decoderWeight(params, config), rowsPerExample: 1, ids: rowIds, values: keep(tf.reshape(rep(t), [C, B, H]) as tf.Tensor3D) });
+        push({ kind: 'rows', variable: decoderWeight(params, config), rowsPerExample: 1, ids: rowIds, values: keep(tf.reshape(rep(t), [C, B, E]) as tf.Tensor3D) });
         push({ kind: 'rows', variable: param(params, hn.bias), rowsPerExample: 1, ids: rowIds, values: keep(tf.ones([C, B, 1]) as tf.Tensor3D) });
-        const dt = tf.reshape(tf.tile(tf.reshape(Ec, [C, 1, H]), [1, B, 1]), [C * B, H]) as tf.Tensor2D;
+        const dt = tf.reshape(tf.tile(tf.reshape(Ec, [C, 1, E]), [1, B, 1]), [C * B, E]) as tf.Tensor2D;
         const dgh = normBack(hn.norm, nh0.saved, dt, 1);
         const duh = actBack(acth.dy, dgh);
         denseSites(hn.transform, h, duh, 1);
@@ -248,9 +254,16 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
         denseSites(l.value, s.xIn, dvm, T);
         return tf.addN([ds1, tf.matMul(dq, W(l.query)), tf.matMul(dk, W(l.key)), tf.matMul(dvm, W(l.value))]) as tf.Tensor2D;
       }
-      // Embeddings: the LayerNorm, then the three tables (rows: word, position and type ids of each token).
-      const de = keep(byClass(normBack(emb.norm, n0.saved, dx, T), C)); // [C, R, H]
-      for (const [name, rowIds] of [[emb.word, ids], [emb.position, posIdsHost], [emb.tokenType, types]] as const) {
+      // ELECTRA's projection (sites W, b with a = the normalised embeddings), then back to E wide.
+      if (emb.project) {
+        denseSites(emb.project, projectIn!, dx, T);
+        dx = tf.matMul(dx, W(emb.project)) as tf.Tensor2D; // [C·R, E]
+      }
+      // Embeddings: the LayerNorm, then the tables (rows: word, position and, where the model has them, type ids).
+      const de = keep(byClass(normBack(emb.norm, n0.saved, dx, T), C)); // [C, R, E]
+      const tables: [string, Int32Array][] = [[emb.word, ids], [emb.position, posIdsHost]];
+      if (emb.tokenType) tables.push([emb.tokenType, types]);
+      for (const [name, rowIds] of tables) {
         push({ kind: 'rows', variable: param(params, name), rowsPerExample: T, ids: rowIds, values: de });
       }
     });

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { EncoderConfig } from './config';
+import { architectureName, type EncoderConfig } from './config';
 import { backbonePrefix, embeddingNames, expectedShapes, headNames } from './param-names';
 
 /** Trainable parameters keyed by their Hugging Face tensor names (see param-names.ts). */
@@ -33,12 +33,14 @@ export function ignoredTensor(name: string, config: EncoderConfig): boolean {
 }
 
 /**
- * The canonical name of a checkpoint key: adds the missing `bert.`/`roberta.` prefix (bare BertModel-style keys, as
- * HF accepts) and renames TF-era LayerNorm `gamma`/`beta` to `weight`/`bias`.
+ * The canonical name of a checkpoint key: adds the missing backbone prefix (`bert.`, `roberta.`, `distilbert.`,
+ * `electra.`: bare BertModel-style keys, as HF accepts) and renames TF-era LayerNorm `gamma`/`beta` to `weight`/`bias`.
  */
 export function canonicalName(key: string, config: EncoderConfig): string {
   const p = backbonePrefix(config);
-  let name = /^(embeddings|encoder|pooler)\./.test(key) ? p + key : key;
+  const bare = config.modelType === 'distilbert' ? /^(embeddings|transformer)\./
+    : config.modelType === 'electra' ? /^(embeddings|embeddings_project|encoder)\./ : /^(embeddings|encoder|pooler)\./;
+  let name = bare.test(key) ? p + key : key;
   name = name.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
   return name;
 }
@@ -80,6 +82,11 @@ export function matchTensors<T extends { shape: number[]; file: string }>(tensor
     else if (!ignoredTensor(name, config)) unexpected.push(`"${key}" (${t.file})`);
   }
   const missing = [...expected].filter(([name]) => !found.has(name));
+  if (missing.length > 0 && config.modelType === 'electra' && [...tensors.keys()].some((k) => k.startsWith('discriminator_predictions.'))) {
+    throw new Error(`${source}: this is an ELECTRA discriminator (ElectraForPreTraining: discriminator_predictions, no `
+      + 'generator_predictions / generator_lm_head). Only the generator is a masked LM: use an ElectraForMaskedLM '
+      + 'checkpoint such as google/electra-small-generator.');
+  }
   if (missing.length > 0) {
     const list = missing.slice(0, 5).map(([n, s]) => `"${n}" with shape ${shapeText(s)}`).join(', ');
     throw new Error(`${source}: missing tensor ${list}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}. `
@@ -96,7 +103,7 @@ export function matchTensors<T extends { shape: number[]; file: string }>(tensor
   if (unexpected.length > 0) {
     throw new Error(`${source}: unexpected tensor ${unexpected.slice(0, 5).join(', ')}`
       + `${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''}; this is not a plain `
-      + `${config.modelType === 'bert' ? 'BertForMaskedLM' : 'RobertaForMaskedLM'} checkpoint for this config.json.`);
+      + `${architectureName(config)} checkpoint for this config.json.`);
   }
   return found;
 }
@@ -120,9 +127,11 @@ export function pickleRefusal(file: string, autoClass = 'AutoModelForMaskedLM'):
 /** Which part of the model a parameter belongs to (for per-group learning rates and kernel blocks). */
 export function parameterGroup(name: string, config: EncoderConfig): 'embeddings' | 'encoder' | 'head' {
   const p = backbonePrefix(config);
-  if (name.startsWith(`${p}embeddings.`)) return 'embeddings';
-  if (name.startsWith(`${p}encoder.`)) return 'encoder';
-  if (name.startsWith(config.modelType === 'bert' ? 'cls.' : 'lm_head.')) return 'head';
+  // ELECTRA's embeddings_project belongs with the embeddings (ElectraModel applies it right after them).
+  if (name.startsWith(`${p}embeddings.`) || name.startsWith(`${p}embeddings_project.`)) return 'embeddings';
+  if (name.startsWith(config.modelType === 'distilbert' ? `${p}transformer.` : `${p}encoder.`)) return 'encoder';
+  const h = headNames(config);
+  if ([h.transform.weight, h.transform.bias, h.norm.weight, h.norm.bias, h.bias, h.decoder].includes(name)) return 'head';
   throw new Error(`model/weights.ts parameterGroup: "${name}" is not a parameter name of a ${config.modelType} masked LM.`);
 }
 

@@ -1,7 +1,7 @@
 /**
  * A `TextTokenizer` over `@huggingface/tokenizers` (tokenizers.js), built from a tokenizer.json object.
  *
- * Masked-LM tokenizers (BERT, RoBERTa) and causal-LM tokenizers (GPT-2, Pythia, SmolLM, Qwen2, Llama 2/3, TinyLlama,
+ * Masked-LM tokenizers (BERT, RoBERTa, XLM-RoBERTa's SentencePiece Unigram) and causal-LM tokenizers (GPT-2, Pythia, SmolLM, Qwen2, Llama 2/3, TinyLlama,
  * Mistral) load here; which one a file is: the caller says (`{ causal }`), or else a BPE tokenizer without a mask
  * token is a causal LM's (WordPiece is always BERT's). See text-tokenizer.ts for the two contracts.
  *
@@ -131,10 +131,29 @@ function kindOf(json: TokenizerJson, source: string): TokenizerKind {
   const type = json.model?.type;
   if (type === 'WordPiece') return 'wordpiece';
   if (type === 'BPE') return isSentencePieceStyle(json) ? 'sentencepiece' : 'bpe';
+  if (type === 'Unigram') {
+    // SentencePiece Unigram (XLM-RoBERTa): "▁"-marked text, so its label words and continuations are the
+    // sentencepiece kind's. tokenizers.js runs the Viterbi segmentation over the model's scores; it has no byte
+    // fallback for Unigram, and an unknown character needs the model's unk_id.
+    const model = json.model as Record<string, unknown>;
+    if (!isSentencePieceStyle(json)) {
+      throw new Error(`${source}: model type "Unigram" is not supported without "▁" word marking (a Metaspace `
+        + 'pre-tokenizer or a "▁" normalizer); ntk-lens reads SentencePiece Unigram tokenizers that mark words with "▁" '
+        + '(XLM-RoBERTa).');
+    }
+    if (model.byte_fallback === true) {
+      throw new Error(`${source}: a Unigram model with byte_fallback is not supported (tokenizers.js would give the unknown `
+        + 'token where the Rust library gives <0xNN> byte tokens).');
+    }
+    if (!Number.isInteger(model.unk_id) || !Array.isArray(model.vocab) || (model.unk_id as number) < 0 || (model.unk_id as number) >= model.vocab.length) {
+      throw new Error(`${source}: the Unigram model needs "unk_id", the index of its unknown token in "vocab" (found ${JSON.stringify(model.unk_id)}).`);
+    }
+    return 'sentencepiece';
+  }
   throw new Error(
     `${source}: model type ${JSON.stringify(type)} is not supported; ntk-lens reads BERT WordPiece, byte-level BPE ` +
-      `(RoBERTa, GPT-2, Pythia, SmolLM, Qwen2, Llama 3) and SentencePiece-style BPE (Llama 2, TinyLlama, Mistral) ` +
-      `tokenizers (model.type "WordPiece" or "BPE").`,
+      `(RoBERTa, GPT-2, Pythia, SmolLM, Qwen2, Llama 3), SentencePiece-style BPE (Llama 2, TinyLlama, Mistral) and ` +
+      `SentencePiece Unigram (XLM-RoBERTa) tokenizers (model.type "WordPiece", "BPE" or "Unigram").`,
   );
 }
 

@@ -1,6 +1,7 @@
 /**
  * `loadTokenizer(dir, { causal? })`: the tokenizer of a checkpoint folder, from whichever layout the folder holds:
- *   1. `tokenizer.json` (+ `tokenizer_config.json`), read by tokenizers.js as is (BERT, RoBERTa, and the causal
+ *   1. `tokenizer.json` (+ `tokenizer_config.json`), read by tokenizers.js as is (BERT, RoBERTa, XLM-RoBERTa's
+ *      SentencePiece Unigram, and the causal
  *      LMs' byte-level BPE — GPT-2, Pythia, SmolLM, Qwen2, Llama 3 — and SentencePiece-style BPE — Llama 2,
  *      TinyLlama, Mistral);
  *   2. `vocab.txt` (+ `tokenizer_config.json`: `do_lower_case`, default true) → BERT WordPiece;
@@ -113,6 +114,13 @@ export async function loadTokenizer(dir: string, options: LoadTokenizerOptions =
     return tokenizerFromJson(byteLevelBpeJson(vocab, merges, special), config, source, { causal: false });
   }
 
+  if (await exists(at('sentencepiece.bpe.model')) || await exists(at('spiece.model'))) {
+    throw new Error(
+      `No tokenizer.json in ${dir}, only a SentencePiece model file: ntk-lens reads SentencePiece (XLM-RoBERTa) ` +
+        `tokenizers from tokenizer.json. Copy tokenizer.json from the model repository, or write it once in Python: ` +
+        `python -c "from transformers import AutoTokenizer as T; T.from_pretrained('${dir}').save_pretrained('${dir}')"`,
+    );
+  }
   const partial = hasVocabJson ? ' (vocab.json is there but merges.txt is missing)' : hasMerges ? ' (merges.txt is there but vocab.json is missing)' : '';
   throw new Error(
     `No tokenizer in ${dir}${partial}: looked for tokenizer.json, vocab.txt (BERT WordPiece, with optional ` +

@@ -8,7 +8,7 @@
  * continues other text is encoded with `encodeContinuation`, which leaves that dummy prefix out.
  *
  * Two sorts of tokenizer load:
- * - masked-LM tokenizers (BERT WordPiece, RoBERTa byte-level BPE): `causal` is undefined and the five special ids
+ * - masked-LM tokenizers (BERT WordPiece, RoBERTa byte-level BPE, XLM-RoBERTa SentencePiece Unigram): `causal` is undefined and the five special ids
  *   `clsId sepId maskId padId unkId` are all real vocabulary ids;
  * - causal-LM tokenizers (GPT-2, Pythia/GPT-NeoX, SmolLM, Qwen2, Llama 2/3, TinyLlama, Mistral): they have no mask
  *   token and usually no [CLS]/[SEP]. `causal` describes them (`CausalTokenInfo`), `bosId`/`eosId` are set where the
@@ -40,7 +40,8 @@ export interface CausalTokenInfo {
 export interface TextTokenizer {
   /**
    * 'wordpiece' = BERT (uncased or cased); 'bpe' = byte-level BPE (RoBERTa, GPT-2, Pythia, SmolLM, Qwen2, Llama 3);
-   * 'sentencepiece' = SentencePiece-style BPE over "▁"-marked text with byte fallback (Llama 2, TinyLlama, Mistral).
+   * 'sentencepiece' = SentencePiece-style BPE over "▁"-marked text with byte fallback (Llama 2, TinyLlama, Mistral),
+   * or SentencePiece Unigram over "▁"-marked text (XLM-RoBERTa, a masked LM: its label word " great" is ▁great).
    */
   readonly kind: TokenizerKind;
   /** Token ids without special tokens and without an added prefix space (SentencePiece: with its "▁" dummy prefix). */

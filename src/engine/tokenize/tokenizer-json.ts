@@ -47,6 +47,14 @@ export interface BpeModelJson {
   merges: string[] | [string, string][];
 }
 
+/** SentencePiece Unigram (XLM-RoBERTa): pieces with their log-probability scores, in id order. */
+export interface UnigramModelJson {
+  type: 'Unigram';
+  unk_id: number | null;
+  vocab: [string, number][];
+  byte_fallback?: boolean;
+}
+
 /** A `tokenizer.json` object. Unknown component shapes are kept as plain records. */
 export interface TokenizerJson {
   version: string;
@@ -57,7 +65,7 @@ export interface TokenizerJson {
   pre_tokenizer: Record<string, unknown> | null;
   post_processor: Record<string, unknown> | null;
   decoder: Record<string, unknown> | null;
-  model: WordPieceModelJson | BpeModelJson | ({ type?: string } & Record<string, unknown>);
+  model: WordPieceModelJson | BpeModelJson | ({ type?: string } & Record<string, unknown>); // Unigram: UnigramModelJson
 }
 
 function specialAdded(content: string, id: number, lstrip = false): AddedTokenJson {
