@@ -22,6 +22,7 @@ import { defaultRecordBudget, mergeKernelTiles, structuredNtkFn, WASM_GRADIENT_B
 import type { Params } from '../model';
 import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
 import { recordingModel, type RecordHead } from '../model/recording';
+import { causalRecordingModel, type CausalRecordHead } from '../model/causal/recording';
 import { agreement, argmaxRows, marginCorrelation } from '../report/metrics';
 import { writeNpy, type NpyArray } from '../report/npy';
 import { describeHolder, type LockHolder, type ResultsStore } from '../report/store';
@@ -615,13 +616,20 @@ function classIndex(classes: string[], e: Example): number {
 }
 
 /**
- * The kernel function: structured (one batched recording per batch of examples) unless 'plain', LoRA, or a causal
- * LM (its layers have no structured recording yet: the plain kernel, the structured one's reference, computes it).
+ * The kernel function: structured (one batched recording per batch of examples) unless 'plain' or LoRA (the plain
+ * kernel, the structured one's reference, computes those). Masked LMs record with model/recording.ts (a hand-written
+ * backward), causal LMs with model/causal/recording.ts (taps on the family's own forward pass).
  */
 function kernelFn(ctx: SeedContext, params: Params, outputFn: (x: EncodedExample) => tf.Tensor2D, kernelParams: KernelParameter[], opts: StructuredNtkOptions): EmpiricalNtk<EncodedExample> {
   const config = ctx.model.config;
-  if ((ctx.kernelImplementation ?? 'structured') === 'plain' || parameterSetOf(ctx.spec, ctx.template) === 'lora' || isCausalConfig(config)) {
+  if ((ctx.kernelImplementation ?? 'structured') === 'plain' || parameterSetOf(ctx.spec, ctx.template) === 'lora') {
     return empiricalNtkFn(outputFn, kernelParams, opts);
+  }
+  if (isCausalConfig(config)) {
+    const head: CausalRecordHead = ctx.template.mode === 'prompt'
+      ? { kind: 'lm', labelIds: ctx.labelIds! }
+      : { kind: 'linear', weight: params.get(HEAD_WEIGHT)!, bias: params.get(HEAD_BIAS)! };
+    return structuredNtkFn(causalRecordingModel(params, config, ctx.model.tokenizer.padId, head), kernelParams, opts);
   }
   const head: RecordHead = ctx.template.mode === 'prompt'
     ? { kind: 'mlm', labelIds: ctx.labelIds! }

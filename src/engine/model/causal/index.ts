@@ -13,3 +13,4 @@ export { gpt2Family } from '../gpt2';
 export { gptNeoxFamily } from '../gpt-neox';
 export { llamaFamily } from '../llama';
 export { rotaryInverseFrequencies, rotaryTablesOnHost } from '../layers/rotary';
+export { causalRecordingModel, type CausalRecordHead, type CausalRecordInput } from './recording';

@@ -10,6 +10,7 @@
  * B batch, T tokens, H hidden, nh query heads, nkv key/value heads, hs head size, V vocabulary, C label ids.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { LayerRecorder } from '../layers/recorder';
 import type { Params } from '../weights';
 
 export type CausalFamilyName = 'gpt2' | 'gpt-neox' | 'llama';
@@ -83,6 +84,8 @@ export interface CausalForwardOptions {
   /** Dropout on where the config has any (GPT-2's resid/attn/embd pdrop); Llama-layout models have none. */
   training: boolean;
   seed?: number;
+  /** The structured eNTK's recording (causal/recording.ts): every parameterised layer reports its site to it. */
+  recorder?: LayerRecorder;
 }
 
 export type ParameterGroupName = 'embeddings' | 'encoder' | 'head';
@@ -103,8 +106,11 @@ export interface CausalFamily {
   ignoredTensor(name: string, config: CausalConfig): boolean;
   /** Last hidden states after the final norm, [B, T, H]. Leaks no tensors. */
   hidden(params: Params, config: CausalConfig, batch: CausalBatch, options: CausalForwardOptions): tf.Tensor3D;
-  /** LM-head logits from hidden states h [B, H]: [B, V], or [B, C] for the given vocabulary ids (gathers only those rows). */
-  lmLogits(params: Params, config: CausalConfig, h: tf.Tensor2D, vocabIds?: number[]): tf.Tensor2D;
+  /**
+   * LM-head logits from hidden states h [B, H]: [B, V], or [B, C] for the given vocabulary ids (gathers only those
+   * rows); a recorder (recording) is told of the head's rows.
+   */
+  lmLogits(params: Params, config: CausalConfig, h: tf.Tensor2D, vocabIds?: number[], recorder?: LayerRecorder): tf.Tensor2D;
   /** 'embeddings' (token/position tables), 'head' (the untied LM head; the final norm counts as 'encoder'), else 'encoder'. */
   parameterGroup(name: string, config: CausalConfig): ParameterGroupName;
   /** LoRA targets: the attention and MLP projection weights. */

@@ -9,6 +9,7 @@ import { causalAttention, causalAttentionBias } from '../layers/causal-attention
 import { gatedMlp } from '../layers/gated-mlp';
 import { linear } from '../layers/linear';
 import { lmHeadLogits } from '../layers/lm-head';
+import type { LayerRecorder } from '../layers/recorder';
 import { rmsNorm } from '../layers/rms-norm';
 import { rotaryTables, type RotaryTables } from '../layers/rotary';
 import { checkCausalBatch } from '../causal/batch-check';
@@ -19,16 +20,16 @@ import { LLAMA_NAMES, llamaLayerNames } from './names';
 /** One decoder layer: x [B·T, H], bias [B, 1, T, T] → [B·T, H]. */
 function llamaLayer(
   params: Params, config: CausalConfig, i: number, x: tf.Tensor2D, bias: tf.Tensor4D, rotary: RotaryTables,
-  B: number, T: number, dropout: Dropout,
+  B: number, T: number, dropout: Dropout, rec?: LayerRecorder,
 ): tf.Tensor2D {
   const names = llamaLayerNames(config, i);
-  const h = rmsNorm(params, names.inputNorm, x, config.normEps); // [B·T, H]
+  const h = rmsNorm(params, names.inputNorm, x, config.normEps, rec); // [B·T, H]
   const context = causalAttention(
-    linear(params, names.q, h), linear(params, names.k, h), linear(params, names.v, h), // [B·T, nh·hs], [B·T, nkv·hs] ×2
+    linear(params, names.q, h, rec), linear(params, names.k, h, rec), linear(params, names.v, h, rec), // [B·T, nh·hs], [B·T, nkv·hs] ×2
     { B, T, numHeads: config.numHeads, numKeyValueHeads: config.numKeyValueHeads, headDim: config.headDim }, bias,
     { rotary, dropout, dropoutRate: config.attentionDropout ?? 0 }); // [B·T, nh·hs]
-  const attended = tf.add(x, linear(params, names.o, context)) as tf.Tensor2D; // [B·T, H]
-  return tf.add(attended, gatedMlp(params, names.mlp, rmsNorm(params, names.postAttentionNorm, attended, config.normEps), config.hiddenAct));
+  const attended = tf.add(x, linear(params, names.o, context, rec)) as tf.Tensor2D; // [B·T, H]
+  return tf.add(attended, gatedMlp(params, names.mlp, rmsNorm(params, names.postAttentionNorm, attended, config.normEps, rec), config.hiddenAct, rec));
 }
 
 /** Last hidden states after the final RMSNorm [B, T, H]; positions 0..T−1 in every row (right padding). */
@@ -43,13 +44,15 @@ export function llamaHidden(params: Params, config: CausalConfig, batch: CausalB
     const rotary = rotaryTables(rotaryConfig, T); // [T, hs]
     const ids = tf.cast(tf.reshape(batch.inputIds, [B * T]), 'int32'); // [B·T]
     let x = tf.gather(param(params, LLAMA_NAMES.embedTokens), ids) as tf.Tensor2D; // [B·T, H]
-    for (let i = 0; i < config.numLayers; i++) x = llamaLayer(params, config, i, x, bias, rotary, B, T, dropout);
-    return tf.reshape(rmsNorm(params, LLAMA_NAMES.norm, x, config.normEps), [B, T, H]) as tf.Tensor3D;
+    const rec = options.recorder;
+    if (rec) x = rec.embeddings(x, [{ table: param(params, LLAMA_NAMES.embedTokens), rows: 'tokens' }]);
+    for (let i = 0; i < config.numLayers; i++) x = llamaLayer(params, config, i, x, bias, rotary, B, T, dropout, rec);
+    return tf.reshape(rmsNorm(params, LLAMA_NAMES.norm, x, config.normEps, rec), [B, T, H]) as tf.Tensor3D;
   });
 }
 
 /** h [B, H] → [B, V], or [B, C] for vocabIds. */
-export function llamaLmLogits(params: Params, config: CausalConfig, h: tf.Tensor2D, vocabIds?: number[]): tf.Tensor2D {
+export function llamaLmLogits(params: Params, config: CausalConfig, h: tf.Tensor2D, vocabIds?: number[], rec?: LayerRecorder): tf.Tensor2D {
   return tf.tidy(() => lmHeadLogits(param(params, config.tieWordEmbeddings ? LLAMA_NAMES.embedTokens : LLAMA_NAMES.lmHead),
-    h, vocabIds, 'model/llama/forward.ts lmLogits'));
+    h, vocabIds, 'model/llama/forward.ts lmLogits', rec));
 }
