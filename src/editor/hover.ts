@@ -3,6 +3,7 @@
  * agreement, verdict status, model, date); on a template also its verdict text, the reason and its warnings (the one
  * report.json of that result is read for them). On a label word: its token id(s) in the file's model (asked from the worker, cached).
  */
+import * as path from 'path';
 import * as vscode from 'vscode';
 import { ResultsStore } from '../engine/report/store';
 import type { RunWarning } from '../engine/report/types';
@@ -61,7 +62,8 @@ export class TemplateHoverProvider implements vscode.HoverProvider {
   }
 
   private async labelWordHover(specFile: string, text: string, model: string, label: string, word: string, range: vscode.Range): Promise<vscode.Hover> {
-    const cacheKey = `${model}\u0000${word}`;
+    // a relative `model:` (./model) is a different checkpoint next to each file: the folder is part of the key
+    const cacheKey = `${path.dirname(specFile)}\u0000${model}\u0000${word}`;
     let hit = this.tokenCache.get(cacheKey);
     if (!hit) {
       try {
