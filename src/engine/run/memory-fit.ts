@@ -9,9 +9,14 @@
  *                  parameters, plus the activations a backward pass keeps for one batch;
  *   kernel       = the held per-example gradients (bounded by the gradient budget the kernel is given) plus the
  *                  structured kernel's recording budget.
- * Activations per token and layer (float32): ~10·H (q, k, v, context, projections, norms' inputs and outputs,
- * residuals) + 2·I (the MLP's pre- and post-activation) + 3·nh·T (scores, probabilities, dropout mask).
- * All figures are estimates for scheduling and refusal; `npm run bench` measures the real ones.
+ * Activations per token and layer (float32): ~12·H (q, k, v, context, projections, norms' inputs and outputs,
+ * residuals) + a·I (the MLP: a = 2 for exact GELU, 6 for the tanh GELU's and SwiGLU's intermediates) + 3·nh·T
+ * (scores, probabilities, dropout mask). Transients that live only inside one step are counted too: the clipped copy of the
+ * gradients, the update's and the embedding gradient's buffers (4 × the largest tensor: a tied LM head adds its own),
+ * an evaluated example's gradients while they are split and transposed (2 vectors); then 15 % for the allocator and
+ * the heap's growth steps (the wasm heap only grows).
+ * Calibrated against the live peaks and heap sizes `npm run bench:models` measures (bench/RESULTS.md, session 5):
+ * the estimate must stay above them; the bench prints both.
  * B batch, T tokens (max_length), H hidden, I MLP width, nh heads, L layers, P parameters.
  */
 
@@ -23,6 +28,19 @@ export interface ModelShape {
   numLayers: number;
   numHeads: number;
   intermediateSize: number;
+  /** Elements of the largest parameter tensor (the token embedding, V·H): the update's transients scale with it. */
+  largestTensor?: number;
+  /**
+   * Activations the MLP keeps per token and layer, in units of its width I: 2 for exact GELU (one fused wasm pass)
+   * and ReLU, 6 for the tanh GELU (its intermediates) and SwiGLU (gate, up, the gate's sigmoid and product); the
+   * default 6 is the safe side. `mlpActivationFactor(hiddenAct)` gives it from the config.
+   */
+  mlpActivations?: number;
+}
+
+/** The MLP's kept activations per token and layer, in units of I, for a config's hidden_act (see ModelShape). */
+export function mlpActivationFactor(hiddenAct: string): number {
+  return hiddenAct === 'gelu' || hiddenAct === 'relu' ? 2 : 6;
 }
 
 export interface FitSettings {
@@ -40,6 +58,8 @@ export interface FitSettings {
   gradientBudgetBytes: number;
   /** Bytes one structured recording may keep. */
   recordBudgetBytes: number;
+  /** Gradient clipping (finetune.max_grad_norm > 0, the default): a full copy of the gradients while it runs. */
+  clipGradients?: boolean;
 }
 
 export interface MemoryItem { what: string; bytes: number }
@@ -59,32 +79,41 @@ export interface MemoryEstimate {
 export const WASM_HEAP_BYTES = 4 * 2 ** 30;
 const F32 = 4;
 
+/** Share of the peak added for the allocator's fragmentation and the heap's growth steps. */
+export const ALLOCATOR_SLACK = 0.15;
+
 /** The activation bytes one training batch keeps for its backward pass (see the file comment). */
 export function activationBytes(shape: ModelShape, batchSize: number, maxLength: number): number {
   const { hiddenSize: H, intermediateSize: I, numHeads: nh, numLayers: L } = shape;
   const T = maxLength;
-  return F32 * batchSize * T * L * (10 * H + 2 * I + 3 * nh * T);
+  return F32 * batchSize * T * L * (12 * H + (shape.mlpActivations ?? 6) * I + 3 * nh * T);
 }
 
 export function estimateMemory(shape: ModelShape, s: FitSettings, backend: string): MemoryEstimate {
   const weights = F32 * shape.parameters;
   const Pt = s.trainedParameters;
+  const largest = Math.min(Pt, shape.largestTensor ?? 0);
   const ft: MemoryItem[] = s.finetune ? [
     { what: 'θ0 snapshot and best-dev copy of the trained parameters', bytes: 2 * F32 * Pt },
     { what: 'gradients of the trained parameters', bytes: F32 * Pt },
+    ...(s.clipGradients ?? true ? [{ what: 'the clipped copy of the gradients (max_grad_norm)', bytes: F32 * Pt }] : []),
     ...(s.optimizer === 'adam' ? [{ what: 'Adam moments (2 per trained parameter)', bytes: 2 * F32 * Pt }] : []),
+    ...(largest > 0 ? [{ what: 'the update\'s and the embedding gradient\'s buffers (4 × the largest tensor)', bytes: 4 * F32 * largest }] : []),
     { what: `activations of one batch (batch_size ${s.batchSize} × max_length ${s.maxLength})`, bytes: activationBytes(shape, s.batchSize, s.maxLength) },
   ] : [];
   const kernel: MemoryItem[] = s.kernels ? [
     { what: 'held per-example gradients (the kernel\'s gradient budget)', bytes: s.gradientBudgetBytes },
+    { what: 'an evaluated example\'s gradients while split and transposed (2 vectors)', bytes: 2 * F32 * Pt },
     { what: 'one structured recording (activations and cotangents)', bytes: s.recordBudgetBytes },
   ] : [];
   const sum = (xs: MemoryItem[]) => xs.reduce((a, x) => a + x.bytes, 0);
   const peakPhase = sum(ft) >= sum(kernel) ? 'fine-tuning' : 'kernel';
-  const peakBytes = weights + Math.max(sum(ft), sum(kernel));
+  const live = weights + Math.max(sum(ft), sum(kernel));
+  const slack = { what: `allocator and heap growth (${ALLOCATOR_SLACK * 100} %)`, bytes: Math.round(ALLOCATOR_SLACK * live) };
+  const peakBytes = live + slack.bytes;
   const limitBytes = backend === 'wasm' ? WASM_HEAP_BYTES : undefined;
   return {
-    items: [{ what: `weights (${fmtCount(shape.parameters)} parameters)`, bytes: weights }, ...ft, ...kernel],
+    items: [{ what: `weights (${fmtCount(shape.parameters)} parameters)`, bytes: weights }, ...ft, ...kernel, slack],
     peakBytes,
     peakPhase,
     limitBytes,

@@ -20,11 +20,11 @@ import type { BackendName } from '../backend';
 import { WASM_GRADIENT_BYTES } from '../kernel/structured-ntk';
 import { ATTENTION_WEIGHT } from '../kernel/parameter-subsets';
 import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
-import { estimateMemory, fitProblem, trainedParameterCount, type FitSettings, type ModelShape } from './memory-fit';
+import { estimateMemory, fitProblem, mlpActivationFactor, trainedParameterCount, type FitSettings, type ModelShape } from './memory-fit';
 import { inspectAnyCheckpoint } from '../model/load';
 import { resolveModel } from '../model/hub';
 import { SpecErrors, type ExperimentSpec, type SourceRange, type SpecError, type TemplateSpec } from '../spec';
-import { labelWordId, labelWordIds, prepareTemplate, TemplateError, templateProblems } from '../template';
+import { compilePrompt, encodeStandard, labelWordId, labelWordIds, prepareTemplate, TemplateError, templateProblems } from '../template';
 import { loadTokenizer, type TextTokenizer } from '../tokenize';
 import { builtinModelDir } from './experiment';
 
@@ -75,7 +75,7 @@ export async function preflight(spec: ExperimentSpec, opts: PreflightOptions = {
   problems.push(...model.problems);
   problems.push(...checkTemplates(spec, templates, model.tokenizer));
   if (model.config) problems.push(...checkParameterSets(spec, templates, model.config));
-  if (model.config) problems.push(...checkMemory(spec, templates, model.config, opts));
+  if (model.config) problems.push(...checkMemory(spec, templates, model.config, opts, model.tokenizer));
   return problems.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
@@ -228,14 +228,18 @@ async function checkModel(spec: ExperimentSpec, opts: PreflightOptions): Promise
  * (tensorflow uses the machine's memory; webgpu's device limit is read only once a device is open). An error at
  * `finetune` (or `model`), with every figure and the remedies.
  */
-function checkMemory(spec: ExperimentSpec, templates: TemplateSpec[], config: ModelConfig, opts: PreflightOptions): PreflightProblem[] {
+function checkMemory(spec: ExperimentSpec, templates: TemplateSpec[], config: ModelConfig, opts: PreflightOptions, tokenizer: TextTokenizer | undefined): PreflightProblem[] {
   if (resolveBackend(opts.backend ?? spec.backend) !== 'wasm') return [];
   const lm = languageModel(config);
   const shapes = lm.expectedShapes();
+  const sizes = [...shapes.values()].map((s) => s.reduce((x, y) => x * y, 1));
   const shape: ModelShape = {
-    parameters: [...shapes.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0),
+    parameters: sizes.reduce((a, b) => a + b, 0),
     hiddenSize: config.hiddenSize, numLayers: config.numLayers, numHeads: config.numHeads, intermediateSize: config.intermediateSize,
+    largestTensor: Math.max(...sizes),
+    mlpActivations: mlpActivationFactor(config.hiddenAct),
   };
+  const maxTokens = Math.min(spec.maxLength, lm.maxTokens);
   const seen = new Set<string>();
   const out: PreflightProblem[] = [];
   for (const t of templates) {
@@ -249,7 +253,8 @@ function checkMemory(spec: ExperimentSpec, templates: TemplateSpec[], config: Mo
       }),
       optimizer: spec.finetune.optimizer,
       batchSize: spec.finetune.batchSize,
-      maxLength: Math.min(spec.maxLength, lm.maxTokens),
+      // Fine-tuning batches are padded to their longest train input, not to max_length.
+      maxLength: Math.min(maxTokens, longestTrainInput(spec, t, tokenizer, maxTokens, opts.seeds ?? spec.seeds) ?? maxTokens),
       finetune: !opts.kernelsOnly,
       kernels: true,
       gradientBudgetBytes: Math.min(WASM_GRADIENT_BYTES, (opts.memoryBudgetMB ?? Infinity) * 2 ** 20),
@@ -261,6 +266,27 @@ function checkMemory(spec: ExperimentSpec, templates: TemplateSpec[], config: Mo
     out.push(problem(spec, spec.ranges.finetune ?? spec.ranges.model, `template '${t.name}': ${message}`));
   }
   return out;
+}
+
+/** The longest train input of the template over the seeds' splits, in tokens (undefined when it cannot be told). */
+function longestTrainInput(spec: ExperimentSpec, t: TemplateSpec, tokenizer: TextTokenizer | undefined, maxTokens: number, seeds: number[]): number | undefined {
+  if (!tokenizer) return undefined;
+  try {
+    const prepared = t.mode === 'prompt' ? prepareTemplate(t.template!, tokenizer) : undefined;
+    let longest = 0;
+    for (const seed of seeds) {
+      const { train } = loadTaskSplits(spec.task, spec.data, { shots: spec.shots, seed, testSet: spec.testSet, skipMalformed: spec.skipMalformed });
+      for (const e of train) {
+        const n = prepared
+          ? compilePrompt(prepared, tokenizer, e, { maxLength: maxTokens, firstSentLimit: spec.firstSentLimit, otherSentLimit: spec.otherSentLimit }).inputIds.length
+          : encodeStandard(tokenizer, e, maxTokens).inputIds.length;
+        longest = Math.max(longest, n);
+      }
+    }
+    return longest || undefined;
+  } catch {
+    return undefined; // the template or data checks report why
+  }
 }
 
 /** The backend 'auto' will pick, without loading it: tensorflow when tfjs-node(-gpu) is installed, else wasm. */
