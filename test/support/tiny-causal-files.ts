@@ -3,13 +3,14 @@
  * real-VS-Code tests (test/e2e, bundled into the extension host, which never loads tfjs) can make one too:
  * - a byte-level BPE tokenizer whose merges spell every word of the data (each word one token, " word" → "Ġword"),
  * - a random GPT-2-layout checkpoint (config.json + model.safetensors F32, tiny-causal-checkpoint.ts),
- * - train/dev/test TSVs of a two-class review task, and an *.ntk.yaml experiment (model: ./model).
- * tiny-causal-experiment.ts (engine tests) builds its tokenizer with the same wordLevelByteBpe.
+ * - train/dev/test TSVs of the two-class review task (tiny-review-task.ts), and an *.ntk.yaml experiment (model: ./model).
+ * tiny-causal-experiment.ts (engine tests) makes its experiments with writeTinyCausalFiles.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gpt2ByteLevelBpeJson } from '../../src/engine/tokenize/tokenizer-json';
 import { writeTinyCausalCheckpoint } from './tiny-causal-checkpoint';
+import { REVIEW_TEXTS, writeReviewTsvs } from './tiny-review-task';
 
 /** GPT-2's byte → character map (bytes_to_unicode): printable bytes are themselves, the rest 256 + n. */
 export function bytesToUnicode(): string[] {
@@ -46,9 +47,6 @@ export function wordLevelByteBpe(sentences: string[]): object {
   return gpt2ByteLevelBpeJson(vocab, merges, ['<|endoftext|>']);
 }
 
-export const CAUSAL_POS = ['a great and moving film', 'great acting and a lovely story', 'a wonderful , great ride', 'lovely , warm and great', 'the best film this year', 'a great cast and great music', 'warm , funny and wonderful', 'simply great fun', 'a lovely and moving story', 'wonderful music and great acting', 'the story is great', 'funny and great'];
-export const CAUSAL_NEG = ['a terrible and boring film', 'terrible acting and a dull story', 'a boring , terrible mess', 'dull , cold and terrible', 'the worst film this year', 'a terrible cast and bad music', 'cold , slow and boring', 'simply terrible', 'a dull and boring story', 'bad music and terrible acting', 'the story is terrible', 'slow and terrible'];
-
 export interface TinyCausalFilesOptions {
   /** The experiment file's name in `dir` (default tiny-causal.ntk.yaml). */
   specName?: string;
@@ -59,6 +57,8 @@ export interface TinyCausalFilesOptions {
   kinds?: string[];
   /** `backend:` line of the file; omitted when undefined (the extension's ntkLens.backend setting then applies). */
   backend?: string;
+  /** Added inside the `kernel:` mapping (e.g. ", lora_rank: 2"). */
+  kernel?: string;
   /** Lines added after `max_length:` (e.g. "test_limit: 8"). */
   extra?: string;
   /** Words given tokens before the data's (so that the data's words get other ids than in a file without them). */
@@ -71,7 +71,7 @@ export interface TinyCausalFiles { dir: string; specFile: string; modelDir: stri
 export async function writeTinyCausalFiles(dir: string, opts: TinyCausalFilesOptions = {}): Promise<TinyCausalFiles> {
   const modelDir = path.join(dir, 'model');
   fs.mkdirSync(modelDir, { recursive: true });
-  const all = [...(opts.extraWords ?? []), ...CAUSAL_POS, ...CAUSAL_NEG, 'it was great .', 'it was terrible .'];
+  const all = [...(opts.extraWords ?? []), ...REVIEW_TEXTS];
   const tok = wordLevelByteBpe(all) as { model: { vocab: Record<string, number> } };
   fs.writeFileSync(path.join(modelDir, 'tokenizer.json'), JSON.stringify(tok));
   fs.writeFileSync(path.join(modelDir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', tokenizer_class: 'GPT2Tokenizer' }));
@@ -79,12 +79,7 @@ export async function writeTinyCausalFiles(dir: string, opts: TinyCausalFilesOpt
   // GPT2LMHeadModel layout, tied head, bos = eos = V − 1 ("<|endoftext|>")
   await writeTinyCausalCheckpoint(modelDir, { modelType: 'gpt2', vocab: V, hidden: 32, layers: 2, heads: 2, maxPositions: 64, seed: 7 });
 
-  const rows = (xs: string[], label: number) => xs.map((s) => `${s}\t${label}`);
-  const write = (name: string, pos: string[], neg: string[]) =>
-    fs.writeFileSync(path.join(dir, name), ['sentence\tlabel', ...rows(pos, 1), ...rows(neg, 0)].join('\n') + '\n');
-  write('train.tsv', CAUSAL_POS.slice(0, 4), CAUSAL_NEG.slice(0, 4));
-  write('dev.tsv', CAUSAL_POS.slice(4, 8), CAUSAL_NEG.slice(4, 8));
-  write('test.tsv', CAUSAL_POS.slice(8), CAUSAL_NEG.slice(8));
+  writeReviewTsvs(dir);
   const specFile = path.join(dir, opts.specName ?? 'tiny-causal.ntk.yaml');
   fs.writeFileSync(specFile, `task: custom
 columns: {text_a: sentence, label: label}
@@ -95,7 +90,7 @@ seeds: [${(opts.seeds ?? [13]).join(', ')}]
 model: ./model
 max_length: 32
 ${opts.extra ? `${opts.extra}\n` : ''}${opts.backend ? `backend: ${opts.backend}\n` : ''}finetune: {optimizer: sgd, learning_rate: 1.0e-2, steps: ${opts.steps ?? 4}, batch_size: 4, eval_every: 2}
-kernel: {kinds: [${(opts.kinds ?? ['sgd']).join(', ')}], solver: lstsq}
+kernel: {kinds: [${(opts.kinds ?? ['sgd']).join(', ')}], solver: lstsq${opts.kernel ?? ''}}
 templates:
 ${opts.templates ?? `  - name: it-was
     template: "*cls**sent_0*_it_was*mask*"

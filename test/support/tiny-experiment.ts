@@ -7,9 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeEncoderConfig, randomParams, saveCheckpoint, disposeParams } from '../../src/engine/model';
 import { trainWordPiece } from '../../src/engine/tokenize';
+import { REVIEW_TEXTS, writeReviewTsvs } from './tiny-review-task';
 
-export const TINY_POS = ['a great and moving film', 'great acting and a lovely story', 'a wonderful , great ride', 'lovely , warm and great', 'the best film this year', 'a great cast and great music', 'warm , funny and wonderful', 'simply great fun', 'a lovely and moving story', 'wonderful music and great acting', 'the story is great', 'funny and great'];
-export const TINY_NEG = ['a terrible and boring film', 'terrible acting and a dull story', 'a boring , terrible mess', 'dull , cold and terrible', 'the worst film this year', 'a terrible cast and bad music', 'cold , slow and boring', 'simply terrible', 'a dull and boring story', 'bad music and terrible acting', 'the story is terrible', 'slow and terrible'];
 
 export interface TinyExperiment {
   dir: string;
@@ -22,8 +21,7 @@ export async function makeTinyExperiment(opts: { kinds?: string[]; steps?: numbe
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-exp-'));
   const modelDir = path.join(dir, 'model');
   fs.mkdirSync(modelDir);
-  const all = [...TINY_POS, ...TINY_NEG, 'it was great .', 'it was terrible .'];
-  const tok = trainWordPiece(all, { vocabSize: 120, lowercase: true, minFrequency: 1 });
+  const tok = trainWordPiece(REVIEW_TEXTS, { vocabSize: 120, lowercase: true, minFrequency: 1 });
   fs.writeFileSync(path.join(modelDir, 'tokenizer.json'), JSON.stringify(tok));
   const vocabSize = Object.keys((tok.model as { vocab: Record<string, number> }).vocab).length;
   const config = makeEncoderConfig({ modelType: 'bert', vocabSize, hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64, maxPositions: 64 });
@@ -31,12 +29,7 @@ export async function makeTinyExperiment(opts: { kinds?: string[]; steps?: numbe
   await saveCheckpoint(modelDir, config, params);
   disposeParams(params);
 
-  const rows = (xs: string[], label: number) => xs.map((s) => `${s}\t${label}`);
-  const write = (name: string, pos: string[], neg: string[]) =>
-    fs.writeFileSync(path.join(dir, name), ['sentence\tlabel', ...rows(pos, 1), ...rows(neg, 0)].join('\n') + '\n');
-  write('train.tsv', TINY_POS.slice(0, 4), TINY_NEG.slice(0, 4));
-  write('dev.tsv', TINY_POS.slice(4, 8), TINY_NEG.slice(4, 8));
-  write('test.tsv', TINY_POS.slice(8), TINY_NEG.slice(8));
+  writeReviewTsvs(dir);
   const specFile = path.join(dir, 'tiny.ntk.yaml');
   fs.writeFileSync(
     specFile,
