@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { modelIdentity, resultKey, runExperiment, type RunOptions } from '../run/experiment';
-import { tileStageName } from '../run/seed-run';
+import { tileStageName } from '../run/theta0-stage';
 import { preflight } from '../run/preflight';
 import { ResultsStore } from '../report/store';
 import type { Report } from '../report/types';
