@@ -37,7 +37,7 @@ import { wasmKernelVariant } from '../src/engine/backend/wasm-kernels';
 import type { EncodedExample } from '../src/engine/classifier/batch';
 import { promptClassifier } from '../src/engine/classifier/masked-lm-classifier';
 import { crossEntropyLoss, finetune, type OptimizerName } from '../src/engine/finetune';
-import { empiricalNtkFn, exampleJacobian, structuredNtkFn, ATTENTION_WEIGHT, type KernelParameter, type StructuredModel } from '../src/engine/kernel';
+import { empiricalNtkFn, exampleJacobian, structuredNtkFn, type KernelParameter, type StructuredModel } from '../src/engine/kernel';
 import { expectedShapes as encoderShapes, makeEncoderConfig, randomParams, type EncoderConfig, type Params } from '../src/engine/model';
 import { causalFamilyOf, parseCausalConfig, randomCausalParams, type CausalConfig } from '../src/engine/model/causal';
 import { isCausalConfig, languageModel, type ModelConfig } from '../src/engine/model/language-model';
@@ -125,7 +125,7 @@ function shapesOf(config: ModelConfig): Map<string, number[]> {
 /** Distinct parameters (a tied decoder counted once), and the LoRA-trained count (rank r factors + the head group). */
 function countParameters(config: ModelConfig): { parameters: number; loraTrained: number } {
   const lm = languageModel(config);
-  const isTarget = lm.lora.isTarget ?? ((n: string) => ATTENTION_WEIGHT.test(n));
+  const isTarget = lm.lora.isTarget;
   let parameters = 0;
   let loraTrained = 0;
   for (const [name, shape] of shapesOf(config)) {

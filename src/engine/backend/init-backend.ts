@@ -16,9 +16,12 @@ export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 export interface BackendOptions { webgpu?: WebGpuOptions }
 
+/** The native TensorFlow bindings 'auto' prefers, in this order (both optional dependencies). */
+export const NATIVE_TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
 /** Tries the native TensorFlow bindings; returns the package that loaded, or undefined. */
 function loadNativeTensorflow(): string | undefined {
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+  for (const pkg of NATIVE_TENSORFLOW_PACKAGES) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(pkg);

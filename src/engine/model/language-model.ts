@@ -36,7 +36,7 @@ export interface LanguageModel {
   /** Every parameter of the checkpoint with its shape (canonical names). */
   expectedShapes(): Map<string, number[]>;
   /** Weights LoRA factors attach to (the attention projections; causal LMs: also the MLP's), and their layout. */
-  readonly lora: { isTarget?: (name: string) => boolean; layout: 'out-in' | 'in-out' };
+  readonly lora: { isTarget: (name: string) => boolean; layout: 'out-in' | 'in-out' };
 }
 
 export function languageModel(config: ModelConfig): LanguageModel {

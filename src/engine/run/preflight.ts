@@ -16,9 +16,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, loadTaskSplits } from '../data';
-import type { BackendName } from '../backend';
+import { NATIVE_TENSORFLOW_PACKAGES, type BackendName } from '../backend';
 import { WASM_GRADIENT_BYTES } from '../kernel/structured-ntk';
-import { ATTENTION_WEIGHT } from '../kernel/parameter-subsets';
 import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
 import { estimateMemory, fitProblem, mlpActivationFactor, trainedParameterCount, type FitSettings, type ModelShape } from './memory-fit';
 import { inspectAnyCheckpoint } from '../model/load';
@@ -247,7 +246,7 @@ function checkMemory(spec: ExperimentSpec, templates: TemplateSpec[], config: Mo
     const settings: FitSettings = {
       trainedParameters: trainedParameterCount(shapes, set, {
         groupOf: (n) => lm.parameterGroup(n),
-        isLoraTarget: lm.lora.isTarget ?? ((n) => ATTENTION_WEIGHT.test(n)),
+        isLoraTarget: lm.lora.isTarget,
         loraRank: spec.kernel.loraRank,
         standardHead: t.mode === 'standard' ? { classes: spec.task.labels.length, hidden: config.hiddenSize } : undefined,
       }),
@@ -292,7 +291,7 @@ function longestTrainInput(spec: ExperimentSpec, t: TemplateSpec, tokenizer: Tex
 /** The backend 'auto' will pick, without loading it: tensorflow when tfjs-node(-gpu) is installed, else wasm. */
 function resolveBackend(name: BackendName): BackendName {
   if (name !== 'auto') return name;
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+  for (const pkg of NATIVE_TENSORFLOW_PACKAGES) {
     try { require.resolve(pkg); return 'tensorflow'; } catch { /* not installed */ }
   }
   return 'wasm';
