@@ -224,21 +224,30 @@ function parseSeeds(c: Checker, f: Field | undefined): number[] | undefined {
   return ok ? seeds : undefined;
 }
 
+/**
+ * What a `model:` value names: 'ntk-mini' (built in); a folder (a path: ./, ../, /, ~, a drive letter, a backslash,
+ * or any value that exists as a file or folder beside the file); else a Hub id ('name' or 'org/name'); undefined
+ * for a value that is none of these. Shared with studies, whose `model:` values mean the same.
+ */
+export function modelRefOf(m: string, baseDir: string): ModelRef | undefined {
+  if (m === 'ntk-mini') return { kind: 'builtin', name: 'ntk-mini' };
+  const looksLikePath = /^(\.{1,2}([/\\]|$)|[/\\~]|[A-Za-z]:[/\\])/.test(m) || m.includes('\\');
+  const resolved = resolvePath(baseDir, m);
+  if (looksLikePath || fs.existsSync(resolved)) return { kind: 'path', path: resolved };
+  if (/^[\w.-]+(\/[\w.-]+)?$/.test(m)) return { kind: 'hub', id: m };
+  return undefined;
+}
+
 function parseModel(c: Checker, f: Field | undefined, baseDir: string, checkPaths: boolean): ModelRef | undefined {
   if (!f) return { kind: 'builtin', name: 'ntk-mini' };
   const m = c.str(f, 'model');
   if (m === undefined) return undefined;
-  if (m === 'ntk-mini') return { kind: 'builtin', name: 'ntk-mini' };
-  const looksLikePath = /^(\.{1,2}([/\\]|$)|[/\\~]|[A-Za-z]:[/\\])/.test(m) || m.includes('\\');
-  const resolved = resolvePath(baseDir, m);
-  if (looksLikePath || fs.existsSync(resolved)) {
-    if (checkPaths && !(fs.existsSync(resolved) && fs.statSync(resolved).isDirectory())) {
-      c.at(f.value, `Model folder not found: ${resolved} (relative paths resolve from ${baseDir}); it should hold config.json and model.safetensors.`);
-      return undefined;
-    }
-    return { kind: 'path', path: resolved };
+  const ref = modelRefOf(m, baseDir);
+  if (ref?.kind === 'path' && checkPaths && !(fs.existsSync(ref.path) && fs.statSync(ref.path).isDirectory())) {
+    c.at(f.value, `Model folder not found: ${ref.path} (relative paths resolve from ${baseDir}); it should hold config.json and model.safetensors.`);
+    return undefined;
   }
-  if (/^[\w.-]+(\/[\w.-]+)?$/.test(m)) return { kind: 'hub', id: m };
+  if (ref) return ref;
   c.at(f.value, `'model' must be 'ntk-mini', a local folder (starting with ./, ../ or /) or a Hub id like 'roberta-base' or 'org/name'; got '${m}'.`);
   return undefined;
 }

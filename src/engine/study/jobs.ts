@@ -4,11 +4,10 @@
  * Job I is exactly the computation of the experiment file `experimentText(study, job)` for one seed; its spec is
  * parsed from that text, so a study and a single run compute, validate and key results in one way.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { isCausalModelRef } from '../model/model-type';
-import { parseSpec } from '../spec/parse';
+import { modelRefOf, parseSpec } from '../spec/parse';
 import { causalTemplateOf } from '../template/parse-template';
 import { SpecErrors, type ExperimentSpec, type SpecError } from '../spec/types';
 import type { StudyMode, StudySpec, StudyTask } from './study-file';
@@ -92,10 +91,8 @@ export function experimentText(study: StudySpec, job: Pick<StudyJob, 'model' | '
  */
 function defaultTemplate(study: StudySpec, job: Pick<StudyJob, 'model' | 'task'>): string {
   const template = job.task.task.template;
-  const local = path.resolve(path.dirname(study.file), job.model);
-  const ref = job.model === 'ntk-mini' ? { kind: 'builtin' as const }
-    : fs.existsSync(local) ? { kind: 'path' as const, path: local } : { kind: 'hub' as const, id: job.model };
-  return isCausalModelRef(ref) ? causalTemplateOf(template) ?? template : template;
+  const ref = modelRefOf(job.model, path.dirname(study.file));
+  return ref && isCausalModelRef(ref) ? causalTemplateOf(template) ?? template : template;
 }
 
 /**
