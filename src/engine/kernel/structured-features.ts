@@ -6,8 +6,8 @@
  * - Explicit dense gradients: G_{b,c} = Δ_{b,c}ᵀ A_b [out, in] per (example, class), one batched matMul, flattened to
  *   rows [C·B, out·in]. Needed by the sign kernels (sign of a coordinate)
  *   and by the SGD kernel where it is cheaper than the structured form.
- * - Structured dense factors: A [R, in] and Δ [C·R, out] as recorded (Novak et al. 2022): ⟨G_{b,c}, G_{b',c'}⟩ =
- *   Σ_{t,s} (δ_{c,t}·δ'_{c',s})(a_t·a'_s), never forming G.
+ * - Structured dense factors: A [n, in] and Δ [C·n, out] over the n real rows (Novak et al. 2022): ⟨G_{b,c}, G_{b',c'}⟩ =
+ *   Σ_{t,s} (δ_{c,t}·δ'_{c',s})(a_t·a'_s), never forming G; per-example sums by a segment matrix.
  * - Vector sites (biases, LayerNorm γ/β): Σ_t δ ⊙ u, rows [C·B, size].
  * - Rows sites (embedding tables, gathered decoder rows and bias): per example and table, the touched rows only,
  *   merged by row id across sites that share a table (a tied decoder adds its label rows to the word embeddings).
@@ -49,21 +49,69 @@ export function vectorGradientRows(sites: VectorSite[], B: number, C: number): t
   });
 }
 
+/** A dense site's structured factors over the REAL rows of a batch (padded rows dropped): a [n, in], δ [C·n, out] class-major. */
+export interface CompactFactors {
+  a: tf.Tensor2D;
+  delta: tf.Tensor2D;
+  /** Real rows of each example, in batch order (Σ = n). */
+  counts: number[];
+}
+
+/**
+ * The factors of a dense site without the batch's padded rows (they add nothing, but the Gram products would pay
+ * for them: a train batch of 8 padded to its longest prompt is ~15 % padding). `compact: false` keeps every row
+ * (a padded row has δ = 0 and counts for its example in the segment matrix): the evaluated batches are sorted by
+ * length among many, so their padding is small and cutting it would cost more than it saves. Caller disposes.
+ */
+export function compactFactors(site: DenseSite, lengths: number[], C: number, compact = true): CompactFactors {
+  const rpe = site.rowsPerExample;
+  const counts = lengths.map((len) => (compact ? realRows(rpe, len) : rpe));
+  const out = site.delta.shape[2];
+  const n = counts.reduce((x, y) => x + y, 0);
+  if (n === lengths.length * rpe) {
+    return { a: tf.clone(site.a), delta: tf.reshape(site.delta, [C * n, out]) as tf.Tensor2D, counts };
+  }
+  // Each example's real rows are contiguous: one slice per example (tfjs-wasm's GatherV2 is ~20× slower).
+  return tf.tidy(() => ({
+    a: tf.concat(counts.map((k, b) => tf.slice(site.a, [b * rpe, 0], [k, -1])), 0) as tf.Tensor2D, // [n, in]
+    delta: tf.reshape(tf.concat(counts.map((k, b) => tf.slice(site.delta, [0, b * rpe, 0], [-1, k, -1])), 1), [C * n, out]) as tf.Tensor2D, // [C, n, out] → [C·n, out]
+    counts,
+  }));
+}
+
+/**
+ * The class-major segment matrix of compacted rows: [C·B, C·n] with a 1 at (c·B + b, c·n + s) for each real row s of
+ * example b. Left-multiplying sums a [C·n, …] row block per (class, example).
+ */
+export function segmentMatrix(counts: number[], C: number): tf.Tensor2D {
+  const B = counts.length;
+  const n = counts.reduce((x, y) => x + y, 0);
+  const m = new Float32Array(C * B * C * n);
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    counts.forEach((k, b) => { for (let t = 0; t < k; t++, s++) m[(c * B + b) * C * n + c * n + s] = 1; });
+  }
+  return tf.tensor2d(m, [C * B, C * n]);
+}
+
 /**
  * The structured dense contribution ⟨G_{e,c'}, G_{n,c}⟩ for every evaluated (e, c') and train (n, c), class-major:
- * rows c'·Be + e, columns c·Bt + n: [C·Be, C·Bt]. aE [Be·Te, in], dE [C·Be·Te, out] (as recorded); aTT [in, Bt·Tt], dTT [out, C·Bt·Tt]
- * (the train side, transposed once).
+ * rows c'·Be + e, columns c·Nt + n: [C·Be, C·Nt]. Evaluated side over its real rows: aE [nE, in], dE [C·nE, out],
+ * segE = segmentMatrix (its [C·Be, C·nE]); train side transposed once and merged over the whole chunk: aTT [in, nT],
+ * dTT [out, C·nT], segTT = its segment matrix transposed [C·nT, C·Nt].
+ *   K = segE · (δGram ⊙ aGram in every class block) · segTᵀ,  aGram = aE·aTT (a_s·a'_t), δGram = dE·dTT (δ_{c',s}·δ'_{c,t}).
  */
 export function structuredDenseProduct(
-  aE: tf.Tensor2D, dE: tf.Tensor2D, Be: number, aTT: tf.Tensor2D, dTT: tf.Tensor2D, Bt: number, C: number,
+  aE: tf.Tensor2D, dE: tf.Tensor2D, segE: tf.Tensor2D, aTT: tf.Tensor2D, dTT: tf.Tensor2D, segTT: tf.Tensor2D, C: number,
 ): tf.Tensor2D {
   return tf.tidy(() => {
-    const Te = aE.shape[0] / Be;
-    const Tt = aTT.shape[1] / Bt;
-    const aGram = tf.matMul(aE, aTT); // [Be·Te, Bt·Tt]   a_s · a'_t
-    const dGram = tf.matMul(dE, dTT); // [C·Be·Te, C·Bt·Tt]   δ_{c',s} · δ'_{c,t}
-    const terms = tf.mul(dGram, tf.tile(aGram, [C, C])); // [C·Be·Te, C·Bt·Tt]
-    return tf.sum(tf.reshape(terms, [C * Be, Te, C * Bt, Tt]), [1, 3]) as tf.Tensor2D; // [C·Be, C·Bt]  rows (c', e), cols (c, n)
+    const aGram = tf.matMul(aE, aTT); // [nE, nT]
+    const dGram = tf.matMul(dE, dTT); // [C·nE, C·nT]
+    const nE = aE.shape[0];
+    const nT = aTT.shape[1];
+    // aGram broadcast over the class blocks (tfjs-wasm's Tile copies element by element: 20× slower than this mul)
+    const terms = tf.reshape(tf.mul(tf.reshape(dGram, [C, nE, C, nT]), tf.reshape(aGram, [1, nE, 1, nT])), [C * nE, C * nT]);
+    return tf.matMul(tf.matMul(segE, terms), segTT) as tf.Tensor2D; // [C·Be, C·Nt]
   });
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { throwIfAborted, yieldToEventLoop } from '../util/abort';
 import { defaultMaxGradients } from './empirical-ntk';
 import { mmBT } from '../backend/matmul';
-import { denseGradientRows, sparseGradients, structuredDenseProduct, vectorGradientRows, type SparseGradient } from './structured-features';
+import { compactFactors, denseGradientRows, segmentMatrix, sparseGradients, structuredDenseProduct, vectorGradientRows, type CompactFactors, type SparseGradient } from './structured-features';
 import type { DenseSite, RowsSite, Site, StructuredModel, VectorSite } from './structured-types';
 import { checkTile, FilledPairs, PlanFingerprint, symmetrizeTrain, TileAssigner } from './tiles';
 import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKind, KernelParameter, KernelResult, KernelRunOptions } from './types';
@@ -83,11 +83,27 @@ const TARGETS: Record<KernelKind, Target[]> = {
   ],
 };
 
-/** A held train batch: its examples' gradients, per dense site as columns [size, C·Bt], class-major (+ structured factors). */
+/**
+ * A held train batch: its examples' gradients, per dense site as columns [size, C·Bt], class-major; and, until they
+ * are merged over the chunk (TrainFactors), its dense sites' structured factors over real rows.
+ */
 interface TrainBatch {
   indices: number[];
-  dense: Map<tf.Variable, { raw?: tf.Tensor2D; sign?: tf.Tensor2D; aT?: tf.Tensor2D; dT?: tf.Tensor2D }>;
+  dense: Map<tf.Variable, { raw?: tf.Tensor2D; sign?: tf.Tensor2D }>;
   vector?: { raw: tf.Tensor2D; sign?: tf.Tensor2D };
+  factors?: Map<tf.Variable, CompactFactors>;
+}
+
+/**
+ * The structured factors of a whole train chunk, per dense site, merged over its batches (one Gram product per site
+ * and evaluated batch, not one per held batch), real rows only, transposed once: aT [in, nT], dT [out, C·nT], and
+ * the segment matrix transposed [C·nT, C·Nc] (shared by the sites with the same rows per example). Columns of a
+ * product: c·Nc + j for the j-th example of `indices`.
+ */
+interface TrainFactors {
+  indices: number[];
+  sites: Map<tf.Variable, { aT: tf.Tensor2D; dT: tf.Tensor2D; segT: tf.Tensor2D }>;
+  dispose(): void;
 }
 
 /**
@@ -226,6 +242,7 @@ export function structuredNtkFn<I>(
       const heldOutputs: (Float32Array | undefined)[] = []; // f0 of the held batches (one chunk only), reported with their unit
       const sparse: SparseGradient[] = []; // the chunk's table rows, per example in chunk order
       let tables: HeldTables | undefined;
+      let factors: TrainFactors | undefined;
       try {
         for (let b = 0, size = 0; b < chunkIdx.length; b += size) {
           size = batchFrom(trainInputs, chunkIdx, b, batchSize);
@@ -240,7 +257,7 @@ export function structuredNtkFn<I>(
                 const largest = Math.max(1, ...split.dense.map((s) => s.a.shape[1] * s.delta.shape[2]), split.vector.reduce((x, s) => x + s.variable.size, 0));
                 evalBatch = Math.max(1, Math.min(batchSize, Math.floor(P / largest)));
               }
-              chunk.push(holdTrainBatch(split, indices, C, needsSign, runForm));
+              chunk.push(holdTrainBatch(split, indices, indices.map((i) => lengthOf(trainInputs[i])), C, needsSign, runForm));
               sparse.push(...await sparseGradients(split.rows, indices.map((i) => lengthOf(trainInputs[i])), C));
             } finally {
               split.dispose();
@@ -250,6 +267,7 @@ export function structuredNtkFn<I>(
           }
         }
         tables = holdTables(sparse, chunkIdx, C, needsSign);
+        factors = mergeFactors(chunk, C);
         for (const set of sets) {
           if (heldTrain && set.name === 'train') {
             // Units: each held batch as the evaluated side of train×train, K[·, ·, m ∈ batch, ·] (its f0 is reported by
@@ -278,7 +296,7 @@ export function structuredNtkFn<I>(
               const lengths = indices.map((i) => lengthOf(set.inputs[i]));
               const split = splitSites(rec.sites, selected);
               try {
-                await contractBatch(split, indices, lengths, chunk, tables, targets, runForm, C, result, set.name, set.inputs.length);
+                await contractBatch(split, indices, lengths, chunk, factors, tables, targets, runForm, C, result, set.name, set.inputs.length);
               } finally {
                 split.dispose();
               }
@@ -289,9 +307,11 @@ export function structuredNtkFn<I>(
         }
       } finally {
         for (const t of chunk) {
-          for (const d of t.dense.values()) tf.dispose([d.raw, d.sign, d.aT, d.dT].filter((x): x is tf.Tensor2D => !!x));
+          for (const d of t.dense.values()) tf.dispose([d.raw, d.sign].filter((x): x is tf.Tensor2D => !!x));
           if (t.vector) tf.dispose([t.vector.raw, t.vector.sign].filter((x): x is tf.Tensor2D => !!x));
+          disposeFactors(t);
         }
+        factors?.dispose();
         for (const t of tables?.tables ?? []) tf.dispose([t.raw, t.sign].filter((x): x is tf.Tensor2D => !!x));
       }
     }
@@ -342,19 +362,19 @@ function splitSites(sites: Site[], selected: Set<tf.Variable>): SplitSites {
   return out;
 }
 
-function holdTrainBatch(split: SplitSites, indices: number[], C: number, needsSign: boolean, form: string): TrainBatch {
+function holdTrainBatch(split: SplitSites, indices: number[], lengths: number[], C: number, needsSign: boolean, form: string): TrainBatch {
   const batch: TrainBatch = { indices, dense: new Map() };
   const B = indices.length;
   for (const site of split.dense) {
-    const held: { raw?: tf.Tensor2D; sign?: tf.Tensor2D; aT?: tf.Tensor2D; dT?: tf.Tensor2D } = {};
+    const held: { raw?: tf.Tensor2D; sign?: tf.Tensor2D } = {};
     batch.dense.set(site.variable, held);
     if (form !== 'structured' || needsSign) {
       held.raw = tf.tidy(() => tf.transpose(denseGradientRows(site, B, C)) as tf.Tensor2D); // [out·in, C·B]
       if (needsSign) held.sign = tf.sign(held.raw);
     }
     if (form !== 'explicit') {
-      held.aT = tf.transpose(site.a) as tf.Tensor2D; // [in, R]
-      held.dT = tf.tidy(() => tf.transpose(tf.reshape(site.delta, [-1, site.delta.shape[2]])) as tf.Tensor2D); // [out, C·R]
+      batch.factors ??= new Map();
+      batch.factors.set(site.variable, compactFactors(site, lengths, C));
     }
   }
   if (split.vector.length) {
@@ -364,18 +384,56 @@ function holdTrainBatch(split: SplitSites, indices: number[], C: number, needsSi
   return batch;
 }
 
-/** Flops of the two dense forms for one site, evaluated batch against the whole chunk. */
-function denseCosts(site: DenseSite, lengths: number[], chunk: TrainBatch[], C: number): { explicit: number; structured: number } {
+function disposeFactors(t: TrainBatch): void {
+  for (const f of t.factors?.values() ?? []) tf.dispose([f.a, f.delta]);
+  t.factors = undefined;
+}
+
+/** The chunk's structured factors merged over its batches (TrainFactors); the batches' own are released. */
+function mergeFactors(chunk: TrainBatch[], C: number): TrainFactors | undefined {
+  if (!chunk.length || !chunk[0].factors) return undefined;
+  const indices = chunk.flatMap((t) => t.indices);
+  const sites: TrainFactors['sites'] = new Map();
+  const segs = new Map<string, tf.Tensor2D>(); // by rows per example: token-level sites share one
+  const owned: tf.Tensor[] = [];
+  try {
+    for (const variable of chunk[0].factors.keys()) {
+      const parts = chunk.map((t) => t.factors!.get(variable)!);
+      const counts = parts.flatMap((f) => f.counts);
+      const key = counts.join(',');
+      let segT = segs.get(key);
+      if (!segT) {
+        segT = tf.tidy(() => tf.transpose(segmentMatrix(counts, C)) as tf.Tensor2D); // [C·nT, C·Nc]
+        segs.set(key, segT);
+        owned.push(segT);
+      }
+      const merged = tf.tidy(() => {
+        const aT = tf.transpose(parts.length === 1 ? parts[0].a : tf.concat(parts.map((f) => f.a), 0)) as tf.Tensor2D; // [in, nT]
+        // δ class-major per batch [C·n_b, out] → [C, n_b, out], joined along the rows → [C·nT, out] → [out, C·nT]
+        const out = parts[0].delta.shape[1];
+        const d = parts.length === 1 ? parts[0].delta
+          : tf.reshape(tf.concat(parts.map((f) => tf.reshape(f.delta, [C, -1, out])), 1), [-1, out]);
+        return { aT, dT: tf.transpose(d) as tf.Tensor2D };
+      });
+      owned.push(merged.aT, merged.dT);
+      sites.set(variable, { ...merged, segT });
+    }
+  } catch (e) {
+    tf.dispose(owned);
+    throw e;
+  } finally {
+    chunk.forEach(disposeFactors);
+  }
+  return { indices, sites, dispose: () => tf.dispose(owned) };
+}
+
+/** Flops of the two dense forms for one site, evaluated batch (nE rows) against the whole chunk. */
+function denseCosts(site: DenseSite, nE: number, Be: number, Nc: number, factors: TrainFactors | undefined, C: number): { explicit: number; structured: number } {
   const [Re, inner] = site.a.shape;
   const out = site.delta.shape[2];
-  const Be = lengths.length;
-  const kC = chunk.reduce((s, t) => s + t.indices.length, 0) * C;
-  const explicit = 2 * Re * inner * out * C + 2 * Be * C * inner * out * kC;
-  let structured = 0;
-  for (const t of chunk) {
-    const Rt = t.dense.get(site.variable)?.aT?.shape[1] ?? Infinity;
-    structured += 2 * Re * Rt * inner + 2 * C * C * Re * Rt * out + 4 * C * C * Re * Rt;
-  }
+  const explicit = 2 * Re * inner * out * C + 2 * Be * C * inner * out * Nc * C;
+  const nT = factors?.sites.get(site.variable)?.aT.shape[1];
+  const structured = nT === undefined ? Infinity : 2 * nE * nT * inner + 2 * C * C * nE * nT * out + 2 * C * C * nE * nT * (1 + Be + Nc);
   return { explicit, structured };
 }
 
@@ -484,32 +542,44 @@ function holdTables(sparse: SparseGradient[], chunkIdx: number[], C: number, nee
 
 /** Contracts one recorded evaluated batch with every held train batch of the chunk and adds it into `result`. */
 async function contractBatch(
-  split: SplitSites, evalIdx: number[], lengths: number[], chunk: TrainBatch[], tables: HeldTables,
+  split: SplitSites, evalIdx: number[], lengths: number[], chunk: TrainBatch[], factors: TrainFactors | undefined, tables: HeldTables,
   targets: Target[], form: string, C: number, result: KernelResult, setName: string, M: number,
 ): Promise<void> {
   const Be = evalIdx.length;
+  const Nc = chunk.reduce((s, t) => s + t.indices.length, 0);
   // Device products: each [C·Be, C·Bt] (rows c'·Be + e, columns c·Bt + j); read back once, summed across sites in float64.
   const products: Omit<Product, 'rows'>[] = [];
+  const segs = new Map<string, tf.Tensor2D>(); // the evaluated batch's segment matrices, by rows per example
   try {
     for (const site of split.dense) {
-      const { explicit, structured } = denseCosts(site, lengths, chunk, C);
+      const nE = site.a.shape[0];
+      const { explicit, structured } = denseCosts(site, nE, Be, Nc, factors, C);
       const structuredForSgd = form === 'structured' || (form === 'auto' && structured < explicit);
       const needExplicit = targets.some((t) => t.evalSide === 'sign' || t.trainSide === 'sign' || !structuredForSgd);
       const raw = needExplicit ? denseGradientRows(site, Be, C) : undefined; // [C·Be, out·in]
       const sign = raw && targets.some((t) => t.evalSide === 'sign') ? tf.sign(raw) : undefined;
-      const dE = structuredForSgd ? tf.reshape(site.delta, [-1, site.delta.shape[2]]) as tf.Tensor2D : undefined; // [C·Re, out]
       try {
-        for (const batch of chunk) {
-          const held = batch.dense.get(site.variable)!;
-          for (const target of targets) {
-            const tensor = target.evalSide === 'raw' && target.trainSide === 'raw' && structuredForSgd
-              ? structuredDenseProduct(site.a, dE!, Be, held.aT!, held.dT!, batch.indices.length, C)
-              : tf.matMul(side({ raw, sign }, target.evalSide), side(held, target.trainSide)) as tf.Tensor2D;
-            products.push({ tensor, batch, target });
+        for (const target of targets) {
+          if (target.evalSide === 'raw' && target.trainSide === 'raw' && structuredForSgd) {
+            const train = factors!.sites.get(site.variable)!;
+            const f = compactFactors(site, lengths, C, false); // every row: sorted batches have little padding
+            try {
+              const key = f.counts.join(',');
+              let seg = segs.get(key);
+              if (!seg) { seg = segmentMatrix(f.counts, C); segs.set(key, seg); }
+              products.push({ tensor: structuredDenseProduct(f.a, f.delta, seg, train.aT, train.dT, train.segT, C), batch: factors!, target });
+            } finally {
+              tf.dispose([f.a, f.delta]);
+            }
+            continue;
+          }
+          for (const batch of chunk) {
+            const held = batch.dense.get(site.variable)!;
+            products.push({ tensor: tf.matMul(side({ raw, sign }, target.evalSide), side(held, target.trainSide)) as tf.Tensor2D, batch, target });
           }
         }
       } finally {
-        tf.dispose([raw, sign, dE].filter((x): x is tf.Tensor2D => !!x));
+        tf.dispose([raw, sign].filter((x): x is tf.Tensor2D => !!x));
       }
     }
     if (split.vector.length) {
@@ -536,5 +606,6 @@ async function contractBatch(
     await addProducts(products.map((p) => ({ ...p, rows: evalIdx })), C, result, setName, M);
   } finally {
     tf.dispose(products.map((p) => p.tensor));
+    tf.dispose([...segs.values()]);
   }
 }
