@@ -33,8 +33,9 @@ import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKin
  * input. The train set is processed in chunks of k = ⌊maxGradientsInMemory / C⌋ − 1 examples whose gradients are
  * held (dense and vector coordinates explicitly, tables sparsely); each evaluated batch then holds the explicit
  * gradients of one layer at a time, at most C·P coordinates (the batch size is capped at ⌊P / largest layer⌋), which
- * keeps the plain kernel's bound of (k + 1)·C gradient vectors. Every evaluated set, and the train set itself (for
- * train×train, made exactly symmetric afterwards), is streamed in batches against each chunk.
+ * keeps the plain kernel's bound of (k + 1)·C gradient vectors. Every evaluated set is streamed in batches against
+ * each chunk; so is the train set itself when it takes several chunks (train×train, made exactly symmetric afterwards).
+ * With one chunk, train×train comes from what the chunk holds (its gradients, or in the structured form its factors).
  *
  * Per-site products are float32 on the device and summed across sites in float64 (as the plain kernel's pieces; a
  * layer holds far fewer than 2^24 coordinates, so SignGD stays exact). Progress: one event per recorded batch
@@ -102,7 +103,7 @@ interface TrainBatch {
  */
 interface TrainFactors {
   indices: number[];
-  sites: Map<tf.Variable, { aT: tf.Tensor2D; dT: tf.Tensor2D; segT: tf.Tensor2D }>;
+  sites: Map<tf.Variable, { aT: tf.Tensor2D; dT: tf.Tensor2D; segT: tf.Tensor2D; counts: number[] }>;
   dispose(): void;
 }
 
@@ -186,9 +187,9 @@ export function structuredNtkFn<I>(
     const byLength = (inputs: I[]) => inputs.map((_, i) => i).sort((a, b) => lengthOf(inputs[a]) - lengthOf(inputs[b]) || a - b);
     const trainOrder = byLength(trainInputs);
 
-    // One chunk (the usual k-shot case, and needed for it: the held matrices must cover every train pair; they always
-    // hold the explicit dense gradients unless form is 'structured'): train×train from the held gradients.
-    const heldTrain = perChunk >= N && (runForm !== 'structured' || needsSign);
+    // One chunk (the usual k-shot case, and needed for it: the held matrices must cover every train pair): train×train
+    // from the held gradients, or for the structured form from the chunk's merged factors.
+    const heldTrain = perChunk >= N;
     // Recordings planned: every train chunk, and the streamed sets against each (onPlan: the whole call's; progress:
     // a tile's share, estimated).
     const streamed = sets.reduce((s, x) => s + (heldTrain && x.name === 'train' ? 0 : x.inputs.length), 0);
@@ -280,7 +281,7 @@ export function structuredNtkFn<I>(
               filled?.mark('train', trainOrder, p.indices);
               return true;
             });
-            if (rows.length) await contractHeldTrain(chunk, rows, tables, targets, C, result, N);
+            if (rows.length) await contractHeldTrain(chunk, rows, factors, tables, targets, C, result, N);
             continue;
           }
           const order = byLength(set.inputs);
@@ -397,7 +398,7 @@ function mergeFactors(chunk: TrainBatch[], C: number): TrainFactors | undefined 
   const segs = new Map<string, tf.Tensor2D>(); // by rows per example: token-level sites share one
   const owned: tf.Tensor[] = [];
   try {
-    for (const variable of chunk[0].factors.keys()) {
+    for (const variable of [...chunk[0].factors.keys()]) {
       const parts = chunk.map((t) => t.factors!.get(variable)!);
       const counts = parts.flatMap((f) => f.counts);
       const key = counts.join(',');
@@ -416,7 +417,14 @@ function mergeFactors(chunk: TrainBatch[], C: number): TrainFactors | undefined 
         return { aT, dT: tf.transpose(d) as tf.Tensor2D };
       });
       owned.push(merged.aT, merged.dT);
-      sites.set(variable, { ...merged, segT });
+      sites.set(variable, { ...merged, segT, counts });
+      // Release the batches' copies site by site: both at once would double the chunk's factors at the peak (~0.7 GB
+      // for a GPT-2-small chunk of 32 SST-2 prompts, ~1.3 GB for SmolLM2-135M, inside wasm's 4 GiB heap).
+      for (const t of chunk) {
+        const f = t.factors!.get(variable)!;
+        tf.dispose([f.a, f.delta]);
+        t.factors!.delete(variable);
+      }
     }
   } catch (e) {
     tf.dispose(owned);
@@ -468,16 +476,24 @@ const side = (h: { raw?: tf.Tensor2D; sign?: tf.Tensor2D }, s: Side): tf.Tensor2
 
 /**
  * train×train when the whole training set is one chunk: straight from the held gradients (dense, vector and table
- * matrices, [size, C·B] each), K = Gᵀ G per site, without recording the training set a second time. `rows`: the held
- * batches taken as the evaluated side (all of `chunk` untiled; a tile's own); the table products are whole-chunk
- * products either way (so that every entry is the same float32 product as untiled).
+ * matrices, [size, C·B] each), K = Gᵀ G per site, or for dense sites held only in structured form from the chunk's
+ * merged factors (a held batch's rows of them against all), without recording the training set a second time.
+ * `rows`: the held batches taken as the evaluated side (all of `chunk` untiled; a tile's own); the table products are
+ * whole-chunk products either way (so that every entry is the same float32 product as untiled).
  */
-async function contractHeldTrain(chunk: TrainBatch[], rows: TrainBatch[], tables: HeldTables, targets: Target[], C: number, result: KernelResult, N: number): Promise<void> {
+async function contractHeldTrain(chunk: TrainBatch[], rows: TrainBatch[], factors: TrainFactors | undefined, tables: HeldTables, targets: Target[], C: number, result: KernelResult, N: number): Promise<void> {
   const products: Product[] = [];
   try {
     for (const p of rows) {
+      const start = chunk.slice(0, chunk.indexOf(p)).reduce((s, t) => s + t.indices.length, 0); // p's first example in the chunk
+      for (const [variable, hp] of p.dense) {
+        if (hp.raw) continue;
+        const train = factors!.sites.get(variable)!;
+        for (const target of targets) products.push({ tensor: heldRowsProduct(train, start, p.indices.length, C), rows: p.indices, batch: factors!, target });
+      }
       for (const q of chunk) {
         for (const [variable, hp] of p.dense) {
+          if (!hp.raw) continue;
           const hq = q.dense.get(variable)!;
           for (const target of targets) {
             products.push({ tensor: tf.matMul(side(hp, target.evalSide), side(hq, target.trainSide), true, false) as tf.Tensor2D, rows: p.indices, batch: q, target });
@@ -499,6 +515,22 @@ async function contractHeldTrain(chunk: TrainBatch[], rows: TrainBatch[], tables
   } finally {
     tf.dispose(products.map((p) => p.tensor));
   }
+}
+
+/**
+ * The structured product of examples [start, start + B) of a chunk (as the evaluated side, their rows cut from the
+ * merged factors) against the whole chunk: [C·B, C·Nc].
+ */
+function heldRowsProduct(train: TrainFactors['sites'] extends Map<tf.Variable, infer F> ? F : never, start: number, B: number, C: number): tf.Tensor2D {
+  const counts = train.counts.slice(start, start + B);
+  const off = train.counts.slice(0, start).reduce((x, y) => x + y, 0);
+  const n = counts.reduce((x, y) => x + y, 0);
+  const nT = train.aT.shape[1];
+  return tf.tidy(() => {
+    const aE = tf.transpose(tf.slice(train.aT, [0, off], [-1, n])) as tf.Tensor2D; // [n, in]
+    const dE = tf.transpose(tf.concat(Array.from({ length: C }, (_, c) => tf.slice(train.dT, [0, c * nT + off], [-1, n])), 1)) as tf.Tensor2D; // [C·n, out]
+    return structuredDenseProduct(aE, dE, segmentMatrix(counts, C), train.aT, train.dT, train.segT, C);
+  });
 }
 
 /**

@@ -118,10 +118,10 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
       const plainSign = await empiricalNtkFn(outputFn, signParams, { kinds: ['signgd', 'asymmetric-signgd'] })(train, sets);
       assertSameKernels(await structuredNtkFn(model, signParams, opts({ kinds: ['signgd', 'asymmetric-signgd'] }))(train, sets), plainSign, 'sign kinds');
       // A budget of one explicit train example per chunk: for the SGD kernel 'auto' then holds the structured factors
-      // instead and records every input once (no re-recording per chunk): 5 held + 5 as an evaluated set + 7.
+      // instead and records every input once (no re-recording per chunk), train×train from those factors: 5 held + 7.
       let total = 0;
       assertSameKernels(await structuredNtkFn(model, all, opts({ maxGradientsInMemory: 2 * C }))(train, sets, { onProgress: (p) => { total = p.total; } }), plainSgd, 'sgd, tight budget');
-      assert.equal(total, 5 + 5 + 4 + 3, 'every input recorded once, the train set twice (held and evaluated)');
+      assert.equal(total, 5 + 4 + 3, 'every input recorded once, the train set too (train×train from the held factors)');
       // A recording budget of 1 byte: after the first batch (3), every batch is one example; same kernel.
       assertSameKernels(await structuredNtkFn(model, all, opts({ maxGradientsInMemory: 1000, recordBudgetBytes: 1 }))(train, sets), plainSgd, 'sgd, batches sized by the record budget');
       // One chunk: train×train then comes from the held gradients (batches of 3: pairs across held batches too).

@@ -127,7 +127,7 @@ describe('kernel/tiles: tiled kernel calls merged = the untiled call (1e-12 rela
     // one chunk: train×train from the held gradients (held batches of 3, 3, 1), split by held batch.
     { what: 'one chunk, train×train from the held gradients', kinds: KINDS, chunks: 1, many: 24, opts: () => ({ maxGradientsInMemory: 1000 }) },
     // SGD alone with a budget of one explicit example: the structured form, one chunk, train×train streamed.
-    { what: 'SGD, structured form, one chunk streamed', kinds: ['sgd'], chunks: 1, many: 24, opts: (bpt) => ({ maxGradientsInMemory: 2 * C, recordBudgetBytes: 20 * bpt }) },
+    { what: 'SGD, structured form, one chunk (train×train from its factors)', kinds: ['sgd'], chunks: 1, many: 24, opts: (bpt) => ({ maxGradientsInMemory: 2 * C, recordBudgetBytes: 20 * bpt }) },
   ];
   for (const { what, opts, kinds, chunks, many } of structuredCases) {
     it(`structured, ${kinds.join(' + ')}: ${what}; tiles of 1, 2, 3 and more tiles than units`, async () => {
