@@ -14,7 +14,11 @@
  * `ntk-lens kernel` on the SST-2 16-shot file (32 train × (32 dev + 872 test)), with its distance from the floor
  * (one forward and C backward passes per example at the measured matMul rate).
  *
- * Usage: npm run bench [-- --backends wasm,cpu,webgpu] [--skip-e2e] [--skip-base] [--skip-small]
+ * Decoder-only models (issue 14 §5, opt-in: about an hour each on one core): `--causal gpt2,SmolLM2-135M` runs the same
+ * SST-2 16-shot SGD kernel end to end through `ntk-lens kernel` on random checkpoints of those real shapes
+ * (bench/causal-sst2.ts), with its floor ratio, and writes their token counts for bench/pytorch_entk.py.
+ *
+ * Usage: npm run bench [-- --backends wasm,cpu,webgpu] [--skip-e2e] [--skip-base] [--skip-small] [--causal NAME,…]
  * (webgpu: a real GPU, or for a check only the software driver of scripts/setup-software-gpu.sh)
  */
 import { spawnSync } from 'node:child_process';
@@ -37,6 +41,7 @@ import { compilePrompt, labelWordIds, prepareTemplate } from '../src/engine/temp
 import { DEFAULT_PRETRAIN_CONFIG, Pretrainer } from '../src/engine/pretrain/loop';
 import { packDocuments } from '../src/engine/pretrain/packing';
 import { Rng } from '../src/engine/pretrain/rng';
+import { CAUSAL_SHAPES, runCausalSst2, writeCausalSst2, type CausalSst2Figures } from './causal-sst2';
 
 const ROOT = path.resolve(__dirname, '..');
 const SST2 = path.resolve(ROOT, '../shared/data/lm-bff/SST-2');
@@ -44,15 +49,19 @@ const SPLIT = path.join(SST2, 'k-shot/16-13');
 const TEMPLATE = '*cls**sent_0*_It_was*mask*.*sep+*';
 const WORDS = { negative: 'terrible', positive: 'great' };
 
-interface Args { backends: string[]; e2e: boolean; base: boolean; small: boolean }
+interface Args { backends: string[]; e2e: boolean; base: boolean; small: boolean; causal: string[] }
 function parseArgs(argv: string[]): Args {
-  const a: Args = { backends: ['wasm', 'cpu'], e2e: true, base: true, small: true };
+  const a: Args = { backends: ['wasm', 'cpu'], e2e: true, base: true, small: true, causal: [] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--backends') a.backends = argv[++i].split(',');
     else if (argv[i] === '--skip-e2e') a.e2e = false;
     else if (argv[i] === '--skip-base') a.base = false;
     else if (argv[i] === '--skip-small') a.small = false;
-    else throw new Error(`bench/run.ts: unknown option ${argv[i]}; use --backends wasm,cpu, --skip-e2e, --skip-base, --skip-small`);
+    else if (argv[i] === '--causal') a.causal = argv[++i].split(',');
+    else throw new Error(`bench/run.ts: unknown option ${argv[i]}; use --backends wasm,cpu, --skip-e2e, --skip-base, --skip-small, --causal ${Object.keys(CAUSAL_SHAPES).join(',')}`);
+  }
+  for (const name of a.causal) {
+    if (!(name in CAUSAL_SHAPES)) throw new Error(`bench/run.ts: --causal: unknown model '${name}'; use ${Object.keys(CAUSAL_SHAPES).join(', ')}`);
   }
   return a;
 }
@@ -265,6 +274,31 @@ async function main(): Promise<void> {
       models.push(f);
     }
     out.models = models;
+    // Decoder-only shapes, end to end (wasm only: the issue's figure; each about an hour on one core).
+    if (used === 'wasm' && args.causal.length) {
+      const causal: CausalSst2Figures[] = [];
+      for (const name of args.causal) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ntk-lens-bench-${name}-`));
+        try {
+          console.error(`  ${name}: writing a random checkpoint of the real shape and the SST-2 word tokenizer`);
+          const setup = await writeCausalSst2(name, dir);
+          const lengths = path.join(ROOT, `bench/results/sst2-lengths-${name}.json`);
+          fs.writeFileSync(lengths, JSON.stringify(setup.lengths));
+          console.error(`  ${name}: ntk-lens kernel on SST-2 16-shot (32 × ${setup.lengths.eval.length}, mean ${setup.meanTokens.toFixed(1)} tokens)`);
+          causal.push(runCausalSst2(name, setup, gflops));
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      out.causal = causal;
+      for (const c of causal) {
+        console.log(`${c.model} (random, real shape${c.parameters ? `, ${(c.parameters / 1e6).toFixed(1)}M params` : ''}): SST-2 16-shot SGD kernel `
+          + (c.exitCode === 0 ? `${c.seconds.toFixed(0)} s measured end to end (ntk-lens kernel; kernel ${c.kernelSeconds?.toFixed(0)} s), ` : `FAILED (exit ${c.exitCode}): ${c.error}\n`)
+          + `mean ${c.meanTokens.toFixed(1)} tokens, floor ${c.floorSeconds.toFixed(0)} s → ratio ${c.floorRatio.toFixed(2)}, peak RSS ${c.peakRssMB?.toFixed(0)} MB`);
+        console.log(`  PyTorch peer: /usr/bin/python3 bench/pytorch_entk.py --family ${CAUSAL_SHAPES[c.model].spec.modelType === 'gpt2' ? 'gpt2' : 'llama'} `
+          + `--threads 1 --lengths bench/results/sst2-lengths-${c.model}.json (and the shape flags in its docstring)`);
+      }
+    }
     out.peakRssMB = rss.stop() / 2 ** 20;
     out.seconds = now() - started;
     for (const m of models) {
@@ -275,7 +309,10 @@ async function main(): Promise<void> {
         + `floor ${m.floorSeconds?.toFixed(1)} s → ratio ${m.floorRatio?.toFixed(2)}`);
     }
     console.log(`peak RSS ${(out.peakRssMB as number).toFixed(0)} MB`);
-    const file = path.join(ROOT, `bench/results/${date}-${used}.json`);
+    // A causal-only run (--skip-small --skip-base --causal …) names its models, so that runs of different models in
+    // parallel processes (one core each) do not overwrite one another's file.
+    const only = !args.small && !args.base && args.causal.length ? `-${args.causal.join('+')}` : '';
+    const file = path.join(ROOT, `bench/results/${date}-${used}${only}.json`);
     fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`written ${path.relative(ROOT, file)}`);
   }
