@@ -220,7 +220,8 @@ export async function runExperiment(specFile: string | ExperimentSpec, opts: Run
       if (opts.kernelTile !== undefined) {
         // A tile job: this seed's kernel tile into the store, where the seed's run merges it (no seed lock: the run
         // itself may be waiting for this very tile).
-        if (!finetuneOnly) await runKernelTile(seedContext(loadSplits()), opts.kernelTile);
+        const tile = opts.kernelTile;
+        if (!finetuneOnly) await explained(seedContext(loadSplits()), (ctx) => runKernelTile(ctx, tile));
         continue;
       }
       // One process computes a seed at a time (another run of the same file, here or on another machine sharing the
@@ -228,7 +229,7 @@ export async function runExperiment(specFile: string | ExperimentSpec, opts: Run
       const { result, reused } = await store.withSeedLock(key, seed, async () => {
         const done = store.readSeed(key, seed);
         if (done) return { result: done, reused: true };
-        const computed = await runSeedExplained(seedContext(loadSplits()));
+        const computed = await explained(seedContext(loadSplits()), runSeed);
         store.writeSeed(key, seed, computed);
         store.removeStages(key, seed); // the seed's JSON and kernel files now hold everything the stages kept
         return { result: computed, reused: false };
@@ -316,14 +317,15 @@ export function explainOutOfMemory(e: unknown, where: { file: string; template: 
   return err;
 }
 
-async function runSeedExplained(ctx: Parameters<typeof runSeed>[0]): Promise<SeedResult> {
+/** A seed's work (its run, or one kernel tile of it), an out-of-memory failure explained with the phase it was in. */
+async function explained<T>(ctx: SeedContext, work: (ctx: SeedContext) => Promise<T>): Promise<T> {
   let phase = 'data';
   const onEvent = (e: RunEvent): void => {
     if (e.type === 'phase') phase = e.phase;
     ctx.onEvent(e);
   };
   try {
-    return await runSeed({ ...ctx, onEvent });
+    return await work({ ...ctx, onEvent });
   } catch (e) {
     throw explainOutOfMemory(e, { file: ctx.spec.file, template: ctx.template.name, seed: ctx.seed }, phase) ?? e;
   }

@@ -378,6 +378,7 @@ export async function runKernelTile(ctx: SeedContext, index: number): Promise<vo
   const prep = await prepareSeed(ctx, warn);
   try {
     const plan = kernelPlan(ctx, prep);
+    ctx.onEvent({ type: 'phase', phase: 'kernel', template: ctx.template.name, seed: ctx.seed, message: `θ0 kernel tile ${index + 1} of ${count}` });
     if (plan.computeKinds.length) await kernelTile(ctx, prep, await pinTilePlan(ctx, plan), index, undefined, warn);
   } finally {
     prep.release();

@@ -46,6 +46,8 @@ describe('kernel.tiles in a run: tile jobs and the seed\'s run compute one kerne
       assert.equal(r.templates.length, 0, 'a tile job reports no template');
       assert.ok(jobEvents.some((e) => e.type === 'log' && e.message.includes(`kernel tile ${tile + 1} of 3`)));
       assert.ok(!jobEvents.some((e) => e.type === 'step' && e.phase === 'finetune'), 'a tile job does not fine-tune');
+      // The kernel phase is announced, so that an out-of-memory failure of a tile job is explained with the kernel's remedies.
+      assert.ok(jobEvents.some((e) => e.type === 'phase' && e.phase === 'kernel' && e.message === `θ0 kernel tile ${tile + 1} of 3`));
     }
     const events: RunEvent[] = [];
     const report = await runExperiment(file, { resultsDir: out, onEvent: (e) => events.push(e) });
