@@ -96,8 +96,8 @@ export function segmentMatrix(counts: number[], C: number): tf.Tensor2D {
 
 /**
  * The structured dense contribution ⟨G_{e,c'}, G_{n,c}⟩ for every evaluated (e, c') and train (n, c), class-major:
- * rows c'·Be + e, columns c·Nt + n: [C·Be, C·Nt]. Evaluated side over its real rows: aE [nE, in], dE [C·nE, out],
- * segE = segmentMatrix (its [C·Be, C·nE]); train side transposed once and merged over the whole chunk: aTT [in, nT],
+ * rows c'·Be + e, columns c·Nt + n: [C·Be, C·Nt]. Evaluated side over its nE rows (real rows, or all rows with
+ * each padded one counted to its example: δ = 0 there): aE [nE, in], dE [C·nE, out], segE = segmentMatrix (its [C·Be, C·nE]); train side transposed once and merged over the whole chunk: aTT [in, nT],
  * dTT [out, C·nT], segTT = its segment matrix transposed [C·nT, C·Nt].
  *   K = segE · (δGram ⊙ aGram in every class block) · segTᵀ,  aGram = aE·aTT (a_s·a'_t), δGram = dE·dTT (δ_{c',s}·δ'_{c,t}).
  */

@@ -103,9 +103,12 @@ interface TrainBatch {
  */
 interface TrainFactors {
   indices: number[];
-  sites: Map<tf.Variable, { aT: tf.Tensor2D; dT: tf.Tensor2D; segT: tf.Tensor2D; counts: number[] }>;
+  sites: Map<tf.Variable, SiteFactors>;
   dispose(): void;
 }
+
+/** One dense site's merged train factors: aT [in, nT], dT [out, C·nT], segT [C·nT, C·Nc], real rows per example. */
+interface SiteFactors { aT: tf.Tensor2D; dT: tf.Tensor2D; segT: tf.Tensor2D; counts: number[] }
 
 /**
  * The chunk's table gradients on the device, restricted to the rows some train example touches (the set U; a row
@@ -521,7 +524,7 @@ async function contractHeldTrain(chunk: TrainBatch[], rows: TrainBatch[], factor
  * The structured product of examples [start, start + B) of a chunk (as the evaluated side, their rows cut from the
  * merged factors) against the whole chunk: [C·B, C·Nc].
  */
-function heldRowsProduct(train: TrainFactors['sites'] extends Map<tf.Variable, infer F> ? F : never, start: number, B: number, C: number): tf.Tensor2D {
+function heldRowsProduct(train: SiteFactors, start: number, B: number, C: number): tf.Tensor2D {
   const counts = train.counts.slice(start, start + B);
   const off = train.counts.slice(0, start).reduce((x, y) => x + y, 0);
   const n = counts.reduce((x, y) => x + y, 0);
