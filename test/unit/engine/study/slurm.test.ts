@@ -310,7 +310,8 @@ describe('study: Slurm executor', function () {
   it('an aggregation job Slurm refuses: the accepted array is cancelled, and the message says so', async function () {
     needCluster(this);
     const s = study();
-    control(s, 'sleep-0', '60');
+    // every task sleeps: a task that finished before the scancel arrived would read COMPLETED
+    for (const i of range(2)) control(s, `sleep-${i}`, '60');
     let arrayId = '';
     await assert.rejects(submitSlurm({ ...on(s), jobs: jobs(2), reportPartition: 'nope' }), (err: unknown) => {
       assert.ok(err instanceof SlurmError);
