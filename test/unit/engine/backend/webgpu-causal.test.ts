@@ -10,6 +10,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { webgpuOrSkip } from '../../../support/webgpu-suite';
 import { initBackend } from '../../../../src/engine/backend';
 import type { EncodedExample } from '../../../../src/engine/classifier/batch';
 import { promptClassifier } from '../../../../src/engine/classifier/masked-lm-classifier';
@@ -133,19 +134,7 @@ function relativeL2(actual: ArrayLike<number>, expected: ArrayLike<number>): num
 }
 
 describe('engine/backend: causal LMs on the webgpu backend (Dawn) agree with cpu', function () {
-  let previous: string;
-  before(async function () {
-    previous = tf.getBackend();
-    try {
-      await initBackend('webgpu');
-    } catch (e) {
-      console.warn(`      webgpu causal tests skipped: ${(e as Error).message.split('\n')[0]}\n`
-        + '      Set up the software driver first: eval "$(bash scripts/setup-software-gpu.sh)" (npm test does it; '
-        + 'NTK_LENS_SKIP_GPU=1 turns it off).');
-      this.skip();
-    }
-  });
-  after(async () => { if (previous) await tf.setBackend(previous); });
+  webgpuOrSkip('webgpu causal tests');
 
   CASES.forEach(({ name, config, labels }, n) => {
     it(`${name}: label-word logits and every parameter's gradient (relative L2 ≤ 1e-4); structured sgd kernel = cpu's plain kernel (≤ 1e-4)`, async function () {

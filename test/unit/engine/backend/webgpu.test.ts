@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
+import { webgpuOrSkip } from '../../../support/webgpu-suite';
 import { initBackend, mmBT, sumPairwise, transpose2d } from '../../../../src/engine/backend';
 import { readNpy } from '../../../../src/engine/report/npy';
 import { runExperiment } from '../../../../src/engine/run/experiment';
@@ -97,19 +98,7 @@ function values(n: number, seed: number): Float32Array {
 }
 
 describe('engine/backend: the webgpu backend (Dawn) agrees with cpu', function () {
-  let previous: string;
-  before(async function () {
-    previous = tf.getBackend();
-    try {
-      await initBackend('webgpu');
-    } catch (e) {
-      console.warn(`      webgpu tests skipped: ${(e as Error).message.split('\n')[0]}\n`
-        + '      Set up the software driver first: eval "$(bash scripts/setup-software-gpu.sh)" (npm test does it; '
-        + 'NTK_LENS_SKIP_GPU=1 turns it off).');
-      this.skip();
-    }
-  });
-  after(async () => { if (previous) await tf.setBackend(previous); });
+  webgpuOrSkip('webgpu tests');
 
   it("a tiny BERT's gradient of every parameter agrees to relative L2 ≤ 1e-4", async () => {
     const gpu = await bertGradients('webgpu');
