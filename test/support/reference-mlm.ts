@@ -5,7 +5,12 @@
  * (modeling_distilbert.py: its own config keys, no token types, LayerNorm eps fixed at 1e-12, q scaled by 1/√hs before
  * q·kᵀ, vocab_transform → activation → vocab_layer_norm → vocab_projector) and ElectraForMaskedLM (modeling_electra.py:
  * embedding tables of width embedding_size E, `electra.embeddings_project` H×E when E ≠ H, a generator head
- * generator_predictions.dense H→E → GELU (exact, hard-coded whatever hidden_act) → LayerNorm → generator_lm_head).
+ * generator_predictions.dense H→E → GELU (exact, hard-coded whatever hidden_act) → LayerNorm → generator_lm_head) and
+ * AlbertForMaskedLM (modeling_albert.py: E-wide embeddings, `albert.encoder.embedding_hidden_mapping_in` E→H always,
+ * then the one layer albert_layer_groups.0.albert_layers.0 applied num_hidden_layers times — attention.{query,key,
+ * value,dense} → attention.LayerNorm, ffn → hidden_act → ffn_output → full_layer_layer_norm — and AlbertMLMHead:
+ * predictions.dense H→E → hidden_act → predictions.LayerNorm → decoder (the word embeddings when tied) + bias, the
+ * bias read from predictions.bias or, where a file has only that name, predictions.decoder.bias).
  * Plain arrays and loops; slow, so only for tiny models. Padded keys are left out of the softmax entirely (rather
  * than given a large negative score).
  */
@@ -15,12 +20,12 @@ export type RefWeights = Map<string, RefTensor>;
 
 /** The config.json fields the reference reads (HF names; DistilBERT's config uses its own). */
 export interface RefConfig {
-  model_type: 'bert' | 'roberta' | 'xlm-roberta' | 'distilbert' | 'electra';
+  model_type: 'bert' | 'roberta' | 'xlm-roberta' | 'distilbert' | 'electra' | 'albert';
   vocab_size: number; pad_token_id: number; tie_word_embeddings: boolean;
   /** BertConfig-style keys (bert, roberta, xlm-roberta, electra). */
   hidden_size?: number; num_hidden_layers?: number; num_attention_heads?: number; intermediate_size?: number;
   layer_norm_eps?: number; hidden_act?: string;
-  /** ElectraConfig: width of the embeddings (default 128). */
+  /** ElectraConfig, AlbertConfig: width of the embeddings (default 128). */
   embedding_size?: number;
   /** DistilBertConfig keys. */
   dim?: number; n_layers?: number; n_heads?: number; hidden_dim?: number; activation?: string;
@@ -41,7 +46,7 @@ function dims(cfg: RefConfig): Dims {
   const H = need(cfg.hidden_size, 'hidden_size') as number;
   return {
     H,
-    E: cfg.model_type === 'electra' ? cfg.embedding_size ?? 128 : H,
+    E: cfg.model_type === 'electra' || cfg.model_type === 'albert' ? cfg.embedding_size ?? 128 : H,
     layers: need(cfg.num_hidden_layers, 'num_hidden_layers') as number,
     heads: need(cfg.num_attention_heads, 'num_attention_heads') as number,
     eps: cfg.layer_norm_eps ?? 1e-12,
@@ -178,9 +183,33 @@ function encodeDistilBert(cfg: RefConfig, W: RefWeights, ids: number[], mask: nu
   return x;
 }
 
+/** ALBERT's encoder (modeling_albert.py AlbertEmbeddings + AlbertTransformer): hidden states [T][H]. */
+function encodeAlbert(cfg: RefConfig, W: RefWeights, ids: number[], mask: number[], types: number[]): Mat {
+  const d = dims(cfg);
+  let x: Mat = ids.map((id, t) => {
+    const a = embeddingRow(w(W, 'albert.embeddings.word_embeddings.weight'), id);
+    const b = embeddingRow(w(W, 'albert.embeddings.position_embeddings.weight'), t);
+    const c = embeddingRow(w(W, 'albert.embeddings.token_type_embeddings.weight'), types[t]);
+    return a.map((v, i) => v + b[i] + c[i]); // [E]
+  });
+  x = layerNorm(x, w(W, 'albert.embeddings.LayerNorm.weight'), w(W, 'albert.embeddings.LayerNorm.bias'), d.eps);
+  x = linear(x, w(W, 'albert.encoder.embedding_hidden_mapping_in.weight'), w(W, 'albert.encoder.embedding_hidden_mapping_in.bias')); // [T][H]
+  const L = 'albert.encoder.albert_layer_groups.0.albert_layers.0.'; // the same weights at every depth
+  const lin = (name: string, input: Mat): Mat => linear(input, w(W, `${L}${name}.weight`), w(W, `${L}${name}.bias`));
+  const ln = (name: string, input: Mat): Mat => layerNorm(input, w(W, `${L}${name}.weight`), w(W, `${L}${name}.bias`), d.eps);
+  for (let depth = 0; depth < d.layers; depth++) {
+    const ctx = attention(lin('attention.query', x), lin('attention.key', x), lin('attention.value', x), mask, d.heads, false);
+    const attn = ln('attention.LayerNorm', add(lin('attention.dense', ctx), x));
+    const ffn = lin('ffn_output', lin('ffn', attn).map((row) => row.map((u) => act(d.act, u))));
+    x = ln('full_layer_layer_norm', add(ffn, attn));
+  }
+  return x;
+}
+
 /** The hidden states [T][H] of one sequence. */
 function encodeOne(cfg: RefConfig, W: RefWeights, ids: number[], mask: number[], types: number[]): Mat {
   if (cfg.model_type === 'distilbert') return encodeDistilBert(cfg, W, ids, mask);
+  if (cfg.model_type === 'albert') return encodeAlbert(cfg, W, ids, mask, types);
   const p = cfg.model_type === 'bert' ? 'bert.' : cfg.model_type === 'electra' ? 'electra.' : 'roberta.';
   const d = dims(cfg);
   const eps = d.eps;
@@ -223,6 +252,8 @@ function headOne(cfg: RefConfig, W: RefWeights, x: Mat): Mat {
       'distilbert.embeddings.word_embeddings.weight', d.act, 1e-12],
     electra: ['generator_predictions.dense', 'generator_predictions.LayerNorm', 'generator_lm_head.bias',
       'generator_lm_head.weight', 'electra.embeddings.word_embeddings.weight', 'gelu', d.eps],
+    albert: ['predictions.dense', 'predictions.LayerNorm', W.has('predictions.bias') ? 'predictions.bias' : 'predictions.decoder.bias',
+      'predictions.decoder.weight', 'albert.embeddings.word_embeddings.weight', d.act, d.eps],
   };
   const [dense, norm, bias, decoderName, word, headAct, headEps] = names[cfg.model_type];
   let t = linear(x, w(W, `${dense}.weight`), w(W, `${dense}.bias`)).map((row) => row.map((u) => act(headAct, u)));

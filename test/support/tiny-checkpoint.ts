@@ -1,5 +1,5 @@
 /**
- * Writes tiny random masked-LM checkpoints (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA generator) for tests, with its own safetensors writer and its own
+ * Writes tiny random masked-LM checkpoints (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA generator, ALBERT) for tests, with its own safetensors writer and its own
  * list of Hugging Face tensor names (independent of src/engine/model), and returns the float64 weights for
  * reference-mlm.ts. Values are random but chosen exactly representable in the stored dtype, so the reference sees
  * precisely what the loader should read. Scales give logits of order 1 and non-trivial biases and LayerNorms.
@@ -9,17 +9,19 @@ import * as path from 'node:path';
 import type { RefConfig, RefTensor, RefWeights } from './reference-mlm';
 
 export interface TinySpec {
-  modelType: 'bert' | 'roberta' | 'xlm-roberta' | 'distilbert' | 'electra';
-  /** ELECTRA: embedding_size E (default 12, ≠ hidden 16, so embeddings_project exists). */
+  modelType: 'bert' | 'roberta' | 'xlm-roberta' | 'distilbert' | 'electra' | 'albert';
+  /** ELECTRA, ALBERT: embedding_size E (default 12, ≠ hidden 16, so ELECTRA's embeddings_project exists). */
   embeddingSize?: number;
+  /** ALBERT: which names hold the vocabulary bias (default 'bias': predictions.bias; 'decoder': predictions.decoder.bias only; 'both'). */
+  albertBias?: 'bias' | 'decoder' | 'both';
   dtype?: 'F32' | 'F16' | 'BF16';
   shards?: number; // > 1 writes model.safetensors.index.json and shards
   tied?: boolean; // default true
   stripPrefix?: boolean; // store backbone keys without their prefix (bert./roberta./distilbert./electra., as bare BertModel checkpoints do)
-  extras?: boolean; // add pooler weights (BERT, (XLM-)RoBERTa), an I64 position_ids buffer and (BERT) NSP head, which the loader must ignore
+  extras?: boolean; // add pooler weights (BERT, (XLM-)RoBERTa, ALBERT), an I64 position_ids buffer and (BERT) NSP head, (ALBERT) SOP head, which the loader must ignore
   hiddenAct?: string;
   seed?: number;
-  layers?: number;
+  layers?: number; // default 2 (ALBERT: 3, so that the shared layer is applied more than twice)
 }
 
 export interface TinyCheckpoint { dir: string; config: RefConfig & Record<string, unknown>; weights: RefWeights }
@@ -87,6 +89,25 @@ function layout(cfg: RefConfig, maxPos: number, typeVocab: number): [string, num
   }
   const H = cfg.hidden_size!;
   const I = cfg.intermediate_size!;
+  if (cfg.model_type === 'albert') { // AlbertForMaskedLM: one layer group of one layer, whatever num_hidden_layers
+    const E = cfg.embedding_size!;
+    const L = 'albert.encoder.albert_layer_groups.0.albert_layers.0.';
+    const out: [string, number[]][] = [
+      ['albert.embeddings.word_embeddings.weight', [V, E]],
+      ['albert.embeddings.position_embeddings.weight', [maxPos, E]],
+      ['albert.embeddings.token_type_embeddings.weight', [typeVocab, E]],
+      ['albert.embeddings.LayerNorm.weight', [E]], ['albert.embeddings.LayerNorm.bias', [E]],
+      ['albert.encoder.embedding_hidden_mapping_in.weight', [H, E]], ['albert.encoder.embedding_hidden_mapping_in.bias', [H]],
+    ];
+    for (const m of ['query', 'key', 'value', 'dense']) out.push([`${L}attention.${m}.weight`, [H, H]], [`${L}attention.${m}.bias`, [H]]);
+    out.push([`${L}attention.LayerNorm.weight`, [H]], [`${L}attention.LayerNorm.bias`, [H]]);
+    out.push([`${L}ffn.weight`, [I, H]], [`${L}ffn.bias`, [I]], [`${L}ffn_output.weight`, [H, I]], [`${L}ffn_output.bias`, [H]]);
+    out.push([`${L}full_layer_layer_norm.weight`, [H]], [`${L}full_layer_layer_norm.bias`, [H]]);
+    out.push(['predictions.dense.weight', [E, H]], ['predictions.dense.bias', [E]]);
+    out.push(['predictions.LayerNorm.weight', [E]], ['predictions.LayerNorm.bias', [E]], ['predictions.bias', [V]]);
+    if (!cfg.tie_word_embeddings) out.push(['predictions.decoder.weight', [V, E]]);
+    return out;
+  }
   const E = cfg.model_type === 'electra' ? cfg.embedding_size! : H;
   const p = tinyPrefix(cfg.model_type);
   const out: [string, number[]][] = [
@@ -163,7 +184,7 @@ export async function writeTinyCheckpoint(dir: string, spec: TinySpec): Promise<
   const roberta = spec.modelType === 'roberta' || spec.modelType === 'xlm-roberta';
   const architectures = {
     bert: 'BertForMaskedLM', roberta: 'RobertaForMaskedLM', 'xlm-roberta': 'XLMRobertaForMaskedLM',
-    distilbert: 'DistilBertForMaskedLM', electra: 'ElectraForMaskedLM',
+    distilbert: 'DistilBertForMaskedLM', electra: 'ElectraForMaskedLM', albert: 'AlbertForMaskedLM',
   };
   const common = {
     architectures: [architectures[spec.modelType]], model_type: spec.modelType, vocab_size: 37, max_position_embeddings: 20,
@@ -176,13 +197,21 @@ export async function writeTinyCheckpoint(dir: string, spec: TinySpec): Promise<
       activation: spec.hiddenAct ?? 'gelu', dropout: 0.1, attention_dropout: 0.1, sinusoidal_pos_embds: false,
       qa_dropout: 0.1, seq_classif_dropout: 0.2, initializer_range: 0.02,
     }
-    : {
-      ...common, hidden_size: 16, num_hidden_layers: spec.layers ?? 2, num_attention_heads: 4,
-      intermediate_size: 24, type_vocab_size: roberta ? 1 : 2,
-      layer_norm_eps: roberta ? 1e-5 : 1e-12, hidden_act: spec.hiddenAct ?? 'gelu',
-      hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
-      ...(spec.modelType === 'electra' ? { embedding_size: spec.embeddingSize ?? 12 } : {}),
-    };
+    : spec.modelType === 'albert'
+      ? { // AlbertConfig as albert-base-v2 writes it (sizes shrunk)
+        ...common, model_type: 'albert', embedding_size: spec.embeddingSize ?? 12, hidden_size: 16,
+        num_hidden_layers: spec.layers ?? 3, num_hidden_groups: 1, inner_group_num: 1, num_attention_heads: 4,
+        intermediate_size: 24, type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_act: spec.hiddenAct ?? 'gelu_new',
+        hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, classifier_dropout_prob: 0.1,
+        position_embedding_type: 'absolute', bos_token_id: 2, eos_token_id: 3,
+      }
+      : {
+        ...common, hidden_size: 16, num_hidden_layers: spec.layers ?? 2, num_attention_heads: 4,
+        intermediate_size: 24, type_vocab_size: roberta ? 1 : 2,
+        layer_norm_eps: roberta ? 1e-5 : 1e-12, hidden_act: spec.hiddenAct ?? 'gelu',
+        hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
+        ...(spec.modelType === 'electra' ? { embedding_size: spec.embeddingSize ?? 12 } : {}),
+      };
   const rand = prng(spec.seed ?? 1234);
   const normalish = (): number => (rand() + rand() + rand() - 1.5) * 2; // mean 0, std 1, bounded by 3
   const weights: RefWeights = new Map();
@@ -198,14 +227,19 @@ export async function writeTinyCheckpoint(dir: string, spec: TinySpec): Promise<
       || name === 'vocab_projector.weight' || name === 'generator_lm_head.weight';
     const scale = isNormWeight ? 0.2 : isBias ? 0.1 : isEmbedding ? 0.5 : 1 / Math.sqrt(shape[1]);
     for (let i = 0; i < n; i++) values[i] = representable((isNormWeight ? 1 : 0) + scale * normalish(), dtype);
-    weights.set(name, { shape, values } satisfies RefTensor);
-    const stored = spec.stripPrefix && name.startsWith(prefix) ? name.slice(prefix.length) : name;
-    raw.push({ name: stored, dtype, shape, bytes: encodeValues(values, dtype) });
+    // ALBERT's vocabulary bias under predictions.bias, predictions.decoder.bias (its alias in AlbertMLMHead) or both.
+    const albertBias = spec.modelType === 'albert' && name === 'predictions.bias' ? spec.albertBias ?? 'bias' : undefined;
+    const names = albertBias === 'decoder' ? ['predictions.decoder.bias'] : albertBias === 'both' ? [name, 'predictions.decoder.bias'] : [name];
+    weights.set(names[0], { shape, values } satisfies RefTensor);
+    for (const n of names) {
+      const stored = spec.stripPrefix && n.startsWith(prefix) ? n.slice(prefix.length) : n;
+      raw.push({ name: stored, dtype, shape, bytes: encodeValues(values, dtype) });
+    }
   }
   if (spec.extras) {
-    if (spec.modelType === 'bert' || roberta) { // DistilBERT and ELECTRA have no pooler
+    if (spec.modelType === 'bert' || roberta || spec.modelType === 'albert') { // DistilBERT and ELECTRA have no pooler
       const H = config.hidden_size!;
-      const pooler = spec.stripPrefix ? 'pooler.dense' : `${prefix}pooler.dense`;
+      const pooler = `${spec.stripPrefix ? '' : prefix}pooler${spec.modelType === 'albert' ? '' : '.dense'}`; // AlbertModel: pooler is the Linear itself
       raw.push({ name: `${pooler}.weight`, dtype, shape: [H, H], bytes: encodeValues(new Float64Array(H * H), dtype) });
       raw.push({ name: `${pooler}.bias`, dtype, shape: [H], bytes: encodeValues(new Float64Array(H), dtype) });
     }
@@ -215,6 +249,7 @@ export async function writeTinyCheckpoint(dir: string, spec: TinySpec): Promise<
       shape: [1, maxPos], bytes: new Uint8Array(posIds.buffer),
     });
     if (spec.modelType === 'bert') raw.push({ name: 'cls.seq_relationship.bias', dtype, shape: [2], bytes: encodeValues(new Float64Array(2), dtype) });
+    if (spec.modelType === 'albert') raw.push({ name: 'sop_classifier.classifier.bias', dtype, shape: [2], bytes: encodeValues(new Float64Array(2), dtype) });
   }
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));

@@ -11,12 +11,13 @@ export type ParameterGroup = 'embeddings' | 'encoder' | 'head';
  *   the 'head' group and stays);
  * - 'head': only the 'head' group (the kernel of training the head alone);
  * - 'biases': only tensors whose name contains "bias" (reference `--only_biases`, the BitFit kernel).
- * Never the attention key biases of the masked LMs (`…attention.self.key.bias`, DistilBERT's `…attention.k_lin.bias`): adding b_k to every key adds q·b_k to all scores of a
+ * Never the attention key biases of the masked LMs (`…attention.self.key.bias`, DistilBERT's `…attention.k_lin.bias`,
+ * ALBERT's shared `…albert_layers.0.attention.key.bias`, zero at every depth so zero in sum): adding b_k to every key adds q·b_k to all scores of a
  * query, which the softmax ignores, so ∂f/∂b_k ≡ 0. They add exactly nothing to the SGD kernel; computed in floating
  * point they only add rounding noise, whose random signs would count ±1 each in the sign kernels (the reference code
  * includes them; README "Where we deviate").
  */
-export const IDENTICALLY_ZERO_GRADIENT = /attention\.(self\.key|k_lin)\.bias$/; // BERT/RoBERTa/XLM-R/ELECTRA; DistilBERT
+export const IDENTICALLY_ZERO_GRADIENT = /attention\.(self\.key|k_lin)\.bias$|albert_layers\.\d+\.attention\.key\.bias$/; // BERT/RoBERTa/XLM-R/ELECTRA; DistilBERT; ALBERT
 
 export type ParameterSubset = 'all' | 'no-embeddings' | 'head' | 'biases';
 

@@ -21,6 +21,21 @@ export function realRows(rowsPerExample: number, length: number): number {
 }
 
 /**
+ * The real rows of an example at a site whose rows may be laid out in blocks (structured-types.ts `blocks`): per
+ * block, [offset in the example's rows, count], count = min(block size, length): each block is padded after the
+ * example's length. One block [[0, min(rowsPerExample, length)]] for a site without blocks.
+ */
+export function realRowBlocks(site: { rowsPerExample: number; blocks?: readonly number[] }, length: number): [number, number][] {
+  const blocks = site.blocks ?? [site.rowsPerExample];
+  let offset = 0;
+  return blocks.map((size) => {
+    const block: [number, number] = [offset, realRows(size, length)];
+    offset += size;
+    return block;
+  });
+}
+
+/**
  * Explicit per-(example, class) gradients of a dense site, class-major: row c·B + b holds G_{b,c} = Δ_{b,c}ᵀ A_b
  * [out, in] (the weight's own layout) flattened: [C·B, out·in]. One batched matMul straight from the recorded
  * layouts, δ [C, B, T, out] (transposed inside the product) against a [B, T, in] shared by the C classes, over the
@@ -61,20 +76,24 @@ export interface CompactFactors {
  * The factors of a dense site without the batch's padded rows (they add nothing, but the Gram products would pay
  * for them: a train batch of 8 padded to its longest prompt is ~15 % padding). `compact: false` keeps every row
  * (a padded row has δ = 0 and counts for its example in the segment matrix): the evaluated batches are sorted by
- * length among many, so their padding is small and cutting it would cost more than it saves. Caller disposes.
+ * length among many, so their padding is small and cutting it would cost more than it saves. A site in blocks
+ * (a shared weight's merged site: L blocks of T rows per example) keeps the real rows of each block, in order, so
+ * an example's kept rows stay contiguous in the result. Caller disposes.
  */
 export function compactFactors(site: DenseSite, lengths: number[], C: number, compact = true): CompactFactors {
   const rpe = site.rowsPerExample;
-  const counts = lengths.map((len) => (compact ? realRows(rpe, len) : rpe));
+  const kept = lengths.map((len) => (compact ? realRowBlocks(site, len) : [[0, rpe] as [number, number]])); // per example: [offset, count] per block
+  const counts = kept.map((blocks) => blocks.reduce((s, [, k]) => s + k, 0));
   const out = site.delta.shape[2];
   const n = counts.reduce((x, y) => x + y, 0);
   if (n === lengths.length * rpe) {
     return { a: tf.clone(site.a), delta: tf.reshape(site.delta, [C * n, out]) as tf.Tensor2D, counts };
   }
-  // Each example's real rows are contiguous: one slice per example (tfjs-wasm's GatherV2 is ~20× slower).
+  // Each block's real rows are contiguous: one slice per (example, block) (tfjs-wasm's GatherV2 is ~20× slower).
+  const slices = kept.flatMap((blocks, b) => blocks.filter(([, k]) => k > 0).map(([o, k]) => [b * rpe + o, k] as const));
   return tf.tidy(() => ({
-    a: tf.concat(counts.map((k, b) => tf.slice(site.a, [b * rpe, 0], [k, -1])), 0) as tf.Tensor2D, // [n, in]
-    delta: tf.reshape(tf.concat(counts.map((k, b) => tf.slice(site.delta, [0, b * rpe, 0], [-1, k, -1])), 1), [C * n, out]) as tf.Tensor2D, // [C, n, out] → [C·n, out]
+    a: tf.concat(slices.map(([r, k]) => tf.slice(site.a, [r, 0], [k, -1])), 0) as tf.Tensor2D, // [n, in]
+    delta: tf.reshape(tf.concat(slices.map(([r, k]) => tf.slice(site.delta, [0, r, 0], [-1, k, -1])), 1), [C * n, out]) as tf.Tensor2D, // [C, n, out] → [C·n, out]
     counts,
   }));
 }

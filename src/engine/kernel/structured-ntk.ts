@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { throwIfAborted, yieldToEventLoop } from '../util/abort';
 import { defaultMaxGradients } from './empirical-ntk';
 import { mmBT } from '../backend/matmul';
+import { mergeSharedSites } from './shared-sites';
 import { compactFactors, denseGradientRows, segmentMatrix, sparseGradients, structuredDenseProduct, vectorGradientRows, type CompactFactors, type SparseGradient } from './structured-features';
-import type { DenseSite, RowsSite, Site, StructuredModel, VectorSite } from './structured-types';
+import type { DenseSite, Recording, RowsSite, Site, StructuredModel, VectorSite } from './structured-types';
 import { checkTile, FilledPairs, PlanFingerprint, symmetrizeTrain, TileAssigner } from './tiles';
 import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKind, KernelParameter, KernelResult, KernelRunOptions } from './types';
 
@@ -17,6 +18,9 @@ import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKin
  *   dense W:   G = Σ_t a_t ⊗ δ_t     and   ⟨G, G'⟩ = Σ_{t,s} (δ_t·δ'_s)(a_t·a'_s)
  *   bias, LN:  Σ_t δ_t (⊙ x̂_t)
  *   tables:    only the rows of the example's tokens (and the C label-word rows of the decoder), merged by row id.
+ * A weight read at several sites (ALBERT's one layer at every depth) is first merged into one site per variable whose
+ * rows per example are those of all its sites (shared-sites.ts): the sum over depths of a ⊗ δ, cross-depth terms
+ * included in the structured form; the flop count of the two forms then sees its L·T rows per example.
  * Dense layers use, per (layer, evaluated batch), the cheaper of the explicit form (form G_{m,c'} = A_mᵀΔ_{m,c'},
  * then one [Be·C, in·out]×[in·out, Bt·C] matMul against the held train gradients) and the structured form (Gram
  * matrices of a and δ: O(T_m·T_n·(in + C²·out)) per pair), by flop count (`form: 'auto'`). Embedding tables are
@@ -229,7 +233,7 @@ export function structuredNtkFn<I>(
     const recordBatch = async (inputs: I[], measure: boolean) => {
       throwIfAborted(signal, `kernel (after ${done} of ${total} examples)`);
       const bytesBefore = tf.memory().numBytes;
-      const rec = await model.record(inputs);
+      const rec = oneSitePerVariable(await model.record(inputs));
       if (measure) bytesPerToken = Math.max(bytesPerToken, (tf.memory().numBytes - bytesBefore) / tokensOf(inputs));
       done += inputs.length;
       total = Math.max(total, done); // a tile's total is an estimate
@@ -323,6 +327,19 @@ export function structuredNtkFn<I>(
     else symmetrizeTrain(result, N, C);
     return result;
   };
+}
+
+/** The recording with one dense or vector site per variable (shared-sites.ts); disposing it releases both. */
+function oneSitePerVariable(rec: Recording): Recording {
+  let merged;
+  try {
+    merged = mergeSharedSites(rec.sites);
+  } catch (e) {
+    rec.dispose();
+    throw e;
+  }
+  const release = merged.dispose;
+  return { sites: merged.sites, outputs: rec.outputs, dispose: () => { release(); rec.dispose(); } };
 }
 
 interface SplitSites { dense: DenseSite[]; vector: VectorSite[]; rows: RowsSite[]; dispose(): void }

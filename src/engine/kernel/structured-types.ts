@@ -10,7 +10,9 @@
  *   - rows   y_t = E[id_t] (+ …):   ∂f_c(x_b)/∂E = Σ_{t ∈ b} e_{id_t} ⊗ δ_{c,t}     (vocabulary-sparse: only the rows used).
  * Rows of a site: R = B·rowsPerExample, example b owning rows [b·rowsPerExample, (b+1)·rowsPerExample). Token-level
  * sites have rowsPerExample = T (the batch's padded length), of which the first `length(x_b)` rows are real; padded
- * rows carry zero cotangents and are skipped. C classes.
+ * rows carry zero cotangents and are skipped. A site may instead lay an example's rows out as consecutive `blocks`,
+ * each padded after the example's length (the merged site of a weight read at several depths, shared-sites.ts: L
+ * blocks of T rows). C classes.
  */
 import type * as tf from '@tensorflow/tfjs';
 
@@ -19,6 +21,11 @@ export interface DenseSite {
   /** W [out, in]. */
   variable: tf.Variable;
   rowsPerExample: number;
+  /**
+   * The example's rows as consecutive blocks of these sizes (Σ = rowsPerExample), each with its first
+   * min(size, length) rows real and the rest padding; absent: one block. Set by mergeSharedSites (shared-sites.ts).
+   */
+  blocks?: readonly number[];
   /** Input activations a [R, in]. */
   a: tf.Tensor2D;
   /** Output cotangents δ [C, R, out]. */
@@ -30,6 +37,11 @@ export interface VectorSite {
   /** v [size]. */
   variable: tf.Variable;
   rowsPerExample: number;
+  /**
+   * The example's rows as consecutive blocks of these sizes (Σ = rowsPerExample), each with its first
+   * min(size, length) rows real and the rest padding; absent: one block. Set by mergeSharedSites (shared-sites.ts).
+   */
+  blocks?: readonly number[];
   /** Output cotangents δ [C, R, size]. */
   delta: tf.Tensor3D;
   /** u [R, size] (LayerNorm: x̂); absent for a bias (u = 1). */

@@ -1,7 +1,8 @@
 /**
  * The masked LM assembled from its blocks: `encode` (embeddings → encoder layers → last hidden states) and
- * `mlmLogits` (the MLM head), for BERT, RoBERTa, XLM-RoBERTa, DistilBERT and the ELECTRA generator alike
- * (param-names.ts maps each family's tensor names onto the same roles). B batch, T tokens, H hidden, V vocabulary, C label ids.
+ * `mlmLogits` (the MLM head), for BERT, RoBERTa, XLM-RoBERTa, DistilBERT, the ELECTRA generator and ALBERT alike
+ * (param-names.ts maps each family's tensor names onto the same roles; ALBERT's layer i names the same shared
+ * variables for every i, so autodiff sums each shared weight's gradient over the depths by itself). B batch, T tokens, H hidden, V vocabulary, C label ids.
  */
 import * as tf from '@tensorflow/tfjs';
 import { attentionBias } from './attention';
@@ -37,7 +38,7 @@ export function encode(params: Params, config: EncoderConfig, batch: EncoderBatc
     const dropout = makeDropout(options.training, options.seed);
     const bias = attentionBias(batch.attentionMask); // [B, 1, 1, T]
     let x = embed(params, config, batch.inputIds, batch.tokenTypeIds, dropout); // [B·T, H]
-    for (let i = 0; i < config.numLayers; i++) x = encoderLayer(params, config, i, x, bias, B, T, dropout);
+    for (let i = 0; i < config.numLayers; i++) x = encoderLayer(params, config, i, x, bias, B, T, dropout); // ALBERT: one layer, L times
     return tf.reshape(x, [B, T, config.hiddenSize]) as tf.Tensor3D; // [B, T, H]
   });
 }

@@ -28,7 +28,7 @@ async function readCheckpointConfig(dir: string): Promise<EncoderConfig> {
 
 /**
  * Loads config.json and the safetensors weights of a masked-LM folder (bert, roberta, xlm-roberta, distilbert,
- * electra generator) into trainable variables.
+ * electra generator, albert) into trainable variables.
  * The caller owns the returned Params (dispose with disposeParams).
  */
 export async function loadCheckpoint(dir: string): Promise<{ config: EncoderConfig; params: Params; dir: string }> {

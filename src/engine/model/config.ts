@@ -1,15 +1,17 @@
 /**
  * EncoderConfig: one normalised record for the Hugging Face masked-LM configs (config.json) of BERT's layout:
  * `bert`, `roberta`, `xlm-roberta` (RoBERTa's layout and names, another vocabulary), `distilbert` (BERT without
- * token types, its own tensor and config names) and `electra` (the generator, ElectraForMaskedLM: embeddings of
- * width E ≠ H are projected to H, and its head maps back to E). Anything else is an error naming the file, never a guess.
+ * token types, its own tensor and config names), `electra` (the generator, ElectraForMaskedLM: embeddings of
+ * width E ≠ H are projected to H, and its head maps back to E) and `albert` (AlbertForMaskedLM: E-wide embeddings
+ * projected to H as ELECTRA's, an H → E head, and ONE layer's weights applied at every one of the L depths).
+ * Anything else is an error naming the file, never a guess.
  */
 
-export type ModelType = 'bert' | 'roberta' | 'xlm-roberta' | 'distilbert' | 'electra';
+export type ModelType = 'bert' | 'roberta' | 'xlm-roberta' | 'distilbert' | 'electra' | 'albert';
 export type HiddenAct = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
 
 /** The masked-LM model_types parseEncoderConfig reads. */
-export const MASKED_MODEL_TYPES: readonly ModelType[] = ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'electra'];
+export const MASKED_MODEL_TYPES: readonly ModelType[] = ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'electra', 'albert'];
 
 export interface EncoderConfig {
   readonly modelType: ModelType;
@@ -34,13 +36,22 @@ export interface EncoderConfig {
   readonly hiddenDropout: number;
   readonly attentionDropout: number;
   /**
-   * ELECTRA only (absent for the other types): E, the width of the embedding tables, of the head's output and of
-   * the decoder. When E ≠ H, `electra.embeddings_project` (H×E) maps the embeddings to H.
+   * ELECTRA and ALBERT only (absent for the other types): E, the width of the embedding tables, of the head's output
+   * and of the decoder. ELECTRA: when E ≠ H, `electra.embeddings_project` (H×E) maps the embeddings to H; ALBERT
+   * always has its `embedding_hidden_mapping_in` (H×E), whatever E.
    */
   readonly embeddingSize?: number;
 }
 
-/** E: the width of the embedding tables and of the decoder (H except for an ELECTRA generator). */
+/**
+ * Whether every depth applies the same layer's weights (ALBERT with num_hidden_groups = inner_group_num = 1): the
+ * forward reads one set of variables L times, and the kernel sums each shared weight's contributions over the depths.
+ */
+export function sharesLayers(config: EncoderConfig): boolean {
+  return config.modelType === 'albert';
+}
+
+/** E: the width of the embedding tables and of the decoder (H except for an ELECTRA generator or ALBERT). */
 export function embeddingWidth(config: EncoderConfig): number {
   return config.embeddingSize ?? config.hiddenSize;
 }
@@ -63,6 +74,7 @@ export function architectureName(config: EncoderConfig): string {
     case 'xlm-roberta': return 'XLMRobertaForMaskedLM';
     case 'distilbert': return 'DistilBertForMaskedLM';
     case 'electra': return 'ElectraForMaskedLM';
+    case 'albert': return 'AlbertForMaskedLM';
   }
 }
 
@@ -79,6 +91,11 @@ const DEFAULTS: Record<ModelType, Record<string, unknown>> = {
     type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_act: 'gelu', pad_token_id: 0, max_position_embeddings: 512,
     embedding_size: 128,
   },
+  // AlbertConfig (albert-base-v2 writes every key; these are transformers' defaults).
+  albert: {
+    type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_act: 'gelu_new', pad_token_id: 0, max_position_embeddings: 512,
+    embedding_size: 128, num_hidden_groups: 1, inner_group_num: 1,
+  },
 };
 
 function configError(file: string, message: string): Error {
@@ -92,13 +109,12 @@ const DISTILBERT_KEYS: Record<string, string> = {
 };
 
 const SUPPORTED_TEXT = 'ntk-lens supports the masked LMs bert and roberta (e.g. bert-base-uncased, roberta-base), plus '
-  + 'xlm-roberta, distilbert and electra (e.g. xlm-roberta-base, distilbert-base-uncased, the generator '
-  + 'google/electra-small-generator), and the causal LMs gpt2, gpt_neox, llama, mistral and qwen2 (e.g. gpt2, '
+  + 'xlm-roberta, distilbert, electra and albert (e.g. xlm-roberta-base, distilbert-base-uncased, the generator '
+  + 'google/electra-small-generator, albert-base-v2), and the causal LMs gpt2, gpt_neox, llama, mistral and qwen2 (e.g. gpt2, '
   + 'EleutherAI/pythia-70m, HuggingFaceTB/SmolLM2-135M).';
 
 /** Why a model_type that is a masked LM of another layout is not read (the error says so instead of only "unsupported"). */
 const NOT_SUPPORTED_WHY: Record<string, string> = {
-  albert: 'ALBERT shares one layer\'s weights across all layers and factorises the embeddings; ntk-lens does not read it yet',
   modernbert: 'ModernBERT (rotary positions, GeGLU, alternating local/global attention, no biases) is a different layout; '
     + 'ntk-lens does not read it yet',
 };
@@ -153,6 +169,16 @@ export function parseEncoderConfig(json: unknown, file: string): EncoderConfig {
   if (hiddenSize % numHeads !== 0) {
     throw configError(file, `${keyOf('hidden_size')} ${hiddenSize} is not divisible by ${keyOf('num_attention_heads')} ${numHeads}.`);
   }
+  if (type === 'albert') {
+    // Several layer groups, or several layers inside a group, would be several weight sets (no released ALBERT has them).
+    const groups = get('num_hidden_groups');
+    const inner = get('inner_group_num');
+    if (groups !== 1 || inner !== 1) {
+      throw configError(file, `"num_hidden_groups" is ${JSON.stringify(groups)} and "inner_group_num" is ${JSON.stringify(inner)}: `
+        + 'ntk-lens reads ALBERT with one layer group of one layer (num_hidden_groups = inner_group_num = 1, as every '
+        + 'released ALBERT checkpoint), whose weights every depth shares.');
+    }
+  }
   const padTokenId = int('pad_token_id', 0);
   const tie = raw.tie_word_embeddings ?? true;
   if (typeof tie !== 'boolean') throw configError(file, `"tie_word_embeddings" must be true or false, found ${JSON.stringify(tie)}.`);
@@ -173,7 +199,7 @@ export function parseEncoderConfig(json: unknown, file: string): EncoderConfig {
     tieWordEmbeddings: tie,
     hiddenDropout: num('hidden_dropout_prob', 0.1, 0, 0.999),
     attentionDropout: num('attention_probs_dropout_prob', 0.1, 0, 0.999),
-    ...(type === 'electra' ? { embeddingSize: int('embedding_size', 1) } : {}),
+    ...(type === 'electra' || type === 'albert' ? { embeddingSize: int('embedding_size', 1) } : {}),
   };
 }
 
@@ -212,13 +238,15 @@ export function encoderConfigToJson(config: EncoderConfig): Record<string, unkno
     hidden_dropout_prob: config.hiddenDropout,
     attention_probs_dropout_prob: config.attentionDropout,
     position_embedding_type: 'absolute',
-    ...(config.modelType === 'electra' ? { embedding_size: embeddingWidth(config) } : {}),
+    ...(config.modelType === 'electra' || config.modelType === 'albert' ? { embedding_size: embeddingWidth(config) } : {}),
+    ...(config.modelType === 'albert' ? { num_hidden_groups: 1, inner_group_num: 1 } : {}),
   };
 }
 
 /**
  * Builds a config in code (tests, pre-training from scratch); unspecified fields take the type's defaults (RoBERTa's
- * for xlm-roberta; DistilBERT: no token types, LayerNorm eps 1e-12 whatever is given; ELECTRA: E = H unless given).
+ * for xlm-roberta; DistilBERT: no token types, LayerNorm eps 1e-12 whatever is given; ELECTRA, ALBERT: E = H unless
+ * given).
  */
 export function makeEncoderConfig(
   fields: Partial<Omit<EncoderConfig, 'positionOffset'>> & Pick<EncoderConfig, 'modelType'>,

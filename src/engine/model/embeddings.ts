@@ -1,6 +1,7 @@
 /**
  * Embeddings: word + position + token type, then LayerNorm and dropout (BertEmbeddings / RobertaEmbeddings; DistilBERT
- * has no token types; ELECTRA's tables are E wide and `embeddings_project` maps them to H when E ≠ H).
+ * has no token types; ELECTRA's tables are E wide and `embeddings_project` maps them to H when E ≠ H; ALBERT's too, with
+ * `encoder.embedding_hidden_mapping_in` as the map, applied before its shared layer).
  * B batch, T tokens, H hidden, E embedding width.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -11,7 +12,7 @@ import type { Params } from './weights';
 
 /**
  * Position ids [B, T] int32.
- * BERT, DistilBERT, ELECTRA: 0..T−1 for every row.
+ * BERT, DistilBERT, ELECTRA, ALBERT: 0..T−1 for every row.
  * RoBERTa, XLM-RoBERTa (as HF's create_position_ids_from_input_ids): a non-pad token gets padTokenId + (number of non-pad tokens
  * up to and including it), a pad token gets padTokenId. So real tokens count from padTokenId + 1 whatever the padding.
  */

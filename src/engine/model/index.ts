@@ -1,5 +1,5 @@
 /**
- * Hugging Face masked LMs (BERT, RoBERTa) as plain functions over a Params map (docs/architecture.md).
+ * Hugging Face masked LMs (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, the ELECTRA generator, ALBERT) as plain functions over a Params map (docs/architecture.md).
  * Architecture Invariants: imports only tfjs, Node and ../backend; Params keys are HF tensor names with the
  * `bert.`/`roberta.` prefix; every dense product goes through backend mm/mmBT; forward functions leak no tensors.
  */

@@ -1,6 +1,6 @@
 /**
  * Loading any supported checkpoint folder: config.json's `model_type` picks the family — a masked LM (bert, roberta,
- * xlm-roberta, distilbert, electra: checkpoint.ts; any type that is not causal goes there, so an unknown one gets
+ * xlm-roberta, distilbert, electra, albert: checkpoint.ts; any type that is not causal goes there, so an unknown one gets
  * config.ts's error listing every supported type) or a causal LM (gpt2, gpt_neox, llama, mistral, qwen2:
  * causal/checkpoint.ts).
  */

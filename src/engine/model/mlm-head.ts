@@ -1,7 +1,7 @@
 /**
  * The masked-LM head (BertLMPredictionHead / RobertaLMHead / DistilBERT's vocab_* / ElectraGeneratorPredictions +
- * generator_lm_head): dense (H → E), activation, LayerNorm, then the decoder (weight [V, E], the word embeddings when
- * tied) plus a vocabulary bias [V]. B rows, H hidden, E embedding width (= H but for ELECTRA), V vocabulary,
+ * generator_lm_head / AlbertMLMHead): dense (H → E), activation, LayerNorm, then the decoder (weight [V, E], the word embeddings when
+ * tied) plus a vocabulary bias [V]. B rows, H hidden, E embedding width (= H but for ELECTRA and ALBERT), V vocabulary,
  * C selected vocabulary ids (label words).
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,10 +1,12 @@
 /**
  * The Hugging Face tensor names of the masked LMs (BertForMaskedLM, RobertaForMaskedLM, XLMRobertaForMaskedLM,
- * DistilBertForMaskedLM, ElectraForMaskedLM), and the shape each must have. Params are keyed by these canonical names
- * (with the backbone prefix, as HF saves ForMaskedLM models). All five share BERT's computation, so the model code
- * and the structured recording work on the roles below (query, key, …, head transform) and never on the names.
+ * DistilBertForMaskedLM, ElectraForMaskedLM, AlbertForMaskedLM), and the shape each must have. Params are keyed by
+ * these canonical names (with the backbone prefix, as HF saves ForMaskedLM models). All six share BERT's
+ * computation, so the model code and the structured recording work on the roles below (query, key, …, head
+ * transform) and never on the names. ALBERT's roles of layer i are the same names for every i (one shared layer):
+ * the forward then reads the same variables at every depth.
  */
-import { embeddingWidth, type EncoderConfig } from './config';
+import { embeddingWidth, sharesLayers, type EncoderConfig } from './config';
 
 export interface DenseNames { weight: string; bias: string } // weight [out, in], bias [out]
 export interface NormNames { weight: string; bias: string } // LayerNorm gamma, beta
@@ -14,7 +16,10 @@ export interface EmbeddingNames {
   /** Absent when the model has no token-type embeddings (DistilBERT). */
   tokenType?: string;
   norm: NormNames;
-  /** ELECTRA with E ≠ H: `electra.embeddings_project`, the H×E dense layer after the embeddings' LayerNorm. */
+  /**
+   * The H×E dense layer after the embeddings' LayerNorm: ELECTRA with E ≠ H (`electra.embeddings_project`), ALBERT
+   * always (`albert.encoder.embedding_hidden_mapping_in`).
+   */
   project?: DenseNames;
 }
 export interface LayerNames {
@@ -27,7 +32,7 @@ export interface HeadNames {
   decoder: string; // [V, E], a separate entry only when the decoder is untied
 }
 
-/** 'bert.', 'roberta.' (RoBERTa and XLM-RoBERTa), 'distilbert.' or 'electra.': the prefix of the backbone's tensors. */
+/** 'bert.', 'roberta.' (RoBERTa and XLM-RoBERTa), 'distilbert.', 'electra.' or 'albert.': the prefix of the backbone's tensors. */
 export function backbonePrefix(config: EncoderConfig): string {
   return config.modelType === 'xlm-roberta' ? 'roberta.' : `${config.modelType}.`;
 }
@@ -41,11 +46,32 @@ export function embeddingNames(config: EncoderConfig): EmbeddingNames {
     position: `${p}.position_embeddings.weight`,
     ...(config.typeVocabSize > 0 ? { tokenType: `${p}.token_type_embeddings.weight` } : {}),
     norm: dense(`${p}.LayerNorm`),
-    ...(embeddingWidth(config) !== config.hiddenSize ? { project: dense(`${backbonePrefix(config)}embeddings_project`) } : {}),
+    ...(config.modelType === 'albert' ? { project: dense('albert.encoder.embedding_hidden_mapping_in') }
+      : embeddingWidth(config) !== config.hiddenSize ? { project: dense(`${backbonePrefix(config)}embeddings_project`) } : {}),
   };
 }
 
+/** How many distinct layers hold weights: L, or 1 when every depth shares one layer (ALBERT). */
+export function distinctLayers(config: EncoderConfig): number {
+  return sharesLayers(config) ? 1 : config.numLayers;
+}
+
+/** The tensor names of the layer at depth i (ALBERT: the one shared layer, whatever i). */
 export function layerNames(config: EncoderConfig, i: number): LayerNames {
+  if (config.modelType === 'albert') {
+    // AlbertTransformer: albert_layer_groups[0].albert_layers[0] at every depth (num_hidden_groups = inner_group_num = 1).
+    const p = 'albert.encoder.albert_layer_groups.0.albert_layers.0';
+    return {
+      query: dense(`${p}.attention.query`),
+      key: dense(`${p}.attention.key`),
+      value: dense(`${p}.attention.value`),
+      attentionOutput: dense(`${p}.attention.dense`),
+      attentionNorm: dense(`${p}.attention.LayerNorm`),
+      intermediate: dense(`${p}.ffn`),
+      output: dense(`${p}.ffn_output`),
+      outputNorm: dense(`${p}.full_layer_layer_norm`),
+    };
+  }
   if (config.modelType === 'distilbert') {
     const p = `distilbert.transformer.layer.${i}`;
     return {
@@ -95,14 +121,22 @@ export function headNames(config: EncoderConfig): HeadNames {
         bias: 'generator_lm_head.bias',
         decoder: 'generator_lm_head.weight',
       };
+    case 'albert':
+      // AlbertMLMHead; `predictions.decoder.bias` is an alias of `predictions.bias` (weights.ts reads either).
+      return {
+        transform: dense('predictions.dense'),
+        norm: dense('predictions.LayerNorm'),
+        bias: 'predictions.bias',
+        decoder: 'predictions.decoder.weight',
+      };
   }
 }
 
 /** The attention weights LoRA factors attach to by default (query, key, value, attention output) in this naming. */
 export function maskedLoraTarget(config: EncoderConfig): RegExp {
-  return config.modelType === 'distilbert'
-    ? /attention\.(q_lin|k_lin|v_lin|out_lin)\.weight$/
-    : /attention\.(self\.(query|key|value)|output\.dense)\.weight$/;
+  if (config.modelType === 'distilbert') return /attention\.(q_lin|k_lin|v_lin|out_lin)\.weight$/;
+  if (config.modelType === 'albert') return /albert_layers\.0\.attention\.(query|key|value|dense)\.weight$/;
+  return /attention\.(self\.(query|key|value)|output\.dense)\.weight$/;
 }
 
 /** Every parameter the model needs, in checkpoint order, with its shape. */
@@ -121,7 +155,7 @@ export function expectedShapes(config: EncoderConfig): Map<string, number[]> {
   shapes.set(e.norm.weight, [E]);
   shapes.set(e.norm.bias, [E]);
   if (e.project) addDense(e.project, H, E);
-  for (let i = 0; i < config.numLayers; i++) {
+  for (let i = 0; i < distinctLayers(config); i++) {
     const l = layerNames(config, i);
     addDense(l.query, H, H);
     addDense(l.key, H, H);

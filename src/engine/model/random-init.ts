@@ -1,5 +1,5 @@
 /**
- * A seeded random masked LM (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA generator) in the Hugging Face naming,
+ * A seeded random masked LM (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA generator, ALBERT) in the Hugging Face naming,
  * initialised as transformers' `_init_weights`: weights (dense and embeddings) ~ normal(0, 0.02), biases 0, LayerNorm γ = 1 and β = 0, and the padding row of
  * the word embeddings (and of (XLM-)RoBERTa's position embeddings, whose padding_idx is padTokenId) set to 0.
  * Used by tests and by pre-training from scratch. The values depend only on (config, seed), not on the backend:

@@ -1,5 +1,5 @@
 /**
- * The masked LM (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA generator) as a recording model for the structured
+ * The masked LM (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA generator, ALBERT) as a recording model for the structured
  * eNTK (kernel/structured-ntk.ts): one batched forward pass in evaluation mode that keeps, per parameter site, the input activations (dense layers), the
  * normalised x̂ (LayerNorms) and the token ids (embeddings), then one hand-written backward pass that carries the
  * cotangents of all C classes at once and yields the output cotangent δ of every site.
@@ -19,8 +19,10 @@
  * test/unit/engine/kernel/structured-ntk.test.ts checks the kernel this yields against per-example autodiff of the
  * real model (bert.ts), for BERT and RoBERTa, tied and untied decoders, both heads and every activation;
  * test/unit/engine/kernel/structured-ntk-families.test.ts for XLM-RoBERTa, DistilBERT (no token-type rows) and the
- * ELECTRA generator (E-wide embeddings, the embeddings_project dense site, an H → E head).
- * B batch, T tokens, R = B·T rows, H hidden, E embedding width (= H but for ELECTRA), I intermediate, nh heads,
+ * ELECTRA generator (E-wide embeddings, the embeddings_project dense site, an H → E head) and ALBERT (the same, plus
+ * one layer's variables at every depth: each depth records its own sites of the shared variables, and the kernel
+ * merges the sites of a variable into one, kernel/shared-sites.ts).
+ * B batch, T tokens, R = B·T rows, H hidden, E embedding width (= H but for ELECTRA and ALBERT), I intermediate, nh heads,
  * hs head size, C classes.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -149,13 +151,13 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
         tf.gather(param(params, emb.position), tf.tensor1d(posIdsHost, 'int32'))) as tf.Tensor2D; // [R, E]
       if (emb.tokenType) e = tf.add(e, tf.gather(param(params, emb.tokenType), tf.tensor1d(types, 'int32'))); // [R, E]
       const n0 = norm(emb.norm, e);
-      // ELECTRA (E ≠ H): the embeddings_project dense layer maps the normalised embeddings to H.
+      // ELECTRA (E ≠ H), ALBERT: the projection dense layer maps the normalised embeddings to H.
       const projectIn = emb.project ? keep(n0.y) : undefined; // [R, E]
       let x = emb.project ? linear(emb.project, projectIn!) : n0.y; // [R, H]
       interface LayerSaved { l: ReturnType<typeof layerNames>; xIn: tf.Tensor2D; q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D; probs: tf.Tensor4D; merged: tf.Tensor2D; n1: NormSaved; x1: tf.Tensor2D; dact: tf.Tensor2D; g: tf.Tensor2D; n2: NormSaved }
       const layers: LayerSaved[] = [];
       for (let i = 0; i < config.numLayers; i++) {
-        const l = layerNames(config, i);
+        const l = layerNames(config, i); // ALBERT: the same variables at every depth
         const xIn = keep(x); // the input of query, key and value: one tensor, so the kernel merges the three sites
         const q = splitHeads(linear(l.query, xIn), B);
         const k = splitHeads(linear(l.key, xIn), B);
@@ -254,7 +256,7 @@ async function record(params: Params, config: EncoderConfig, padId: number, head
         denseSites(l.value, s.xIn, dvm, T);
         return tf.addN([ds1, tf.matMul(dq, W(l.query)), tf.matMul(dk, W(l.key)), tf.matMul(dvm, W(l.value))]) as tf.Tensor2D;
       }
-      // ELECTRA's projection (sites W, b with a = the normalised embeddings), then back to E wide.
+      // ELECTRA's and ALBERT's projection (sites W, b with a = the normalised embeddings), then back to E wide.
       if (emb.project) {
         denseSites(emb.project, projectIn!, dx, T);
         dx = tf.matMul(dx, W(emb.project)) as tf.Tensor2D; // [C·R, E]

@@ -18,7 +18,9 @@ export interface LoadedTensor { shape: number[]; file: string; read(): Float32Ar
  * - pooler: the [CLS] pooler of BertModel/RobertaModel, never used by the MLM head;
  * - position_ids / token_type_ids: constant index buffers saved by some transformers versions;
  * - cls.seq_relationship: BERT's next-sentence head (BertForPreTraining checkpoints such as bert-base-uncased);
- * - decoder.bias: an alias of cls.predictions.bias / lm_head.bias;
+ *   sop_classifier: ALBERT's sentence-order head (AlbertForPreTraining);
+ * - decoder.bias: an alias of cls.predictions.bias / lm_head.bias (ALBERT's predictions.decoder.bias: see
+ *   `headBiasAlias`);
  * - decoder.weight when tied: HF overwrites it with the word embeddings on load, and so do we.
  */
 export function ignoredTensor(name: string, config: EncoderConfig): boolean {
@@ -28,13 +30,31 @@ export function ignoredTensor(name: string, config: EncoderConfig): boolean {
     || name === `${p}embeddings.position_ids`
     || name === `${p}embeddings.token_type_ids`
     || name.startsWith('cls.seq_relationship.')
+    || (config.modelType === 'albert' && name.startsWith('sop_classifier.'))
     || name === 'cls.predictions.decoder.bias' || name === 'lm_head.decoder.bias'
+    || (config.modelType === 'albert' && name === ALBERT_DECODER_BIAS)
     || (config.tieWordEmbeddings && name === head.decoder);
+}
+
+/** ALBERT's decoder bias: the same parameter as `predictions.bias` (HF ties them), saved as either or both. */
+const ALBERT_DECODER_BIAS = 'predictions.decoder.bias';
+
+/**
+ * ALBERT checkpoints hold the vocabulary bias as `predictions.bias`, `predictions.decoder.bias` or both (one
+ * parameter in AlbertMLMHead; which names a file keeps depends on how it was saved). The canonical name is
+ * `predictions.bias`; `predictions.decoder.bias` stands for it only when the file lacks `predictions.bias`
+ * (otherwise it is an ignored alias). `canonical`: the file's canonical names.
+ */
+function headBiasAlias(name: string, config: EncoderConfig, canonical: Set<string>): string {
+  if (config.modelType !== 'albert' || name !== ALBERT_DECODER_BIAS) return name;
+  const bias = headNames(config).bias;
+  return canonical.has(bias) ? name : bias;
 }
 
 /**
  * The canonical name of a checkpoint key: adds the missing backbone prefix (`bert.`, `roberta.`, `distilbert.`,
- * `electra.`: bare BertModel-style keys, as HF accepts) and renames TF-era LayerNorm `gamma`/`beta` to `weight`/`bias`.
+ * `electra.`, `albert.`: bare BertModel-style keys, as HF accepts) and renames TF-era LayerNorm `gamma`/`beta` to
+ * `weight`/`bias`.
  */
 export function canonicalName(key: string, config: EncoderConfig): string {
   const p = backbonePrefix(config);
@@ -76,8 +96,9 @@ export function matchTensors<T extends { shape: number[]; file: string }>(tensor
   const expected = expectedShapes(config);
   const found = new Map<string, T>();
   const unexpected: string[] = [];
+  const canonical = new Set([...tensors.keys()].map((key) => canonicalName(key, config)));
   for (const [key, t] of tensors) {
-    const name = canonicalName(key, config);
+    const name = headBiasAlias(canonicalName(key, config), config, canonical);
     if (expected.has(name)) found.set(name, t);
     else if (!ignoredTensor(name, config)) unexpected.push(`"${key}" (${t.file})`);
   }
@@ -127,8 +148,10 @@ export function pickleRefusal(file: string, autoClass = 'AutoModelForMaskedLM'):
 /** Which part of the model a parameter belongs to (for per-group learning rates and kernel blocks). */
 export function parameterGroup(name: string, config: EncoderConfig): 'embeddings' | 'encoder' | 'head' {
   const p = backbonePrefix(config);
-  // ELECTRA's embeddings_project belongs with the embeddings (ElectraModel applies it right after them).
-  if (name.startsWith(`${p}embeddings.`) || name.startsWith(`${p}embeddings_project.`)) return 'embeddings';
+  // ELECTRA's embeddings_project and ALBERT's embedding_hidden_mapping_in belong with the embeddings (the model
+  // applies them right after them).
+  const project = embeddingNames(config).project;
+  if (name.startsWith(`${p}embeddings.`) || (project && (name === project.weight || name === project.bias))) return 'embeddings';
   if (name.startsWith(config.modelType === 'distilbert' ? `${p}transformer.` : `${p}encoder.`)) return 'encoder';
   const h = headNames(config);
   if ([h.transform.weight, h.transform.bias, h.norm.weight, h.norm.bias, h.bias, h.decoder].includes(name)) return 'head';

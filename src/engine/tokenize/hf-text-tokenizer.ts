@@ -1,7 +1,7 @@
 /**
  * A `TextTokenizer` over `@huggingface/tokenizers` (tokenizers.js), built from a tokenizer.json object.
  *
- * Masked-LM tokenizers (BERT, RoBERTa, XLM-RoBERTa's SentencePiece Unigram) and causal-LM tokenizers (GPT-2, Pythia, SmolLM, Qwen2, Llama 2/3, TinyLlama,
+ * Masked-LM tokenizers (BERT, RoBERTa, XLM-RoBERTa's and ALBERT's SentencePiece Unigram) and causal-LM tokenizers (GPT-2, Pythia, SmolLM, Qwen2, Llama 2/3, TinyLlama,
  * Mistral) load here; which one a file is: the caller says (`{ causal }`), or else a BPE tokenizer without a mask
  * token is a causal LM's (WordPiece is always BERT's). See text-tokenizer.ts for the two contracts.
  *
@@ -132,14 +132,14 @@ function kindOf(json: TokenizerJson, source: string): TokenizerKind {
   if (type === 'WordPiece') return 'wordpiece';
   if (type === 'BPE') return isSentencePieceStyle(json) ? 'sentencepiece' : 'bpe';
   if (type === 'Unigram') {
-    // SentencePiece Unigram (XLM-RoBERTa): "▁"-marked text, so its label words and continuations are the
+    // SentencePiece Unigram (XLM-RoBERTa, ALBERT): "▁"-marked text, so its label words and continuations are the
     // sentencepiece kind's. tokenizers.js runs the Viterbi segmentation over the model's scores; it has no byte
     // fallback for Unigram, and an unknown character needs the model's unk_id.
     const model = json.model as Record<string, unknown>;
     if (!isSentencePieceStyle(json)) {
       throw new Error(`${source}: model type "Unigram" is not supported without "▁" word marking (a Metaspace `
         + 'pre-tokenizer or a "▁" normalizer); ntk-lens reads SentencePiece Unigram tokenizers that mark words with "▁" '
-        + '(XLM-RoBERTa).');
+        + '(XLM-RoBERTa, ALBERT).');
     }
     if (model.byte_fallback === true) {
       throw new Error(`${source}: a Unigram model with byte_fallback is not supported (tokenizers.js would give the unknown `
@@ -153,7 +153,7 @@ function kindOf(json: TokenizerJson, source: string): TokenizerKind {
   throw new Error(
     `${source}: model type ${JSON.stringify(type)} is not supported; ntk-lens reads BERT WordPiece, byte-level BPE ` +
       `(RoBERTa, GPT-2, Pythia, SmolLM, Qwen2, Llama 3), SentencePiece-style BPE (Llama 2, TinyLlama, Mistral) and ` +
-      `SentencePiece Unigram (XLM-RoBERTa) tokenizers (model.type "WordPiece", "BPE" or "Unigram").`,
+      `SentencePiece Unigram (XLM-RoBERTa, ALBERT) tokenizers (model.type "WordPiece", "BPE" or "Unigram").`,
   );
 }
 
@@ -309,8 +309,11 @@ export function tokenizerFromJson(
   const kind = kindOf(rawJson, source);
   const json = withMetaspaceScheme(rawJson);
   const lib = buildLibrary(json, config, source);
-  // SentencePiece: a second tokenizer without the dummy prefix encodes text that continues other text.
-  const continuation = kind === 'sentencepiece' ? buildLibrary(withoutDummyPrefix(json), config, source) : lib;
+  // SentencePiece: a second tokenizer without the dummy prefix encodes text that continues other text. Its leading
+  // space is what marks a new word ("▁"), so it must not be trimmed: tokenizers.js applies tokenizer_config.json's
+  // `remove_space` (ALBERT's, true: the slow tokenizer's strip before its dummy prefix) as a trim of the whole text,
+  // which would turn " great" into "great" → g r eat instead of ▁great.
+  const continuation = kind === 'sentencepiece' ? buildLibrary(withoutDummyPrefix(json), { ...config, remove_space: false }, source) : lib;
   const vocab = lib.get_vocab(true); // token → id, added tokens included
   let vocabSize = 0;
   for (const id of vocab.values()) vocabSize = Math.max(vocabSize, id + 1);

@@ -1,7 +1,9 @@
 /**
  * The structured eNTK (model/recording.ts) equals the plain per-example autodiff eNTK for the masked LMs beside BERT
- * and RoBERTa: XLM-RoBERTa, DistilBERT (no token-type rows; its type ids are ignored) and the ELECTRA generator
- * (E-wide embedding tables, the embeddings_project dense site, an H → E head with exact GELU).
+ * and RoBERTa: XLM-RoBERTa, DistilBERT (no token-type rows; its type ids are ignored), the ELECTRA generator
+ * (E-wide embedding tables, the embeddings_project dense site, an H → E head with exact GELU) and ALBERT (the same
+ * E/H shapes, and one layer's variables at every depth: each shared variable's sites, one per depth, are merged into
+ * one site of L·T rows per example, kernel/shared-sites.ts, with padding inside every block of T rows).
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
@@ -42,7 +44,7 @@ function assertSameKernels(actual: KernelResult, expected: KernelResult, what: s
 /** A tiny random model whose biases and LayerNorms are non-trivial. */
 function tinyModel(modelType: ModelType, tied: boolean, seed: number, hiddenAct: HiddenAct, embeddingSize?: number): { config: EncoderConfig; params: Params } {
   let config = makeEncoderConfig({
-    modelType, vocabSize: 40, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 24, maxPositions: 24, hiddenAct,
+    modelType, vocabSize: 40, hiddenSize: 16, numLayers: modelType === 'albert' ? 3 : 2, numHeads: 2, intermediateSize: 24, maxPositions: 24, hiddenAct,
     ...(embeddingSize !== undefined ? { embeddingSize } : {}),
   });
   let params = randomParams(config, seed);
@@ -68,7 +70,7 @@ function examples(count: number, seed: number, label: number, config: EncoderCon
   return out;
 }
 
-describe('kernel/structured-ntk: structured eNTK = plain eNTK for XLM-RoBERTa, DistilBERT and the ELECTRA generator', function () {
+describe('kernel/structured-ntk: structured eNTK = plain eNTK for XLM-RoBERTa, DistilBERT, the ELECTRA generator and ALBERT', function () {
   this.timeout(120000);
   before(async () => { await tf.setBackend('cpu'); });
   after(() => { console.log(`      worst relative distance over all blocks: ${worst.toExponential(2)}`); });
@@ -81,6 +83,9 @@ describe('kernel/structured-ntk: structured eNTK = plain eNTK for XLM-RoBERTa, D
     { modelType: 'electra', tied: true, act: 'gelu_new', E: 12, labels: [7, 11] },
     { modelType: 'electra', tied: false, act: 'relu', E: 12, labels: [7, 11, 30] },
     { modelType: 'electra', tied: true, act: 'gelu', E: 16, labels: [5, 6] },
+    { modelType: 'albert', tied: true, act: 'gelu_new', E: 12, labels: [7, 11] },
+    { modelType: 'albert', tied: false, act: 'relu', E: 12, labels: [7, 11, 30] },
+    { modelType: 'albert', tied: true, act: 'gelu', E: 16, labels: [5, 6] },
   ];
   for (const { modelType, tied, act, E, labels } of cases) {
     const title = `${modelType}${E !== undefined ? ` (E = ${E}, H = 16)` : ''}, ${tied ? 'tied' : 'untied'}, ${act}, C = ${labels.length}`;
@@ -104,7 +109,7 @@ describe('kernel/structured-ntk: structured eNTK = plain eNTK for XLM-RoBERTa, D
       // Sign kernels: without the attention key biases, whose gradient is identically 0 (only rounding noise, whose
       // signs differ between implementations): selectParameters drops them by name (kernel/parameter-subsets.ts
       // IDENTICALLY_ZERO_GRADIENT: BERT's `attention.self.key.bias`, DistilBERT's `attention.k_lin.bias`).
-      assert.ok(!all.some((p) => /attention\.(self\.key|k_lin)\.bias$/.test(p.name!)));
+      assert.ok(!all.some((p) => /attention\.(self\.key|k_lin|key)\.bias$/.test(p.name!)));
       const signParams = all;
       const plainSign = await empiricalNtkFn(outputFn, signParams, { kinds: ['signgd', 'asymmetric-signgd'] })(train, sets);
       assertSameKernels(await structuredNtkFn(model, signParams, opts({ kinds: ['signgd', 'asymmetric-signgd'] }))(train, sets), plainSign, 'sign kinds');
@@ -129,9 +134,9 @@ describe('kernel/structured-ntk: structured eNTK = plain eNTK for XLM-RoBERTa, D
     });
   }
 
-  for (const modelType of ['distilbert', 'electra'] as const) {
-    it(`${modelType}: a linear head (standard mode) over all parameters and without the embeddings group`, async () => {
-      const { config, params } = tinyModel(modelType, true, 5, 'gelu', modelType === 'electra' ? 12 : undefined);
+  for (const modelType of ['distilbert', 'electra', 'albert'] as const) {
+    it(`${modelType}: a linear head (standard mode) over all parameters and without the embeddings group; SGD explicit, structured and auto`, async () => {
+      const { config, params } = tinyModel(modelType, true, 5, 'gelu', modelType === 'distilbert' ? undefined : 12);
       params.set(HEAD_WEIGHT, tf.variable(tf.randomNormal([2, 16], 0, 0.3, 'float32', 1), true, HEAD_WEIGHT));
       params.set(HEAD_BIAS, tf.variable(tf.tensor1d([0.1, -0.2]), true, HEAD_BIAS));
       const padId = config.padTokenId;
@@ -144,9 +149,11 @@ describe('kernel/structured-ntk: structured eNTK = plain eNTK for XLM-RoBERTa, D
       const sets = [{ name: 'test', inputs: examples(5, 5, 5, config).map((e) => ({ ...e, maskPos: -1 })) }];
       for (const subset of ['all', 'no-embeddings'] as const) {
         const ps = selectParameters(params, subset, groupOf);
-        if (subset === 'no-embeddings') assert.ok(!ps.some((p) => p.name!.includes('embeddings')), 'embeddings_project is in the embeddings group');
+        if (subset === 'no-embeddings') assert.ok(!ps.some((p) => /embedding/.test(p.name!)), 'embeddings_project / embedding_hidden_mapping_in is in the embeddings group');
         const plain = await empiricalNtkFn(outputFn, ps, { kinds: ['sgd'] })(train, sets);
-        assertSameKernels(await structuredNtkFn(model, ps, { kinds: ['sgd'], batchSize: 2 })(train, sets), plain, `standard mode, ${subset}`);
+        for (const form of ['explicit', 'structured', 'auto'] as const) {
+          assertSameKernels(await structuredNtkFn(model, ps, { kinds: ['sgd'], batchSize: 2, form })(train, sets), plain, `standard mode, ${subset}, ${form}`);
+        }
       }
       for (const v of new Set(params.values())) v.dispose();
     });

@@ -1,5 +1,5 @@
 /**
- * XLM-RoBERTa, DistilBERT and the ELECTRA generator beside BERT and RoBERTa: config.json parsing (with located
+ * XLM-RoBERTa, DistilBERT, the ELECTRA generator and ALBERT beside BERT and RoBERTa: config.json parsing (with located
  * errors), expected shapes, the checkpoint round trip, random init, parameter groups, the loader dispatch that
  * preflight uses, and logits against the independent float64 reference (test/support/reference-mlm.ts).
  */
@@ -15,7 +15,7 @@ import {
 } from '../../../../src/engine/model';
 import { MASKED_MODEL_TYPES } from '../../../../src/engine/model/config';
 import { inspectAnyCheckpoint, loadAnyCheckpoint } from '../../../../src/engine/model/load';
-import { backbonePrefix, embeddingNames, maskedLoraTarget } from '../../../../src/engine/model/param-names';
+import { backbonePrefix, distinctLayers, embeddingNames, layerNames, maskedLoraTarget } from '../../../../src/engine/model/param-names';
 import { referenceMlmLogits } from '../../../support/reference-mlm';
 import { safetensorsBytes, writeTinyCheckpoint, type TinySpec } from '../../../support/tiny-checkpoint';
 
@@ -40,9 +40,18 @@ const electraSmallGenerator = {
   pad_token_id: 0, type_vocab_size: 2, vocab_size: 30522,
 };
 
+const albertBaseV2 = {
+  architectures: ['AlbertForMaskedLM'], attention_probs_dropout_prob: 0, bos_token_id: 2, classifier_dropout_prob: 0.1,
+  down_scale_factor: 1, embedding_size: 128, eos_token_id: 3, gap_size: 0, hidden_act: 'gelu_new', hidden_dropout_prob: 0,
+  hidden_size: 768, initializer_range: 0.02, inner_group_num: 1, intermediate_size: 3072, layer_norm_eps: 1e-12,
+  max_position_embeddings: 512, model_type: 'albert', net_structure_type: 0, num_attention_heads: 12,
+  num_hidden_groups: 1, num_hidden_layers: 12, num_memory_blocks: 0, pad_token_id: 0, type_vocab_size: 2,
+  vocab_size: 30000,
+};
+
 const count = (c: EncoderConfig): number => [...expectedShapes(c).values()].reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0);
 
-describe('engine/model: XLM-RoBERTa, DistilBERT and ELECTRA generator configs', () => {
+describe('engine/model: XLM-RoBERTa, DistilBERT, ELECTRA generator and ALBERT configs', () => {
   it('xlm-roberta-base: RoBERTa\'s layout (roberta. prefix, positions from 2), 278,295,186 parameters as HF counts', () => {
     const c = parseEncoderConfig(xlmrBase, 'xlmr/config.json');
     assert.equal(c.modelType, 'xlm-roberta');
@@ -84,6 +93,42 @@ describe('engine/model: XLM-RoBERTa, DistilBERT and ELECTRA generator configs', 
     assert.equal(parseEncoderConfig(noE, 'e.json').embeddingSize, 128);
   });
 
+  it('albert-base-v2: E = 128, H = 768, ONE layer\'s tensors for 12 depths, 11,221,680 parameters', () => {
+    const c = parseEncoderConfig(albertBaseV2, 'albert/config.json');
+    assert.equal(c.modelType, 'albert');
+    assert.equal(c.embeddingSize, 128);
+    assert.equal(c.numLayers, 12);
+    assert.equal(c.hiddenAct, 'gelu_new');
+    assert.equal(c.positionOffset, 0);
+    assert.equal(distinctLayers(c), 1);
+    const shapes = expectedShapes(c);
+    assert.deepEqual(shapes.get('albert.embeddings.word_embeddings.weight'), [30000, 128]);
+    assert.deepEqual(shapes.get('albert.encoder.embedding_hidden_mapping_in.weight'), [768, 128]);
+    assert.deepEqual(shapes.get('albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight'), [3072, 768]);
+    assert.deepEqual(shapes.get('albert.encoder.albert_layer_groups.0.albert_layers.0.ffn_output.weight'), [768, 3072]);
+    assert.deepEqual(shapes.get('predictions.dense.weight'), [128, 768]);
+    assert.deepEqual(shapes.get('predictions.bias'), [30000]);
+    assert.equal(shapes.has('predictions.decoder.weight'), false, 'tied: the decoder is the word embedding');
+    assert.equal([...shapes.keys()].filter((n) => n.includes('albert_layers')).length, 16, 'one layer: 16 tensors');
+    // Every depth names the same shared tensors.
+    assert.deepEqual(layerNames(c, 11), layerNames(c, 0));
+    // AlbertModel's published 11,683,584 parameters, less its pooler (768·768 + 768), plus the MLM head
+    // (128·768 + 128 dense, 2·128 LayerNorm, 30,000 bias; the decoder is tied).
+    assert.equal(count(c), 11683584 - (768 * 768 + 768) + (128 * 768 + 128 + 2 * 128 + 30000));
+    // With E = H the projection is still there (AlbertTransformer always has embedding_hidden_mapping_in).
+    assert.notEqual(embeddingNames(parseEncoderConfig({ ...albertBaseV2, embedding_size: 768 }, 'a.json')).project, undefined);
+  });
+
+  it('ALBERT with several layer groups or several layers per group is refused, naming config.json and the values', () => {
+    assert.throws(() => parseEncoderConfig({ ...albertBaseV2, num_hidden_groups: 2 }, '/m/config.json'),
+      /^Error: \/m\/config\.json: "num_hidden_groups" is 2 and "inner_group_num" is 1: ntk-lens reads ALBERT with one layer group of one layer/);
+    assert.throws(() => parseEncoderConfig({ ...albertBaseV2, inner_group_num: 3 }, '/m/config.json'),
+      /^Error: \/m\/config\.json: "num_hidden_groups" is 1 and "inner_group_num" is 3:/);
+    // AlbertConfig's defaults (1 and 1) when the keys are absent.
+    const { num_hidden_groups: _g, inner_group_num: _i, ...noGroups } = albertBaseV2;
+    assert.equal(parseEncoderConfig(noGroups, 'a.json').modelType, 'albert');
+  });
+
   it('errors name the file and the key in the family\'s own spelling', () => {
     assert.throws(() => parseEncoderConfig({ ...distilbertBase, sinusoidal_pos_embds: true }, '/d/config.json'),
       /^Error: \/d\/config\.json: "sinusoidal_pos_embds" is true: fixed sinusoidal position embeddings/);
@@ -92,17 +137,18 @@ describe('engine/model: XLM-RoBERTa, DistilBERT and ELECTRA generator configs', 
     assert.throws(() => parseEncoderConfig({ ...distilbertBase, n_heads: 5 }, 'd.json'), /d\.json: dim 768 is not divisible by n_heads 5/);
     assert.throws(() => parseEncoderConfig({ ...distilbertBase, activation: 'swish' }, 'd.json'), /d\.json: activation "swish" is not supported/);
     assert.throws(() => parseEncoderConfig({ ...electraSmallGenerator, embedding_size: 0 }, 'e.json'), /e\.json: "embedding_size" must be an integer ≥ 1/);
-    assert.throws(() => parseEncoderConfig({ model_type: 'albert' }, 'a.json'),
-      /^Error: a\.json: unsupported model_type "albert" \(ALBERT shares one layer's weights.*masked LMs bert and roberta.*xlm-roberta, distilbert and electra/);
-    assert.throws(() => parseEncoderConfig({ model_type: 'modernbert' }, 'm.json'), /unsupported model_type "modernbert" \(ModernBERT \(rotary/);
-    assert.deepEqual([...MASKED_MODEL_TYPES], ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'electra']);
+    assert.throws(() => parseEncoderConfig({ model_type: 'modernbert' }, 'm.json'),
+      /^Error: m\.json: unsupported model_type "modernbert" \(ModernBERT \(rotary.*masked LMs bert and roberta.*xlm-roberta, distilbert, electra and albert/);
+    assert.deepEqual([...MASKED_MODEL_TYPES], ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'electra', 'albert']);
   });
 
   it('encoderConfigToJson round-trips every family; DistilBERT writes DistilBertConfig\'s keys', () => {
-    for (const json of [xlmrBase, distilbertBase, electraSmallGenerator]) {
+    for (const json of [xlmrBase, distilbertBase, electraSmallGenerator, albertBaseV2]) {
       const c = parseEncoderConfig({ ...json, tie_word_embeddings: false }, 'c.json');
       assert.deepEqual(parseEncoderConfig(encoderConfigToJson(c), 'again.json'), c);
     }
+    assert.deepEqual(encoderConfigToJson(parseEncoderConfig(albertBaseV2, 'a.json')).architectures, ['AlbertForMaskedLM']);
+    assert.equal(makeEncoderConfig({ modelType: 'albert', hiddenSize: 64, numHeads: 2 }).embeddingSize, 64);
     const d = encoderConfigToJson(parseEncoderConfig(distilbertBase, 'd.json'));
     assert.equal(d.dim, 768);
     assert.equal(d.hidden_size, undefined);
@@ -111,15 +157,16 @@ describe('engine/model: XLM-RoBERTa, DistilBERT and ELECTRA generator configs', 
     assert.equal(makeEncoderConfig({ modelType: 'xlm-roberta', hiddenSize: 8, numHeads: 2 }).positionOffset, 2);
   });
 
-  it('parameterGroup places every parameter (embeddings_project with the embeddings) and LoRA targets 4 per layer', () => {
-    for (const json of [xlmrBase, distilbertBase, electraSmallGenerator]) {
+  it('parameterGroup places every parameter (embeddings_project, embedding_hidden_mapping_in with the embeddings) and LoRA targets 4 per distinct layer', () => {
+    for (const json of [xlmrBase, distilbertBase, electraSmallGenerator, albertBaseV2]) {
       const c = parseEncoderConfig({ ...json, tie_word_embeddings: false }, 'c.json');
       const groups = { embeddings: 0, encoder: 0, head: 0 };
       for (const name of expectedShapes(c).keys()) groups[parameterGroup(name, c)] += 1;
-      const emb = c.modelType === 'distilbert' ? 4 : c.modelType === 'electra' ? 7 : 5;
-      assert.deepEqual(groups, { embeddings: emb, encoder: 16 * c.numLayers, head: 6 }, c.modelType);
+      const emb = c.modelType === 'distilbert' ? 4 : c.modelType === 'electra' || c.modelType === 'albert' ? 7 : 5;
+      const layers = c.modelType === 'albert' ? 1 : c.numLayers;
+      assert.deepEqual(groups, { embeddings: emb, encoder: 16 * layers, head: 6 }, c.modelType);
       const lora = [...expectedShapes(c).keys()].filter((n) => maskedLoraTarget(c).test(n));
-      assert.equal(lora.length, 4 * c.numLayers, c.modelType);
+      assert.equal(lora.length, 4 * layers, c.modelType);
       assert.throws(() => parameterGroup('cls.predictions.bias', c), /is not a parameter name of a/);
     }
   });
@@ -148,7 +195,7 @@ function maxAbsDiff(a: number[][][], b: number[][][], mask?: number[][]): number
   return m;
 }
 
-describe('engine/model: XLM-RoBERTa, DistilBERT and ELECTRA generator checkpoints against the float64 reference', function () {
+describe('engine/model: XLM-RoBERTa, DistilBERT, ELECTRA generator and ALBERT checkpoints against the float64 reference', function () {
   let root: string;
   before(async () => {
     await initBackend('cpu');
@@ -189,6 +236,21 @@ describe('engine/model: XLM-RoBERTa, DistilBERT and ELECTRA generator checkpoint
       title: 'ELECTRA generator, F16, untied, E = H (no projection), keys without electra., position_ids ignored',
       spec: { modelType: 'electra', dtype: 'F16', tied: false, embeddingSize: 16, stripPrefix: true, extras: true },
       batch: { ids: [[2, 21, 22, 3]], mask: [[1, 1, 1, 1]], types: [[0, 0, 1, 1]] },
+    },
+    {
+      title: 'ALBERT, F32, tied, 3 depths of one shared layer, E = 12 ≠ H = 16, gelu_new, bias under both names, pooler/SOP/position_ids ignored',
+      spec: { modelType: 'albert', dtype: 'F32', layers: 3, albertBias: 'both', extras: true },
+      batch: { ids: [[2, 5, 9, 4, 7, 3], [2, 8, 3, 0, 0, 0]], mask: [[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], types: [[0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0]] },
+    },
+    {
+      title: 'ALBERT, F16, untied, 4 depths, relu, only predictions.decoder.bias, 2 shards, keys without albert.',
+      spec: { modelType: 'albert', dtype: 'F16', tied: false, layers: 4, hiddenAct: 'relu', albertBias: 'decoder', shards: 2, stripPrefix: true },
+      batch: { ids: [[2, 21, 22, 4, 3]], mask: [[1, 1, 1, 1, 1]], types: [[0, 0, 1, 1, 1]] },
+    },
+    {
+      title: 'ALBERT, BF16, tied, E = H = 16 (the projection is still applied), 5 depths, exact gelu',
+      spec: { modelType: 'albert', dtype: 'BF16', embeddingSize: 16, layers: 5, hiddenAct: 'gelu' },
+      batch: { ids: [[2, 30, 31, 32, 3, 0]], mask: [[1, 1, 1, 1, 1, 0]] },
     },
   ];
 
@@ -235,11 +297,33 @@ describe('engine/model: XLM-RoBERTa, DistilBERT and ELECTRA generator checkpoint
     }
   });
 
-  for (const modelType of ['xlm-roberta', 'distilbert', 'electra'] as const) {
+  it('ALBERT: the depths share one layer — the same checkpoint read as 1 or 3 depths gives different logits, and the engine keeps 16 layer tensors', async () => {
+    const ckpt = await writeTinyCheckpoint(path.join(root, 'albert-depths'), { modelType: 'albert', layers: 3, seed: 21 });
+    const batch = { ids: [[2, 5, 9, 4, 3]], mask: [[1, 1, 1, 1, 1]] };
+    const { config, params } = await loadCheckpoint(ckpt.dir);
+    try {
+      assert.equal([...params.keys()].filter((n) => n.includes('albert_layers')).length, 16);
+      const three = engineLogits(config, params, batch);
+      const one = engineLogits({ ...config, numLayers: 1 }, params, batch);
+      assert.ok(maxAbsDiff(three, one) > 1e-2, 'applying the shared layer 3 times must differ from once');
+      assert.ok(maxAbsDiff(one, referenceMlmLogits({ ...ckpt.config, num_hidden_layers: 1 }, ckpt.weights, batch.ids, batch.mask)) <= 1e-5);
+    } finally {
+      disposeParams(params);
+    }
+  });
+
+  it('ALBERT: a config.json with num_hidden_groups 2 is refused by inspectAnyCheckpoint (preflight), naming the file', async () => {
+    const ckpt = await writeTinyCheckpoint(path.join(root, 'albert-groups'), { modelType: 'albert', seed: 5 });
+    const file = path.join(ckpt.dir, 'config.json');
+    await fs.writeFile(file, JSON.stringify({ ...ckpt.config, num_hidden_groups: 2 }));
+    await assert.rejects(inspectAnyCheckpoint(ckpt.dir), (e: Error) => e.message.startsWith(`${file}: "num_hidden_groups" is 2`));
+  });
+
+  for (const modelType of ['xlm-roberta', 'distilbert', 'electra', 'albert'] as const) {
     it(`${modelType}: random init, save (F32, 2 shards) and load back bit for bit; loadAnyCheckpoint and inspectAnyCheckpoint (preflight) take the masked loader`, async () => {
       const config = makeEncoderConfig({
         modelType, vocabSize: 40, hiddenSize: 8, numLayers: 2, numHeads: 2, intermediateSize: 12, maxPositions: 16,
-        tieWordEmbeddings: modelType !== 'distilbert', ...(modelType === 'electra' ? { embeddingSize: 6 } : {}),
+        tieWordEmbeddings: modelType !== 'distilbert', ...(modelType === 'electra' || modelType === 'albert' ? { embeddingSize: 6 } : {}),
       });
       const params = randomParams(config, 4);
       const dir = path.join(root, `roundtrip-${modelType}`);
@@ -274,8 +358,8 @@ describe('engine/model: XLM-RoBERTa, DistilBERT and ELECTRA generator checkpoint
     });
   }
 
-  it('inspectAnyCheckpoint (preflight) on an ALBERT or ModernBERT folder says why it is not read, naming config.json', async () => {
-    for (const [type, why] of [['albert', /ALBERT shares one layer's weights/], ['modernbert', /ModernBERT \(rotary/]] as const) {
+  it('inspectAnyCheckpoint (preflight) on a ModernBERT folder says why it is not read, naming config.json', async () => {
+    for (const [type, why] of [['modernbert', /ModernBERT \(rotary/]] as const) {
       const dir = path.join(root, `unsupported-${type}`);
       await fs.mkdir(dir, { recursive: true });
       await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify({ model_type: type, hidden_size: 8 }));
