@@ -10,13 +10,26 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 
+/**
+ * A dense map y = x·W (+ b) as the recorder needs it: nn.Linear (W [out, in]) or GPT-2's Conv1D (W [in, out]).
+ * `apply` computes y [n, out] from any rows x [n, in]; `inputGrad` is its input cotangent dx = dy·∂y/∂x [n, in]
+ * (linear in dy, independent of x: dy·W for nn.Linear, dy·Wᵀ for Conv1D).
+ */
+export interface DenseMap {
+  weight: tf.Variable;
+  bias?: tf.Variable;
+  apply(x: tf.Tensor2D): tf.Tensor2D;
+  inputGrad(dy: tf.Tensor2D): tf.Tensor2D;
+}
+
 export interface LayerRecorder {
   /**
-   * A dense application y = x·W (+ b): nn.Linear (W [out, in]) or GPT-2's Conv1D (W [in, out]). y [N, out], x [N, in].
+   * A dense application y = map(x), x [N, in] → y [N, out]: the recorder evaluates it (it may compute fewer rows
+   * than N when rows are known to repeat, causal/recording.ts) and returns y.
    * The site's gradient δᵀx is [out, in], the Conv1D weight's transpose: the kernel only takes inner products and
    * signs of the coordinates, which a transpose leaves unchanged, so both layouts are the same kind of site.
    */
-  dense(y: tf.Tensor2D, x: tf.Tensor2D, weight: tf.Variable, bias?: tf.Variable): tf.Tensor2D;
+  dense(x: tf.Tensor2D, map: DenseMap): tf.Tensor2D;
   /** A norm y = x̂ ⊙ γ (+ β): LayerNorm (x̂ = (x − μ)/σ) or RMSNorm (x̂ = x / rms(x), no β). y, x̂ [N, H]. */
   norm(y: tf.Tensor2D, normed: tf.Tensor2D, weight: tf.Variable, bias?: tf.Variable): tf.Tensor2D;
   /**
