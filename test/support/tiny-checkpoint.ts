@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RefConfig, RefTensor, RefWeights } from './reference-mlm';
+import { mulberry32 } from '../../src/engine/util/random';
 
 export interface TinySpec {
   modelType: 'bert' | 'roberta' | 'xlm-roberta' | 'distilbert' | 'electra' | 'albert';
@@ -26,17 +27,8 @@ export interface TinySpec {
 
 export interface TinyCheckpoint { dir: string; config: RefConfig & Record<string, unknown>; weights: RefWeights }
 
-/** mulberry32: a tiny deterministic PRNG in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The engine's seeded PRNG (mulberry32), uniform in [0, 1). */
+export const prng = mulberry32;
 
 /** Rounds v so that it is exact in the dtype: multiples of 2⁻¹⁰ in (−2, 2) for F16, 2⁻⁷ for BF16, fround for F32. */
 function representable(v: number, dtype: 'F32' | 'F16' | 'BF16'): number {

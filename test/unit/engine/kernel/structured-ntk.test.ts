@@ -5,62 +5,11 @@ import type { EncodedExample } from '../../../../src/engine/classifier/batch';
 import { empiricalNtkFn } from '../../../../src/engine/kernel/empirical-ntk';
 import { selectParameters } from '../../../../src/engine/kernel/parameter-subsets';
 import { structuredNtkFn, type StructuredNtkOptions } from '../../../../src/engine/kernel/structured-ntk';
-import type { KernelKind, KernelParameter, KernelResult } from '../../../../src/engine/kernel/types';
-import { makeEncoderConfig, parameterGroup, randomParams, untieDecoder, type EncoderConfig, type Params } from '../../../../src/engine/model';
+import type { KernelParameter } from '../../../../src/engine/kernel/types';
+import { parameterGroup } from '../../../../src/engine/model';
 import { recordingModel, type RecordHead } from '../../../../src/engine/model/recording';
+import { assertSameKernels, maskedExamples, tinyMaskedModel } from '../../../support/masked-kernel-fixtures';
 import '../../../../src/engine/backend'; // registers the linear-time UnsortedSegmentSum for cpu
-
-/** Relative Frobenius distance ‖a − b‖ / ‖b‖. */
-function relDiff(a: Float64Array, b: Float64Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
-  return Math.sqrt(num / den);
-}
-
-function assertSameKernels(actual: KernelResult, expected: KernelResult, what: string): void {
-  for (const [kind, blocks] of Object.entries(expected)) {
-    for (const [set, blk] of Object.entries(blocks!)) {
-      const got = actual[kind as KernelKind]![set];
-      assert.deepEqual(got.shape, blk.shape, `${what} ${kind}/${set} shape`);
-      const d = relDiff(got.data, blk.data);
-      assert.ok(d <= 1e-4, `${what} ${kind}/${set}: relative distance ${d.toExponential(2)} > 1e-4`);
-      if (blk.flipped) {
-        const df = relDiff(got.flipped!, blk.flipped);
-        assert.ok(df <= 1e-4, `${what} ${kind}/${set} (flipped): relative distance ${df.toExponential(2)} > 1e-4`);
-      }
-    }
-  }
-}
-
-/** A tiny random model whose biases and LayerNorms are non-trivial (random-init sets them to 0 and 1). */
-function tinyModel(modelType: 'bert' | 'roberta', tied: boolean, seed: number, hiddenAct?: 'gelu' | 'gelu_new' | 'relu'): { config: EncoderConfig; params: Params } {
-  let config = makeEncoderConfig({
-    modelType, vocabSize: 40, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 24, maxPositions: 24,
-    hiddenAct: hiddenAct ?? (modelType === 'bert' ? 'gelu' : 'gelu_new'),
-  });
-  let params = randomParams(config, seed);
-  let k = 0;
-  for (const v of params.values()) v.assign(tf.tidy(() => tf.add(v, tf.randomNormal(v.shape, 0, v.rank === 1 ? 0.3 : 0.2, 'float32', seed * 101 + k++))));
-  if (!tied) ({ config, params } = untieDecoder(config, params));
-  return { config, params };
-}
-
-/** Examples of lengths 3..9 (so batches hold padding), with a label word among the tokens of some. */
-function examples(count: number, seed: number, label: number, config: EncoderConfig): EncodedExample[] {
-  const out: EncodedExample[] = [];
-  let s = seed;
-  const rnd = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
-  const first = config.padTokenId + 1;
-  for (let i = 0; i < count; i++) {
-    const len = 3 + Math.floor(rnd() * 7);
-    const ids = Array.from({ length: len }, () => first + 1 + Math.floor(rnd() * (config.vocabSize - first - 1)));
-    if (i % 3 === 0) ids[1] = label; // shares a row with the (tied) decoder's label rows
-    out.push({ inputIds: ids, tokenTypeIds: ids.map((_, t) => (config.typeVocabSize > 1 && t >= len / 2 ? 1 : 0)), maskPos: Math.floor(rnd() * len) });
-  }
-  return out;
-}
-
 
 describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (float32, 1e-4 relative)', function () {
   this.timeout(60000);
@@ -74,13 +23,13 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
   ];
   for (const { modelType, tied, labels } of cases) {
     it(`${modelType}, ${tied ? 'tied' : 'untied'} decoder, C = ${labels.length}: all three kinds, batches of 3 with padding, 2 train chunks`, async () => {
-      const { config, params } = tinyModel(modelType, tied, labels.length + (tied ? 1 : 2));
+      const { config, params } = tinyMaskedModel({ modelType, tied, seed: labels.length + (tied ? 1 : 2) });
       const padId = config.padTokenId;
       const classify = promptClassifier(params, config, padId, labels);
       const outputFn = (x: EncodedExample) => classify([x], { training: false });
       const all = selectParameters(params, 'all', (n) => parameterGroup(n, config));
-      const train = examples(5, 1, labels[0], config);
-      const sets = [{ name: 'dev', inputs: examples(4, 2, labels[1], config) }, { name: 'test', inputs: examples(3, 3, labels[0], config) }];
+      const train = maskedExamples(5, 1, labels[0], config);
+      const sets = [{ name: 'dev', inputs: maskedExamples(4, 2, labels[1], config) }, { name: 'test', inputs: maskedExamples(3, 3, labels[0], config) }];
       const C = labels.length;
       const model = recordingModel(params, config, padId, { kind: 'mlm', labelIds: labels });
       const opts = (o: Partial<StructuredNtkOptions>): StructuredNtkOptions => ({ kinds: ['sgd'], batchSize: 3, maxGradientsInMemory: 4 * C, ...o });
@@ -133,7 +82,7 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
   }
 
   it('a parameter subset (no embeddings) and a linear head (standard mode), with ReLU, match as well', async () => {
-    const { config, params } = tinyModel('bert', true, 5, 'relu');
+    const { config, params } = tinyMaskedModel({ modelType: 'bert', seed: 5, hiddenAct: 'relu' });
     params.set(HEAD_WEIGHT, tf.variable(tf.randomNormal([2, 16], 0, 0.3, 'float32', 1), true, HEAD_WEIGHT));
     params.set(HEAD_BIAS, tf.variable(tf.tensor1d([0.1, -0.2]), true, HEAD_BIAS));
     const classify = standardClassifier(params, config, 0);
@@ -141,8 +90,8 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
     const groupOf = (n: string) => (n.startsWith('classifier.') ? 'head' : parameterGroup(n, config));
     const head: RecordHead = { kind: 'linear', weight: params.get(HEAD_WEIGHT)!, bias: params.get(HEAD_BIAS)! };
     const model = recordingModel(params, config, 0, head);
-    const train = examples(4, 4, 5, config).map((e) => ({ ...e, maskPos: -1 }));
-    const sets = [{ name: 'test', inputs: examples(5, 5, 5, config).map((e) => ({ ...e, maskPos: -1 })) }];
+    const train = maskedExamples(4, 4, 5, config).map((e) => ({ ...e, maskPos: -1 }));
+    const sets = [{ name: 'test', inputs: maskedExamples(5, 5, 5, config).map((e) => ({ ...e, maskPos: -1 })) }];
     for (const subset of ['all', 'no-embeddings'] as const) {
       const ps = selectParameters(params, subset, groupOf);
       const plain = await empiricalNtkFn(outputFn, ps, { kinds: ['sgd'] })(train, sets);
@@ -152,7 +101,7 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
   });
 
   it('refuses projected (LoRA) parameters, naming the plain implementation', () => {
-    const { config, params } = tinyModel('bert', true, 6);
+    const { config, params } = tinyMaskedModel({ modelType: 'bert', seed: 6 });
     const model = recordingModel(params, config, 0, { kind: 'mlm', labelIds: [3, 4] });
     const w = [...params.values()][5];
     assert.throws(() => structuredNtkFn(model, [{ variable: w, name: 'q', project: (g) => g }], { kinds: ['sgd'] }), /LoRA.*plain implementation/);

@@ -7,39 +7,14 @@ import { selectParameters } from '../../../../src/engine/kernel/parameter-subset
 import { structuredNtkFn, type StructuredNtkOptions } from '../../../../src/engine/kernel/structured-ntk';
 import { mergeKernelTiles, planTiles } from '../../../../src/engine/kernel/tiles';
 import type { EmpiricalNtk, EvalSet, KernelKind, KernelResult, KernelRunOptions } from '../../../../src/engine/kernel/types';
-import { makeEncoderConfig, parameterGroup, randomParams, type EncoderConfig, type Params } from '../../../../src/engine/model';
+import { parameterGroup, type EncoderConfig, type Params } from '../../../../src/engine/model';
 import { recordingModel } from '../../../../src/engine/model/recording';
+import { maskedExamples, tinyMaskedModel } from '../../../support/masked-kernel-fixtures';
 import '../../../../src/engine/backend'; // registers the linear-time UnsortedSegmentSum for cpu
 
 const KINDS: KernelKind[] = ['sgd', 'signgd', 'asymmetric-signgd'];
 const LABELS = [7, 11, 30];
 const C = LABELS.length;
-
-/** A tiny BERT whose biases and LayerNorms are non-trivial (as structured-ntk.test.ts). */
-function tinyModel(seed: number): { config: EncoderConfig; params: Params } {
-  const config = makeEncoderConfig({
-    modelType: 'bert', vocabSize: 40, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 24, maxPositions: 24, hiddenAct: 'gelu',
-  });
-  const params = randomParams(config, seed);
-  let k = 0;
-  for (const v of params.values()) v.assign(tf.tidy(() => tf.add(v, tf.randomNormal(v.shape, 0, v.rank === 1 ? 0.3 : 0.2, 'float32', seed * 101 + k++))));
-  return { config, params };
-}
-
-/** Examples of lengths 3..9 (batches hold padding), some with a label word among their tokens. */
-function examples(count: number, seed: number, label: number, config: EncoderConfig): EncodedExample[] {
-  const out: EncodedExample[] = [];
-  let s = seed;
-  const rnd = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
-  const first = config.padTokenId + 1;
-  for (let i = 0; i < count; i++) {
-    const len = 3 + Math.floor(rnd() * 7);
-    const ids = Array.from({ length: len }, () => first + 1 + Math.floor(rnd() * (config.vocabSize - first - 1)));
-    if (i % 3 === 0) ids[1] = label;
-    out.push({ inputIds: ids, tokenTypeIds: ids.map((_, t) => (t >= len / 2 ? 1 : 0)), maskPos: Math.floor(rnd() * len) });
-  }
-  return out;
-}
 
 /** max |a − b| / max |b| over every block of every kind (data and flipped); the blocks must match in kind, name, shape. */
 function maxRelDiff(actual: KernelResult, expected: KernelResult): Record<string, number> {
@@ -103,9 +78,9 @@ describe('kernel/tiles: tiled kernel calls merged = the untiled call (1e-12 rela
   let train: EncodedExample[];
   let sets: EvalSet<EncodedExample>[];
   before(() => {
-    ({ config, params } = tinyModel(3));
-    train = examples(7, 1, LABELS[0], config);
-    sets = [{ name: 'dev', inputs: examples(6, 2, LABELS[1], config) }, { name: 'test', inputs: examples(5, 3, LABELS[0], config) }];
+    ({ config, params } = tinyMaskedModel({ modelType: 'bert', seed: 3, hiddenAct: 'gelu' }));
+    train = maskedExamples(7, 1, LABELS[0], config);
+    sets = [{ name: 'dev', inputs: maskedExamples(6, 2, LABELS[1], config) }, { name: 'test', inputs: maskedExamples(5, 3, LABELS[0], config) }];
   });
   after(() => { for (const v of new Set(params.values())) v.dispose(); });
 

@@ -4,18 +4,9 @@
  * Parameters are drawn from a seeded PRNG and rounded to float32, so both implementations use identical values.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '../../../../src/engine/util/random';
 
-/** mulberry32: a 32-bit seeded PRNG with uniform output in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export function randomArray(rand: () => number, n: number, scale: number): Float32Array {
   const a = new Float32Array(n);

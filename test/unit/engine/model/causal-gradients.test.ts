@@ -14,6 +14,7 @@ import { disposeParams } from '../../../../src/engine/model';
 import { loadCausalCheckpoint } from '../../../../src/engine/model/causal';
 import { causalRefShapes, referenceCausalLogits, type CausalRefWeights } from '../../../support/reference-causal';
 import { prng } from '../../../support/tiny-checkpoint';
+import { assertMatchesFiniteDifferences } from '../../../support/finite-differences';
 import { writeTinyCausalCheckpoint, type TinyCausalSpec } from '../../../support/tiny-causal-checkpoint';
 
 const EPS = 1e-5; // finite-difference step (float64)
@@ -108,36 +109,11 @@ describe('engine/model/causal: per-example gradients of f_c (tfjs autodiff) agai
           const logits = referenceCausalLogits(ckpt.config, weights, seq);
           return LABELS.map((id) => logits[seq.length - 1][id]);
         });
-        const failures: string[] = [];
-        let compared = 0;
-        let worstRatio = 0;
-        for (const [name, picked] of coords) {
-          const values = weights.get(name)!.values;
-          let tensorMax = 0;
-          picked.forEach((i, k) => {
-            const v0 = values[i];
-            values[i] = v0 + EPS;
-            const plus = f();
-            values[i] = v0 - EPS;
-            const minus = f();
-            values[i] = v0;
-            SEQS.forEach((_, b) => LABELS.forEach((id, c) => {
-              const fd = (plus[b][c] - minus[b][c]) / (2 * EPS);
-              const g = auto.get(name)![b][c][k];
-              const tol = REL * Math.abs(fd) + FLOOR;
-              tensorMax = Math.max(tensorMax, Math.abs(fd));
-              worstRatio = Math.max(worstRatio, Math.abs(g - fd) / tol);
-              compared++;
-              if (!(Math.abs(g - fd) <= tol)) {
-                failures.push(`${name}[${i}] example ${b} label ${id}: autodiff ${g.toExponential(5)}, finite difference ${fd.toExponential(5)}`);
-              }
-            }));
-          });
-          if (tensorMax === 0) failures.push(`${name}: every sampled coordinate has a zero gradient (the check would be vacuous)`);
-        }
-        assert.ok(compared >= expected.length * PER_TENSOR * SEQS.length * LABELS.length);
-        assert.equal(failures.length, 0, `${failures.length} of ${compared} gradient entries differ:\n  ${failures.slice(0, 25).join('\n  ')}`);
-        assert.ok(worstRatio <= 1, `worst |autodiff − fd| / tolerance = ${worstRatio}`);
+        assertMatchesFiniteDifferences({
+          weights, coords, f, eps: EPS, rel: REL, floor: FLOOR, labels: LABELS,
+          autodiff: (name, b, c, k) => auto.get(name)![b][c][k],
+          atLeast: expected.length * PER_TENSOR * SEQS.length * LABELS.length,
+        });
       } finally {
         disposeParams(params);
       }

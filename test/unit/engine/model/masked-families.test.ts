@@ -11,13 +11,14 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../../src/engine/backend';
 import {
   disposeParams, encode, encoderConfigToJson, expectedShapes, loadCheckpoint, makeEncoderConfig, mlmLogits,
-  parameterGroup, parseEncoderConfig, randomParams, saveCheckpoint, type EncoderConfig, type Params,
+  parameterGroup, parseEncoderConfig, randomParams, saveCheckpoint, type EncoderConfig,
 } from '../../../../src/engine/model';
 import { MASKED_MODEL_TYPES } from '../../../../src/engine/model/config';
 import { inspectAnyCheckpoint, loadAnyCheckpoint } from '../../../../src/engine/model/load';
 import { backbonePrefix, distinctLayers, embeddingNames, layerNames, maskedLoraTarget } from '../../../../src/engine/model/param-names';
 import { referenceMlmLogits } from '../../../support/reference-mlm';
 import { safetensorsBytes, writeTinyCheckpoint, type TinySpec } from '../../../support/tiny-checkpoint';
+import { engineLogits, maxAbsDiff, type Batch } from '../../../support/engine-logits';
 
 // The config.json files of the hub checkpoints (as published).
 const xlmrBase = {
@@ -171,29 +172,6 @@ describe('engine/model: XLM-RoBERTa, DistilBERT, ELECTRA generator and ALBERT co
     }
   });
 });
-
-interface Batch { ids: number[][]; mask: number[][]; types?: number[][] }
-
-function engineLogits(config: EncoderConfig, params: Params, batch: Batch): number[][][] {
-  return tf.tidy(() => {
-    const h = encode(params, config, {
-      inputIds: tf.tensor2d(batch.ids, undefined, 'int32'),
-      attentionMask: tf.tensor2d(batch.mask, undefined, 'int32'),
-      tokenTypeIds: batch.types ? tf.tensor2d(batch.types, undefined, 'int32') : undefined,
-    }, { training: false });
-    const [B, T, H] = h.shape;
-    return mlmLogits(params, config, h.reshape([B * T, H]) as tf.Tensor2D).reshape([B, T, config.vocabSize]).arraySync() as number[][][];
-  });
-}
-
-function maxAbsDiff(a: number[][][], b: number[][][], mask?: number[][]): number {
-  let m = 0;
-  a.forEach((seq, i) => seq.forEach((row, t) => {
-    if (mask && mask[i][t] !== 1) return;
-    row.forEach((v, k) => { m = Math.max(m, Math.abs(v - b[i][t][k])); });
-  }));
-  return m;
-}
 
 describe('engine/model: XLM-RoBERTa, DistilBERT, ELECTRA generator and ALBERT checkpoints against the float64 reference', function () {
   let root: string;

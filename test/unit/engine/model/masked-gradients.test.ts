@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../../src/engine/backend';
 import { disposeParams, encode, hiddenAt, loadCheckpoint, mlmLogits } from '../../../../src/engine/model';
 import { referenceMlmLogits, type RefWeights } from '../../../support/reference-mlm';
+import { assertMatchesFiniteDifferences } from '../../../support/finite-differences';
 import { prng, writeTinyCheckpoint, type TinySpec } from '../../../support/tiny-checkpoint';
 
 const EPS = 1e-5; // finite-difference step (float64)
@@ -106,37 +107,13 @@ describe('engine/model: per-example gradients of masked f_c (tfjs autodiff) agai
           const logits = referenceMlmLogits(ckpt.config, weights, [s.ids], [s.ids.map(() => 1)], [s.types])[0];
           return LABELS.map((id) => logits[s.maskPos][id]);
         });
-        const failures: string[] = [];
-        let compared = 0;
-        let worstRatio = 0;
-        for (const [name, picked] of coords) {
-          const values = weights.get(name)!.values;
-          let tensorMax = 0;
-          picked.forEach((i, k) => {
-            const v0 = values[i];
-            values[i] = v0 + EPS;
-            const plus = f();
-            values[i] = v0 - EPS;
-            const minus = f();
-            values[i] = v0;
-            SEQS.forEach((_, b) => LABELS.forEach((id, c) => {
-              const fd = (plus[b][c] - minus[b][c]) / (2 * EPS);
-              const g = auto.get(engineName(name))![b][c][k];
-              const tol = REL * Math.abs(fd) + FLOOR;
-              tensorMax = Math.max(tensorMax, Math.abs(fd));
-              worstRatio = Math.max(worstRatio, Math.abs(g - fd) / tol);
-              compared++;
-              if (!(Math.abs(g - fd) <= tol)) {
-                failures.push(`${name}[${i}] example ${b} label ${id}: autodiff ${g.toExponential(5)}, finite difference ${fd.toExponential(5)}`);
-              }
-            }));
-          });
+        assertMatchesFiniteDifferences({
+          weights, coords, f, eps: EPS, rel: REL, floor: FLOOR, labels: LABELS,
+          autodiff: (name, b, c, k) => auto.get(engineName(name))![b][c][k],
           // The attention key bias has an identically zero gradient (softmax shift invariance); every other tensor must be tested.
-          if (tensorMax === 0 && !/attention\.(self\.)?key\.bias$/.test(name)) failures.push(`${name}: every sampled coordinate has a zero gradient (the check would be vacuous)`);
-        }
-        assert.ok(compared >= ckpt.weights.size * PER_TENSOR * SEQS.length * LABELS.length);
-        assert.equal(failures.length, 0, `${failures.length} of ${compared} gradient entries differ:\n  ${failures.slice(0, 25).join('\n  ')}`);
-        assert.ok(worstRatio <= 1, `worst |autodiff − fd| / tolerance = ${worstRatio}`);
+          mayBeZero: (name) => /attention\.(self\.)?key\.bias$/.test(name),
+          atLeast: ckpt.weights.size * PER_TENSOR * SEQS.length * LABELS.length,
+        });
       } finally {
         disposeParams(params);
       }

@@ -5,35 +5,11 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../../src/engine/backend';
 import {
-  disposeParams, encode, hiddenAt, loadCheckpoint, mlmLogits, type EncoderConfig, type Params,
+  disposeParams, encode, hiddenAt, loadCheckpoint, mlmLogits,
 } from '../../../../src/engine/model';
 import { erf64, referenceMlmLogits, type RefConfig, type RefWeights } from '../../../support/reference-mlm';
 import { writeTinyCheckpoint, type TinySpec } from '../../../support/tiny-checkpoint';
-
-interface Batch { ids: number[][]; mask: number[][]; types?: number[][] }
-
-/** Logits [B][T][V] of the engine's model for a batch given as arrays. */
-function engineLogits(config: EncoderConfig, params: Params, batch: Batch): number[][][] {
-  return tf.tidy(() => {
-    const h = encode(params, config, {
-      inputIds: tf.tensor2d(batch.ids, undefined, 'int32'),
-      attentionMask: tf.tensor2d(batch.mask, undefined, 'int32'),
-      tokenTypeIds: batch.types ? tf.tensor2d(batch.types, undefined, 'int32') : undefined,
-    }, { training: false }); // [B, T, H]
-    const [B, T, H] = h.shape;
-    const logits = mlmLogits(params, config, h.reshape([B * T, H]) as tf.Tensor2D); // [B·T, V]
-    return logits.reshape([B, T, config.vocabSize]).arraySync() as number[][][];
-  });
-}
-
-function maxAbsDiff(a: number[][][], b: number[][][], only?: number[][]): number {
-  let m = 0;
-  a.forEach((seq, i) => seq.forEach((row, t) => {
-    if (only && only[i][t] !== 1) return;
-    row.forEach((v, k) => { m = Math.max(m, Math.abs(v - b[i][t][k])); });
-  }));
-  return m;
-}
+import { engineLogits, maxAbsDiff, type Batch } from '../../../support/engine-logits';
 
 function maxAbs(a: number[][][]): number {
   return Math.max(...a.flat(2).map(Math.abs));

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { disposeParams, makeEncoderConfig, randomParams, saveCheckpoint } from '../../../../src/engine/model';
 import { runExperiment } from '../../../../src/engine/run/experiment';
+import { assertCompleteTemplates } from '../../../support/report-checks';
 import { REVIEW_TEXTS, writeReviewTsvs } from '../../../support/tiny-review-task';
 
 /** An ALBERT tokenizer.json (AlbertConverter's layout) whose pieces are ▁word for every word of the task. */
@@ -84,20 +85,7 @@ templates:
   - name: standard
 `);
     const report = await runExperiment(specFile, {});
-    assert.equal(report.model.modelType, 'albert');
-    assert.deepEqual(report.templates.map((t) => t.name), ['it-was', 'standard']);
-    for (const t of report.templates) {
-      const s = t.seeds[0];
-      for (const kind of ['sgd', 'asymmetric-signgd'] as const) {
-        const k = s.kernels[kind]!;
-        assert.equal(k.testScores.length, 8);
-        assert.ok(k.testScores.every((row) => row.every(Number.isFinite)));
-        assert.ok(k.test.acc >= 0 && k.test.acc <= 1);
-      }
-      assert.equal(s.finetune!.lossCurve.length, 4);
-      assert.ok(Number.isFinite(s.diagnostics.kernelChange!) && Number.isFinite(s.diagnostics.linearization!.relative));
-      assert.ok(['kernel-like', 'not-kernel-like', 'inconclusive'].includes(t.verdict.status), t.verdict.status);
-    }
+    assertCompleteTemplates(report, { modelType: 'albert', templates: ['it-was', 'standard'], kinds: ['sgd', 'asymmetric-signgd'], tests: 8, steps: 4 });
     // Prompt mode trains every tensor of the checkpoint (one shared layer: 16 tensors for 3 depths) but the shared
     // attention key bias, whose gradient is identically 0 (kernel/parameter-subsets.ts); standard mode swaps the MLM head for its linear head.
     const [prompt, standard] = report.templates;

@@ -11,6 +11,7 @@ import { runExperiment } from '../../../../src/engine/run/experiment';
 import { preflight } from '../../../../src/engine/run/preflight';
 import { loadSpec } from '../../../../src/engine/spec';
 import type { RunEvent } from '../../../../src/engine/report/types';
+import { assertCompleteTemplates } from '../../../support/report-checks';
 import { makeTinyCausalExperiment, type TinyCausalExperiment } from '../../../support/tiny-causal-experiment';
 
 describe('a causal LM (GPT-2 layout) through the whole engine', function () {
@@ -28,19 +29,7 @@ describe('a causal LM (GPT-2 layout) through the whole engine', function () {
     const exp = await make({ kinds: ['sgd', 'asymmetric-signgd'], templates: '  - name: it-was\n    template: "*cls**sent_0*_it_was*mask*"\n    words: {"0": terrible, "1": great}\n  - name: standard\n' });
     const events: RunEvent[] = [];
     const report = await runExperiment(exp.specFile, { onEvent: (e) => events.push(e) });
-    assert.equal(report.model.modelType, 'gpt2');
-    assert.deepEqual(report.templates.map((t) => t.name), ['it-was', 'standard']);
-    for (const t of report.templates) {
-      const s = t.seeds[0];
-      for (const kind of ['sgd', 'asymmetric-signgd'] as const) {
-        const k = s.kernels[kind]!;
-        assert.equal(k.testScores.length, 8);
-        assert.ok(k.test.acc >= 0 && k.test.acc <= 1);
-      }
-      assert.ok(s.finetune!.lossCurve.length === 4);
-      assert.ok(Number.isFinite(s.diagnostics.kernelChange!) && Number.isFinite(s.diagnostics.linearization!.relative));
-      assert.ok(['kernel-like', 'not-kernel-like', 'inconclusive'].includes(t.verdict.status), t.verdict.status);
-    }
+    assertCompleteTemplates(report, { modelType: 'gpt2', templates: ['it-was', 'standard'], kinds: ['sgd', 'asymmetric-signgd'], tests: 8, steps: 4 });
     // Prompt mode trains every parameter (the tied LM head is the token embedding); standard mode adds the LP head.
     const [prompt, standard] = report.templates;
     assert.equal(prompt.seeds[0].finetune!.trainable.parameters, 'all');

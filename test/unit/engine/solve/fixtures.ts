@@ -1,16 +1,11 @@
 /** Small kernels built by the tests themselves from explicit feature vectors. */
 import type { KernelBlock } from '../../../../src/engine/solve/types';
+import { mulberry32 } from '../../../../src/engine/util/random';
 
-/** Deterministic uniform(−1, 1) numbers (mulberry32). */
+/** Deterministic uniform(−1, 1) numbers (the engine's mulberry32, rescaled). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const u = mulberry32(seed);
+  return () => u() * 2 - 1;
 }
 
 /** Features φ(x_n, c) ∈ R^P of each (example, logit): phi[n][c] is a length-P vector. */

@@ -15,18 +15,7 @@ import {
   symmetricSvd,
   transpose,
 } from '../../../../src/engine/solve/linalg';
-
-/** Deterministic uniform(−1, 1) numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
+import { rng } from './fixtures';
 
 function randomMat(rows: number, cols: number, seed: number): Mat {
   const r = rng(seed);
