@@ -34,6 +34,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend';
 import { wasmKernelVariant } from '../src/engine/backend/wasm-kernels';
+import { BytePeaks } from '../src/engine/util/byte-peaks';
 import type { EncodedExample } from '../src/engine/classifier/batch';
 import { promptClassifier } from '../src/engine/classifier/masked-lm-classifier';
 import { crossEntropyLoss, finetune, type OptimizerName } from '../src/engine/finetune';
@@ -71,6 +72,10 @@ export const MODELS: ModelEntry[] = [
   {
     name: 'roberta-base', source: 'huggingface.co/roberta-base config.json (RobertaForMaskedLM)',
     config: () => makeEncoderConfig({ modelType: 'roberta', vocabSize: 50265, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, maxPositions: 514, typeVocabSize: 1, layerNormEps: 1e-5, padTokenId: 1 }),
+  },
+  {
+    name: 'albert-base-v2', source: 'huggingface.co/albert-base-v2 config.json (AlbertForMaskedLM: one layer shared by 12 depths, E = 128)',
+    config: () => makeEncoderConfig({ modelType: 'albert', vocabSize: 30000, embeddingSize: 128, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, maxPositions: 512, typeVocabSize: 2, layerNormEps: 1e-12, padTokenId: 0, hiddenAct: 'gelu_new' }),
   },
   {
     name: 'gpt2', source: 'huggingface.co/gpt2 config.json (GPT2LMHeadModel, 124 M)',
@@ -191,44 +196,6 @@ function plainPlan(N: number, M: number, k: number): { gradients: number; pairs:
 
 // ---- measurement (child process) ---------------------------------------------------------------------------------------
 
-/**
- * Peaks of the engine's byte counts, watched at every tensor registration: `numBytes` is tf.memory().numBytes (it
- * counts every Tensor object, so views sharing one buffer, such as reshapes and the wasm backend's sharing Identity,
- * count again), `dataBytes` the distinct data buffers alive (each counted once: what the backend actually holds).
- */
-class BytePeaks {
-  numBytes = 0;
-  dataBytes = 0;
-  private live = 0;
-  private readonly engine = tf.engine() as unknown as {
-    state: { numBytes: number; tensorInfo: WeakMap<object, { bytes: number; backend: unknown }> };
-    trackTensor: (a: tf.Tensor, backend: unknown) => unknown;
-    removeDataId: (dataId: object, backend: unknown) => unknown;
-  };
-  /** Buffers registered since construction (construct it before the model's tensors exist). */
-  private readonly seen = new WeakSet<object>();
-  constructor() {
-    const eng = this.engine;
-    const track = eng.trackTensor.bind(eng);
-    const remove = eng.removeDataId.bind(eng);
-    eng.trackTensor = (a, backend) => {
-      const fresh = !eng.state.tensorInfo.has(a.dataId as object);
-      const r = track(a, backend);
-      if (fresh) { this.live += eng.state.tensorInfo.get(a.dataId as object)?.bytes ?? 0; this.seen.add(a.dataId as object); }
-      if (eng.state.numBytes > this.numBytes) this.numBytes = eng.state.numBytes;
-      if (this.live > this.dataBytes) this.dataBytes = this.live;
-      return r;
-    };
-    eng.removeDataId = (dataId, backend) => {
-      const info = eng.state.tensorInfo.get(dataId);
-      if (info && info.backend === backend && this.seen.has(dataId)) { this.live -= info.bytes; this.seen.delete(dataId); }
-      return remove(dataId, backend);
-    };
-    this.reset();
-  }
-  reset(): void { this.numBytes = this.engine.state.numBytes; this.dataBytes = this.live; }
-}
-
 /** Bytes of the wasm backend's heap (WebAssembly.Memory; it only grows), or undefined on another backend. */
 function wasmHeapBytes(): number | undefined {
   try {
@@ -268,7 +235,8 @@ function inputsFor(config: ModelConfig): { examples: EncodedExample[]; padId: nu
     };
   }
   const enc = config as EncoderConfig;
-  const [cls, sep, mask] = enc.modelType === 'bert' ? [101, 102, 103] : [0, 2, 50264];
+  // [CLS], [SEP], [MASK] ids of each vocabulary: BERT's WordPiece, ALBERT's SentencePiece, RoBERTa's BPE
+  const [cls, sep, mask] = enc.modelType === 'bert' ? [101, 102, 103] : enc.modelType === 'albert' ? [2, 3, 4] : [0, 2, 50264];
   return {
     examples: LENGTHS.map((T) => ({ inputIds: [cls, ...body(T - 4), mask, 1012, sep], tokenTypeIds: new Array<number>(T).fill(0), maskPos: T - 3 })),
     padId: enc.padTokenId,
@@ -513,7 +481,7 @@ function memoryTable(results: ModelResult[]): string {
   return lines.join('\n');
 }
 
-interface Args { only?: string[]; backend: string; child?: string; skipAdam: boolean; timeoutS: number; report?: string; out?: string }
+interface Args { only?: string[]; backend: string; child?: string; skipAdam: boolean; timeoutS: number; report?: string; out?: string; maxLength?: number }
 function parseArgs(argv: string[]): Args {
   const a: Args = { backend: 'wasm', skipAdam: false, timeoutS: 420 };
   for (let i = 0; i < argv.length; i++) {
@@ -524,7 +492,8 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--timeout') a.timeoutS = Number(argv[++i]);
     else if (argv[i] === '--report') a.report = argv[++i];
     else if (argv[i] === '--out') a.out = argv[++i];
-    else throw new Error(`bench/models.ts: unknown option ${argv[i]}; use --only NAME[,NAME…], --backend wasm, --skip-adam, --timeout SECONDS, --report FILE.json, --out FILE.json`);
+    else if (argv[i] === '--max-length') a.maxLength = Number(argv[++i]);
+    else throw new Error(`bench/models.ts: unknown option ${argv[i]}; use --only NAME[,NAME…], --backend wasm, --skip-adam, --timeout SECONDS, --report FILE.json [--max-length T], --out FILE.json`);
   }
   if (a.backend !== 'wasm') throw new Error(`bench/models.ts: only --backend wasm is measured (tensorflow and webgpu get the estimate's rows, always printed); got ${a.backend}`);
   for (const n of a.only ?? []) if (!MODELS.some((m) => m.name === n)) throw new Error(`bench/models.ts: no model ${n}; models: ${MODELS.map((m) => m.name).join(', ')}`);
@@ -532,7 +501,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function printReport(results: ModelResult[]): void {
-  console.log('\nWhat fits where (estimate: run/memory-fit.ts, SST-2 run: batch 8, max_length 128, fine-tuning + SGD kernel; GiB needed in parentheses; '
+  console.log(`\nWhat fits where (estimate: run/memory-fit.ts, SST-2 run: batch ${RUN.batchSize}, max_length ${RUN.maxLength}, fine-tuning + SGD kernel; GiB needed in parentheses; `
     + 'wasm limit 4 GiB; measured on random weights of the real shapes, wasm, this machine)\n');
   console.log(table(results));
   console.log('\nPeak memory of the measured phases vs the estimate (sgd/adamw: fine-tuning steps holding θ0 and the best-dev copy; estimate for batch 8 at the batch\'s padded length, fine-tuning only; '
@@ -558,7 +527,25 @@ async function main(): Promise<void> {
   if (args.report) { // the tables of a results file, nothing measured
     const f = JSON.parse(fs.readFileSync(args.report, 'utf8')) as { machine: Record<string, unknown>; models: ModelResult[]; structuredKernelForCausal: string };
     console.log(`machine: ${JSON.stringify(f.machine)}\n${f.structuredKernelForCausal}`);
-    printReport(MODELS.map((m) => f.models.find((r) => r.name === m.name)).filter((r): r is ModelResult => r !== undefined));
+    // The estimates are a pure function of the config: recomputed with this checkout's run/memory-fit.ts (the
+    // measurements stay as they were taken), for a run padded to --max-length (default 128).
+    if (args.maxLength) RUN.maxLength = args.maxLength;
+    const reestimated = MODELS.flatMap((m) => {
+      const r = f.models.find((x) => x.name === m.name);
+      if (!r) return [];
+      const config = m.config();
+      const { parameters: P, loraTrained } = countParameters(config);
+      r.estimates = runEstimates(config, P, loraTrained);
+      for (const [phase, optimizer, setting] of [['sgd', 'sgd', 'sgd'], ['adamw', 'adam', 'adamw']] as const) {
+        const mem = r.memory?.[phase];
+        if (!mem) continue;
+        mem.estimateBytes = stepEstimate(config, P, optimizer).peakBytes;
+        mem.estimateAtMaxLength128Bytes = estimateMemory(modelShape(config, P), settingsFor(setting, P, 0, { kernels: false }), 'wasm').peakBytes;
+      }
+      return [r];
+    });
+    console.log(`(estimates recomputed with this checkout's run/memory-fit.ts, max_length ${RUN.maxLength})`);
+    printReport(reestimated);
     return;
   }
   if (args.child) {

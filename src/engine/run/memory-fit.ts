@@ -5,18 +5,24 @@
  * there does not throw cleanly).
  *
  * The two phases of a seed do not overlap; the weights are shared:
- *   fine-tuning  = θ0 snapshot + best-dev copy + gradients + optimizer state (Adam: 2 moments) of the TRAINED
- *                  parameters, plus the activations a backward pass keeps for one batch;
+ *   fine-tuning  = θ0 snapshot + best-dev copy (+ Adam's 2 moments) of the TRAINED parameters, plus the larger of
+ *                  the backward pass (the activations one batch keeps + the gradients as they are formed) and the
+ *                  update after it (the gradients + their clipped copy + the update's and the embedding gradient's
+ *                  buffers, 4 × the largest tensor: a tied LM head adds its own): the activations are freed when the
+ *                  backward pass ends, before clipping;
  *   kernel       = the held per-example gradients (bounded by the gradient budget the kernel is given) plus the
- *                  structured kernel's recording budget.
- * Activations per token and layer (float32): ~12·H (q, k, v, context, projections, norms' inputs and outputs,
- * residuals) + a·I (the MLP: a = 2 for exact GELU, 6 for the tanh GELU's and SwiGLU's intermediates) + 3·nh·T
- * (scores, probabilities, dropout mask). Transients that live only inside one step are counted too: the clipped copy of the
- * gradients, the update's and the embedding gradient's buffers (4 × the largest tensor: a tied LM head adds its own),
- * an evaluated example's gradients while they are split and transposed (2 vectors); then 15 % for the allocator and
+ *                  structured kernel's recording budget, plus an evaluated example's gradients while they are split
+ *                  and transposed (2 vectors).
+ * Activations per token and layer, in floats: 80·H + a·I + 12·nh·T. That is what tfjs's tape keeps (every op's inputs
+ * and outputs: the norms' ~10 elementwise steps, the heads' transposed copies, dropout masks and outputs, the
+ * residuals): measured on each kind of layer (test/unit/engine/run/memory-activations.test.ts: BERT's, ALBERT's
+ * shared one, GPT-2's, Llama's) as 74–80·H, a = 5 for exact GELU (our wasm kernel) and ReLU, 6 for SwiGLU, 20–22 for
+ * the tanh GELU (about ten elementwise steps, each kept), and 7–12 per score (nh·T). Then 15 % for the allocator and
  * the heap's growth steps (the wasm heap only grows).
- * Calibrated against the live peaks and heap sizes `npm run bench:models` measures (bench/RESULTS.md, session 5):
- * the estimate must stay above them; the bench prints both.
+ * Checked against the live peaks and heap sizes `npm run bench:models` measures (bench/RESULTS.md): the estimate
+ * must stay above them; the bench prints both. (Until session 7 the activation term was 12·H + (2 or 6)·I + 3·nh·T,
+ * 4–5× too small: hidden in big models by their parameter terms, it let ALBERT, few parameters and many activations,
+ * pass at 2.2 GiB where one step keeps 2.4.)
  * B batch, T tokens (max_length), H hidden, I MLP width, nh heads, L layers, P parameters.
  */
 
@@ -31,16 +37,18 @@ export interface ModelShape {
   /** Elements of the largest parameter tensor (the token embedding, V·H): the update's transients scale with it. */
   largestTensor?: number;
   /**
-   * Activations the MLP keeps per token and layer, in units of its width I: 2 for exact GELU (one fused wasm pass)
-   * and ReLU, 6 for the tanh GELU (its intermediates) and SwiGLU (gate, up, the gate's sigmoid and product); the
-   * default 6 is the safe side. `mlpActivationFactor(hiddenAct)` gives it from the config.
+   * Activations the MLP keeps per token and layer, in units of its width I: 5 for exact GELU and ReLU, 6 for SwiGLU,
+   * 22 for the tanh GELU (its elementwise steps); the default 22 is the safe side. `mlpActivationFactor(hiddenAct)`
+   * gives it from the config.
    */
   mlpActivations?: number;
 }
 
 /** The MLP's kept activations per token and layer, in units of I, for a config's hidden_act (see ModelShape). */
 export function mlpActivationFactor(hiddenAct: string): number {
-  return hiddenAct === 'gelu' || hiddenAct === 'relu' ? 2 : 6;
+  if (hiddenAct === 'gelu' || hiddenAct === 'relu') return 5;
+  if (hiddenAct === 'silu' || hiddenAct === 'swish') return 6;
+  return 22; // the tanh GELU (gelu_new, gelu_pytorch_tanh) and anything not measured
 }
 
 export interface FitSettings {
@@ -70,6 +78,8 @@ export interface MemoryEstimate {
   peakBytes: number;
   /** The phase that sets the peak. */
   peakPhase: 'fine-tuning' | 'kernel';
+  /** The activations of one fine-tuning batch (0 without fine-tuning): the batch-size remedy scales them. */
+  activationBytes: number;
   /** The backend's hard limit, where it has one (wasm: its 32-bit heap). */
   limitBytes?: number;
   fits: boolean;
@@ -86,20 +96,28 @@ export const ALLOCATOR_SLACK = 0.15;
 export function activationBytes(shape: ModelShape, batchSize: number, maxLength: number): number {
   const { hiddenSize: H, intermediateSize: I, numHeads: nh, numLayers: L } = shape;
   const T = maxLength;
-  return F32 * batchSize * T * L * (12 * H + (shape.mlpActivations ?? 6) * I + 3 * nh * T);
+  return F32 * batchSize * T * L * (80 * H + (shape.mlpActivations ?? 22) * I + 12 * nh * T);
 }
 
 export function estimateMemory(shape: ModelShape, s: FitSettings, backend: string): MemoryEstimate {
   const weights = F32 * shape.parameters;
   const Pt = s.trainedParameters;
   const largest = Math.min(Pt, shape.largestTensor ?? 0);
+  // The backward pass keeps the activations while the gradients form; after it, the activations are gone and the
+  // gradients meet their clipped copy and the update's buffers: the larger of the two counts (one item, both named).
+  const activations = activationBytes(shape, s.batchSize, s.maxLength);
+  const clip = s.clipGradients ?? true;
+  const backward = activations + F32 * Pt;
+  const update = F32 * Pt * (clip ? 2 : 1) + 4 * F32 * largest;
   const ft: MemoryItem[] = s.finetune ? [
     { what: 'θ0 snapshot and best-dev copy of the trained parameters', bytes: 2 * F32 * Pt },
-    { what: 'gradients of the trained parameters', bytes: F32 * Pt },
-    ...(s.clipGradients ?? true ? [{ what: 'the clipped copy of the gradients (max_grad_norm)', bytes: F32 * Pt }] : []),
     ...(s.optimizer === 'adam' ? [{ what: 'Adam moments (2 per trained parameter)', bytes: 2 * F32 * Pt }] : []),
-    ...(largest > 0 ? [{ what: 'the update\'s and the embedding gradient\'s buffers (4 × the largest tensor)', bytes: 4 * F32 * largest }] : []),
-    { what: `activations of one batch (batch_size ${s.batchSize} × max_length ${s.maxLength})`, bytes: activationBytes(shape, s.batchSize, s.maxLength) },
+    {
+      what: `the larger of the backward pass (activations of one batch, batch_size ${s.batchSize} × max_length ${s.maxLength}: `
+        + `${fmtBytes(activations)}, and the gradients: ${fmtBytes(F32 * Pt)}) and the update after it (the gradients`
+        + `${clip ? ', their clipped copy (max_grad_norm)' : ''} and 4 × the largest tensor for the update's and the embedding gradient's buffers: ${fmtBytes(update)})`,
+      bytes: Math.max(backward, update),
+    },
   ] : [];
   const kernel: MemoryItem[] = s.kernels ? [
     { what: 'held per-example gradients (the kernel\'s gradient budget)', bytes: s.gradientBudgetBytes },
@@ -116,6 +134,7 @@ export function estimateMemory(shape: ModelShape, s: FitSettings, backend: strin
     items: [{ what: `weights (${fmtCount(shape.parameters)} parameters)`, bytes: weights }, ...ft, ...kernel, slack],
     peakBytes,
     peakPhase,
+    activationBytes: s.finetune ? activations : 0,
     limitBytes,
     fits: limitBytes === undefined || peakBytes <= limitBytes,
   };
@@ -126,10 +145,10 @@ export function fitProblem(e: MemoryEstimate, s: FitSettings, backend: string): 
   if (e.fits) return undefined;
   const lines = e.items.map((i) => `  ${fmtBytes(i.bytes).padStart(9)}  ${i.what}`);
   const remedies: string[] = [];
-  const act = e.items.find((i) => i.what.startsWith('activations'));
+  const act = e.activationBytes;
   if (e.peakPhase === 'fine-tuning') {
     if (s.optimizer === 'adam' || s.trainedParameters > 1e7) remedies.push("'parameters: lora' (trains and differentiates only the LoRA factors and the head)");
-    if (act && act.bytes > 0.25 * e.peakBytes && s.batchSize > 1) remedies.push(`a smaller finetune.batch_size (activations scale with it: ${s.batchSize} → ${Math.max(1, s.batchSize >> 1)} halves ${fmtBytes(act.bytes)})`);
+    if (act > 0.25 * e.peakBytes && s.batchSize > 1) remedies.push(`a smaller finetune.batch_size (activations scale with it: ${s.batchSize} → ${Math.max(1, s.batchSize >> 1)} halves ${fmtBytes(act)})`);
     if (s.optimizer === 'adam') remedies.push("optimizer: sgd (no Adam moments)");
   } else {
     remedies.push('a smaller memory budget for the kernel (--memory-mb / ntkLens.memoryBudgetMB): more passes, same kernel');

@@ -21,18 +21,33 @@ describe('memory-fit: the peak-memory estimate that refuses runs before they sta
     const s = settings({ trainedParameters: GPT2_SMALL.parameters, optimizer: 'adam' });
     const e = estimateMemory(GPT2_SMALL, s, 'wasm');
     const P = GPT2_SMALL.parameters;
-    // snapshot + best copy, gradients, clipped copy, Adam's two moments; the activations of one batch
-    const ft = 4 * P * (2 + 1 + 1 + 2) + activationBytes(GPT2_SMALL, 8, 128);
+    // snapshot + best copy, Adam's two moments; then the larger of the backward pass (activations + gradients) and
+    // the update (gradients + clipped copy; no largest tensor given)
+    const ft = 4 * P * (2 + 2) + Math.max(activationBytes(GPT2_SMALL, 8, 128) + 4 * P, 4 * P * 2);
     const kernel = 2 ** 30 + 2 * 4 * P + 256 * 2 ** 20;
     const live = 4 * P + Math.max(ft, kernel);
     assert.equal(e.peakBytes, live + Math.round(ALLOCATOR_SLACK * live));
     assert.equal(e.items.reduce((a, i) => a + i.bytes, 0), 4 * P + ft + kernel + Math.round(ALLOCATOR_SLACK * live));
     assert.equal(e.peakPhase, 'fine-tuning');
+    assert.equal(e.activationBytes, activationBytes(GPT2_SMALL, 8, 128));
   });
 
-  it('activations: 4 bytes × B·T·L·(12H + 6I + 3·nh·T), linear in the batch size', () => {
+  it('the update counts instead of the backward pass when the gradients, their clipped copy and the update buffers exceed activations + gradients', () => {
+    const shape: ModelShape = { ...GPT2_SMALL, largestTensor: 50257 * 768 };
+    const s = settings({ trainedParameters: shape.parameters, batchSize: 1, maxLength: 8, kernels: false });
+    const P = shape.parameters;
+    const e = estimateMemory(shape, s, 'wasm');
+    const update = 4 * P * 2 + 4 * 4 * 50257 * 768;
+    assert.ok(update > activationBytes(shape, 1, 8) + 4 * P);
+    const live = 4 * P + 2 * 4 * P + update;
+    assert.equal(e.peakBytes, live + Math.round(ALLOCATOR_SLACK * live));
+    assert.match(e.items[e.items.length - 2].what, /^the larger of the backward pass \(activations of one batch, batch_size 1 × max_length 8/);
+  });
+
+  it('activations: 4 bytes × B·T·L·(80H + a·I + 12·nh·T), a = 22 unless the MLP is known lighter; linear in the batch size', () => {
     const a = activationBytes(GPT2_SMALL, 8, 128);
-    assert.equal(a, 4 * 8 * 128 * 12 * (12 * 768 + 6 * 3072 + 3 * 12 * 128));
+    assert.equal(a, 4 * 8 * 128 * 12 * (80 * 768 + 22 * 3072 + 12 * 12 * 128));
+    assert.equal(activationBytes({ ...GPT2_SMALL, mlpActivations: 5 }, 8, 128), 4 * 8 * 128 * 12 * (80 * 768 + 5 * 3072 + 12 * 12 * 128));
     assert.equal(activationBytes(GPT2_SMALL, 4, 128) * 2, a);
   });
 
@@ -49,11 +64,12 @@ describe('memory-fit: the peak-memory estimate that refuses runs before they sta
   });
 
   it('the same model fits on wasm with LoRA (a few hundred thousand trained parameters) and anywhere on tensorflow', () => {
-    const lora = settings({ trainedParameters: 400_000, optimizer: 'adam', maxLength: 64 });
+    // LoRA does not shrink the activations (6 GB at batch 8 × 64 tokens for this shape): a short batch
+    const lora = settings({ trainedParameters: 400_000, optimizer: 'adam', batchSize: 2, maxLength: 32 });
     assert.equal(estimateMemory(SHAPE_250M, lora, 'wasm').fits, true);
     assert.equal(fitProblem(estimateMemory(SHAPE_250M, lora, 'wasm'), lora, 'wasm'), undefined);
-    const full = settings({ trainedParameters: SHAPE_250M.parameters, optimizer: 'adam', maxLength: 64 });
-    assert.equal(estimateMemory(SHAPE_250M, full, 'wasm').fits, false, 'full AdamW does not fit at 64 tokens either');
+    const full = settings({ trainedParameters: SHAPE_250M.parameters, optimizer: 'adam', batchSize: 2, maxLength: 32 });
+    assert.equal(estimateMemory(SHAPE_250M, full, 'wasm').fits, false, 'full AdamW does not fit that batch either');
     assert.equal(estimateMemory(SHAPE_250M, full, 'tensorflow').fits, true);
   });
 
