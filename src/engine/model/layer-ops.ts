@@ -45,11 +45,8 @@ export function activation(kind: HiddenAct, x: tf.Tensor2D): tf.Tensor2D {
       if (tf.getBackend() === 'wasm') return fusedGelu(x) as tf.Tensor2D; // one pass each way (wasm-kernels/gelu.c)
       return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT_HALF))));
     case 'gelu_new':
-    case 'gelu_pytorch_tanh': {
-      const cube = tf.mul(tf.mul(x, x), x);
-      const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), SQRT_2_OVER_PI);
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
-    }
+    case 'gelu_pytorch_tanh':
+      return tanhGelu(x) as tf.Tensor2D;
     case 'relu':
       return tf.relu(x);
   }
@@ -61,6 +58,32 @@ export function activation(kind: HiddenAct, x: tf.Tensor2D): tf.Tensor2D {
  */
 const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   const { y, dy } = wasmGeluWithGrad(x)!;
+  save([dy]);
+  return { value: y, gradFunc: (g: tf.Tensor, saved: tf.Tensor[]) => tf.mul(g, saved[0]) };
+}) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+/**
+ * The tanh GELU and its derivative from one evaluation of tanh: t = tanh(z), z = √(2/π)(u + 0.044715·u·u·u),
+ *   y = ½u(1 + t),   y' = ½(1 + t) + ½u(1 − t²)·√(2/π)(1 + 3·0.044715u²).
+ * Shared by `activation` and the masked LMs' hand-written recording (recording.ts), so both compute the same y.
+ */
+export function tanhGeluWithGrad(u: tf.Tensor): { y: tf.Tensor; dy: tf.Tensor } {
+  return tf.tidy(() => {
+    const t = tf.tanh(tf.mul(tf.add(u, tf.mul(tf.mul(tf.mul(u, u), u), 0.044715)), SQRT_2_OVER_PI));
+    const onePlusT = tf.add(1, t);
+    const dz = tf.mul(tf.add(1, tf.mul(tf.square(u), 3 * 0.044715)), SQRT_2_OVER_PI);
+    const halfU = tf.mul(u, 0.5);
+    return { y: tf.mul(halfU, onePlusT), dy: tf.add(tf.mul(0.5, onePlusT), tf.mul(tf.mul(halfU, tf.sub(1, tf.square(t))), dz)) };
+  });
+}
+
+/**
+ * The tanh GELU with its derivative kept from the forward pass: the tape then holds y' alone where autodiff of the
+ * composed formula kept every one of its ~10 steps (about 22·I floats per token and layer against 5·I:
+ * test/unit/engine/run/memory-activations.test.ts). The backward is g·y'.
+ */
+const tanhGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const { y, dy } = tanhGeluWithGrad(x);
   save([dy]);
   return { value: y, gradFunc: (g: tf.Tensor, saved: tf.Tensor[]) => tf.mul(g, saved[0]) };
 }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -32,7 +32,7 @@ import { wasmGeluWithGrad } from '../backend/wasm-kernels';
 import { attentionBias } from './attention';
 import { positionIdsOnHost } from './embeddings';
 import { headActivation, type EncoderConfig, type HiddenAct } from './config';
-import { param } from './layer-ops';
+import { param, tanhGeluWithGrad } from './layer-ops';
 import { decoderWeight } from './mlm-head';
 import { embeddingNames, headNames, layerNames, type DenseNames, type NormNames } from './param-names';
 import type { Params } from './weights';
@@ -64,7 +64,6 @@ export function recordingModel(params: Params, config: EncoderConfig, padId: num
 
 const SQRT_HALF = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /** The activation y(u) and its derivative y'(u), from one evaluation of the shared pieces (erf, tanh). */
 function activationWithGrad(kind: HiddenAct, u: tf.Tensor2D): { y: tf.Tensor2D; dy: tf.Tensor2D } {
@@ -77,13 +76,9 @@ function activationWithGrad(kind: HiddenAct, u: tf.Tensor2D): { y: tf.Tensor2D; 
       return { y, dy: tf.add(tf.mul(onePlusErf, 0.5), tf.mul(u, tf.mul(tf.exp(tf.mul(tf.square(u), -0.5)), INV_SQRT_2PI))) as tf.Tensor2D };
     }
     case 'gelu_new':
-    case 'gelu_pytorch_tanh': { // y' = ½(1 + tanh z) + ½u(1 − tanh² z)·√(2/π)(1 + 3·0.044715u²), z = √(2/π)(u + 0.044715u³)
-      const th = tf.tanh(tf.mul(tf.add(u, tf.mul(tf.mul(tf.mul(u, u), u), 0.044715)), SQRT_2_OVER_PI));
-      const dz = tf.mul(tf.add(1, tf.mul(tf.square(u), 3 * 0.044715)), SQRT_2_OVER_PI);
-      return {
-        y: tf.mul(tf.mul(u, 0.5), tf.add(1, th)) as tf.Tensor2D, // layer-ops.ts's formula and op order, on the same tanh
-        dy: tf.add(tf.mul(0.5, tf.add(1, th)), tf.mul(tf.mul(tf.mul(u, 0.5), tf.sub(1, tf.square(th))), dz)) as tf.Tensor2D,
-      };
+    case 'gelu_pytorch_tanh': { // layer-ops.ts's formula, y and y' on the same tanh
+      const { y, dy } = tanhGeluWithGrad(u);
+      return { y: y as tf.Tensor2D, dy: dy as tf.Tensor2D };
     }
     case 'relu':
       return { y: tf.relu(u), dy: tf.cast(tf.greater(u, 0), 'float32') as tf.Tensor2D };

@@ -16,9 +16,9 @@
  * Activations per token and layer, in floats: 80·H + a·I + 12·nh·T. That is what tfjs's tape keeps (every op's inputs
  * and outputs: the norms' ~10 elementwise steps, the heads' transposed copies, dropout masks and outputs, the
  * residuals): measured on each kind of layer (test/unit/engine/run/memory-activations.test.ts: BERT's, ALBERT's
- * shared one, GPT-2's, Llama's) as 74–80·H, a = 5 for exact GELU (our wasm kernel) and ReLU, 6 for SwiGLU, 20–22 for
- * the tanh GELU (about ten elementwise steps, each kept), and 7–12 per score (nh·T). Then 15 % for the allocator and
- * the heap's growth steps (the wasm heap only grows).
+ * shared one, GPT-2's, Llama's) as 74–80·H, a = 5 for the GELUs (layer-ops.ts keeps y' from the forward: the
+ * composed tanh GELU had kept its ~10 steps, 20–22·I) and ReLU, 6 for SwiGLU, and 7–12 per score (nh·T). Then 15 %
+ * for the allocator and the heap's growth steps (the wasm heap only grows).
  * Checked against the live peaks and heap sizes `npm run bench:models` measures (bench/RESULTS.md): the estimate
  * must stay above them; the bench prints both. (Until session 7 the activation term was 12·H + (2 or 6)·I + 3·nh·T,
  * 4–5× too small: hidden in big models by their parameter terms, it let ALBERT, few parameters and many activations,
@@ -37,18 +37,19 @@ export interface ModelShape {
   /** Elements of the largest parameter tensor (the token embedding, V·H): the update's transients scale with it. */
   largestTensor?: number;
   /**
-   * Activations the MLP keeps per token and layer, in units of its width I: 5 for exact GELU and ReLU, 6 for SwiGLU,
-   * 22 for the tanh GELU (its elementwise steps); the default 22 is the safe side. `mlpActivationFactor(hiddenAct)`
-   * gives it from the config.
+   * Activations the MLP keeps per token and layer, in units of its width I: 5 for the GELUs (exact and tanh, each one
+   * step with its derivative kept) and ReLU, 6 for SwiGLU; the default 22 is the safe side (an activation composed of
+   * ~10 kept steps, as the tanh GELU was until session 7). `mlpActivationFactor(hiddenAct)` gives it from the config.
    */
   mlpActivations?: number;
 }
 
 /** The MLP's kept activations per token and layer, in units of I, for a config's hidden_act (see ModelShape). */
 export function mlpActivationFactor(hiddenAct: string): number {
-  if (hiddenAct === 'gelu' || hiddenAct === 'relu') return 5;
+  // exact and tanh GELU keep y' alone (one fused step each, layer-ops.ts), ReLU its mask
+  if (hiddenAct === 'gelu' || hiddenAct === 'gelu_new' || hiddenAct === 'gelu_pytorch_tanh' || hiddenAct === 'relu') return 5;
   if (hiddenAct === 'silu' || hiddenAct === 'swish') return 6;
-  return 22; // the tanh GELU (gelu_new, gelu_pytorch_tanh) and anything not measured
+  return 22; // anything not measured: what a composed activation of ~10 kept steps takes
 }
 
 export interface FitSettings {

@@ -44,7 +44,7 @@ describe('memory-fit: the peak-memory estimate that refuses runs before they sta
     assert.match(e.items[e.items.length - 2].what, /^the larger of the backward pass \(activations of one batch, batch_size 1 × max_length 8/);
   });
 
-  it('activations: 4 bytes × B·T·L·(80H + a·I + 12·nh·T), a = 22 unless the MLP is known lighter; linear in the batch size', () => {
+  it('activations: 4 bytes × B·T·L·(80H + a·I + 12·nh·T), a = 22 unless the activation is a measured one; linear in the batch size', () => {
     const a = activationBytes(GPT2_SMALL, 8, 128);
     assert.equal(a, 4 * 8 * 128 * 12 * (80 * 768 + 22 * 3072 + 12 * 12 * 128));
     assert.equal(activationBytes({ ...GPT2_SMALL, mlpActivations: 5 }, 8, 128), 4 * 8 * 128 * 12 * (80 * 768 + 5 * 3072 + 12 * 12 * 128));
