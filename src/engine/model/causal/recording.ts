@@ -141,7 +141,7 @@ class TapRecorder implements LayerRecorder {
       ...(b ? [{ kind: 'vector' as const, variable: b, rowsPerExample, delta: d }] : []),
     ] };
     this.taps.push(tap);
-    const once = tf.customGrad(((input: tf.Tensor) => {
+    const once = tf.customGrad(((_x: tf.Tensor) => { // x's copies are identical: copy 0 (a) is computed on
       const y0 = map.apply(a); // [rows, out]: copy 0
       tap.width = y0.shape[1];
       return {
