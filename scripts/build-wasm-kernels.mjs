@@ -1,4 +1,5 @@
-// Compiles the C files of src/engine/backend/wasm-kernels/ (batch_matmul.c, gelu.c, reduce.c, softmax_cross_entropy.c, adamw.c) into one WebAssembly module with
+// Compiles the C files of src/engine/backend/wasm-kernels/ (batch_matmul.c, gelu.c, reduce.c, softmax_cross_entropy.c, adamw.c,
+// structured_product.c) into one WebAssembly module with
 // clang, twice (SIMD128, and relaxed SIMD with fused multiply-adds), and writes both builds, base64-encoded, into
 // binary.ts beside them (so the esbuild bundles and the .vsix carry them without a file to locate). Needs clang ≥ 16
 // and its wasm-ld (Debian bookworm: apt-get install clang-19 lld-19). Only needed after changing a C file: the

@@ -7,12 +7,14 @@
  *   rows [C·B, out·in]. Needed by the sign kernels (sign of a coordinate)
  *   and by the SGD kernel where it is cheaper than the structured form.
  * - Structured dense factors: A [n, in] and Δ [C·n, out] over the n real rows (Novak et al. 2022): ⟨G_{b,c}, G_{b',c'}⟩ =
- *   Σ_{t,s} (δ_{c,t}·δ'_{c',s})(a_t·a'_s), never forming G; per-example sums by a segment matrix.
+ *   Σ_{t,s} (δ_{c,t}·δ'_{c',s})(a_t·a'_s), never forming G. On wasm one fused pass per site (structuredSiteProduct:
+ *   C products per token pair); elsewhere tf ops (C² per token pair, per-example sums by a segment matrix).
  * - Vector sites (biases, LayerNorm γ/β): Σ_t δ ⊙ u, rows [C·B, size].
  * - Rows sites (embedding tables, gathered decoder rows and bias): per example and table, the touched rows only,
  *   merged by row id across sites that share a table (a tied decoder adds its label rows to the word embeddings).
  */
 import * as tf from '@tensorflow/tfjs';
+import { wasmStructuredProduct } from '../backend/wasm-kernels';
 import type { DenseSite, RowsSite, VectorSite } from './structured-types';
 
 /** Real rows of example b at a site: min(rowsPerExample, length); rows past the length are padding (δ = 0). */
@@ -132,6 +134,78 @@ export function structuredDenseProduct(
     const terms = tf.reshape(tf.mul(tf.reshape(dGram, [C, nE, C, nT]), tf.reshape(aGram, [1, nE, 1, nT])), [C * nE, C * nT]);
     return tf.matMul(tf.matMul(segE, terms), segTT) as tf.Tensor2D; // [C·Be, C·Nt]
   });
+}
+
+/**
+ * A dense site's structured factors merged over a train chunk (real rows only), in the layout its product reads:
+ * aT [in, nT]; on wasm δ as rows [C·nT, out] class-major (`rows`, for wasm-kernels/structured_product.c), elsewhere
+ * transposed, dT [out, C·nT], with the transposed segment matrix segT [C·nT, C·Nt] (`cols`, structuredDenseProduct).
+ * counts: real rows per train example, in chunk order (Σ = nT).
+ */
+export interface TrainSiteFactors {
+  aT: tf.Tensor2D;
+  counts: number[];
+  rows?: tf.Tensor2D;
+  cols?: { dT: tf.Tensor2D; segT: tf.Tensor2D };
+}
+
+/** Whether the structured product runs as one fused wasm pass (then train factors hold δ as rows). */
+export const fusedStructuredProduct = (): boolean => tf.getBackend() === 'wasm';
+
+/**
+ * Train factors of one site merged over a chunk from its batches' compact factors, in the backend's layout
+ * (TrainSiteFactors). `segT` is the transposed segment matrix of `counts` for the tf-op form (shared by sites with the
+ * same rows per example; made by the caller); unused with the fused product. Caller disposes aT, rows or cols.dT.
+ */
+export function mergeTrainSite(parts: CompactFactors[], C: number, segT: () => tf.Tensor2D): TrainSiteFactors {
+  const counts = parts.flatMap((f) => f.counts);
+  const fused = fusedStructuredProduct();
+  const merged = tf.tidy(() => {
+    const aT = tf.transpose(parts.length === 1 ? parts[0].a : tf.concat(parts.map((f) => f.a), 0)) as tf.Tensor2D; // [in, nT]
+    // δ class-major per batch [C·n_b, out] → [C, n_b, out], joined along the rows → [C·nT, out]
+    const out = parts[0].delta.shape[1];
+    const d = parts.length === 1 ? tf.clone(parts[0].delta)
+      : tf.reshape(tf.concat(parts.map((f) => tf.reshape(f.delta, [C, -1, out])), 1), [-1, out]) as tf.Tensor2D;
+    return { aT, d: fused ? d : tf.transpose(d) as tf.Tensor2D };
+  });
+  return fused ? { aT: merged.aT, counts, rows: merged.d } : { aT: merged.aT, counts, cols: { dT: merged.d, segT: segT() } };
+}
+
+/**
+ * Examples [start, start + B) of a chunk's train factors as an evaluated side (train×train from the held factors):
+ * a [n, in] and δ [C·n, out] class-major over their real rows, and their counts.
+ */
+export function trainRowsAsEvaluated(train: TrainSiteFactors, start: number, B: number, C: number): { a: tf.Tensor2D; delta: tf.Tensor2D; counts: number[] } {
+  const counts = train.counts.slice(start, start + B);
+  const off = train.counts.slice(0, start).reduce((x, y) => x + y, 0);
+  const n = counts.reduce((x, y) => x + y, 0);
+  const nT = train.aT.shape[1];
+  return tf.tidy(() => ({
+    a: tf.transpose(tf.slice(train.aT, [0, off], [-1, n])) as tf.Tensor2D, // [n, in]
+    delta: (train.rows
+      ? tf.concat(Array.from({ length: C }, (_, c) => tf.slice(train.rows!, [c * nT + off, 0], [n, -1])), 0)
+      : tf.transpose(tf.concat(Array.from({ length: C }, (_, c) => tf.slice(train.cols!.dT, [0, c * nT + off], [-1, n])), 1))) as tf.Tensor2D, // [C·n, out]
+    counts,
+  }));
+}
+
+/**
+ * ⟨G_{e,c'}, G_{n,c}⟩ of one dense site for every evaluated (e, c') and train (n, c): [C·Be, C·Nt], rows c'·Be + e,
+ * columns c·Nt + n. Evaluated side aE [nE, in], dE [C·nE, out] class-major, eCounts rows per example (padded rows
+ * count for their example: δ = 0 there). On wasm the fused product (A = a_t·a_s once, then C products per token
+ * pair); elsewhere structuredDenseProduct. The evaluated side should be the smaller: the fused pass streams the
+ * train side once per evaluated example and class.
+ */
+export function structuredSiteProduct(aE: tf.Tensor2D, dE: tf.Tensor2D, eCounts: number[], train: TrainSiteFactors, C: number): tf.Tensor2D {
+  if (train.rows) {
+    return tf.tidy(() => {
+      const At = tf.matMul(train.aT, aE, true, true) as tf.Tensor2D; // [nT, nE]: a_t·a_s
+      const K = wasmStructuredProduct(At, dE, train.rows!, eCounts, train.counts, C);
+      if (!K) throw new Error('kernel/structured-features.ts: train factors were laid out for the wasm product, but the backend is now ' + tf.getBackend());
+      return K;
+    });
+  }
+  return tf.tidy(() => structuredDenseProduct(aE, dE, segmentMatrix(eCounts, C), train.aT, train.cols!.dT, train.cols!.segT, C));
 }
 
 /** One example's vocabulary-sparse gradients: per table, row id → [C·W] (class c at c·W). */

@@ -3,7 +3,10 @@ import { throwIfAborted, yieldToEventLoop } from '../util/abort';
 import { defaultMaxGradients } from './empirical-ntk';
 import { mmBT } from '../backend/matmul';
 import { mergeSharedSites } from './shared-sites';
-import { compactFactors, denseGradientRows, segmentMatrix, sparseGradients, structuredDenseProduct, vectorGradientRows, type CompactFactors, type SparseGradient } from './structured-features';
+import {
+  compactFactors, denseGradientRows, fusedStructuredProduct, mergeTrainSite, segmentMatrix, sparseGradients, structuredSiteProduct, trainRowsAsEvaluated,
+  vectorGradientRows, type CompactFactors, type SparseGradient, type TrainSiteFactors,
+} from './structured-features';
 import type { DenseSite, Recording, RowsSite, Site, StructuredModel, VectorSite } from './structured-types';
 import { checkTile, FilledPairs, PlanFingerprint, symmetrizeTrain, TileAssigner } from './tiles';
 import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKind, KernelParameter, KernelResult, KernelRunOptions } from './types';
@@ -23,7 +26,8 @@ import type { EmpiricalNtk, EmpiricalNtkOptions, EvalSet, KernelBlock, KernelKin
  * included in the structured form; the flop count of the two forms then sees its L·T rows per example.
  * Dense layers use, per (layer, evaluated batch), the cheaper of the explicit form (form G_{m,c'} = A_mᵀΔ_{m,c'},
  * then one [Be·C, in·out]×[in·out, Bt·C] matMul against the held train gradients) and the structured form (Gram
- * matrices of a and δ: O(T_m·T_n·(in + C²·out)) per pair), by flop count (`form: 'auto'`). Embedding tables are
+ * matrices of a and δ: O(T_m·T_n·(in + C²·out)) per pair, or on wasm one fused pass of O(T_m·T_n·(in + C·out)),
+ * structured-features.ts structuredSiteProduct), by flop count (`form: 'auto'`). Embedding tables are
  * vocabulary-sparse: a chunk's train gradients touch a set U of rows (its tokens, positions, label words), and only
  * rows in U can contribute, so each table becomes one dense product over U ([C·Be, |U|·W]·[C·Nc, |U|·W]ᵀ), never
  * a V×H vector.
@@ -101,9 +105,8 @@ interface TrainBatch {
 
 /**
  * The structured factors of a whole train chunk, per dense site, merged over its batches (one Gram product per site
- * and evaluated batch, not one per held batch), real rows only, transposed once: aT [in, nT], dT [out, C·nT], and
- * the segment matrix transposed [C·nT, C·Nc] (shared by the sites with the same rows per example). Columns of a
- * product: c·Nc + j for the j-th example of `indices`.
+ * and evaluated batch, not one per held batch), real rows only, laid out once for the backend's product
+ * (TrainSiteFactors). Columns of a product: c·Nc + j for the j-th example of `indices`.
  */
 interface TrainFactors {
   indices: number[];
@@ -111,8 +114,8 @@ interface TrainFactors {
   dispose(): void;
 }
 
-/** One dense site's merged train factors: aT [in, nT], dT [out, C·nT], segT [C·nT, C·Nc], real rows per example. */
-interface SiteFactors { aT: tf.Tensor2D; dT: tf.Tensor2D; segT: tf.Tensor2D; counts: number[] }
+/** One dense site's merged train factors (structured-features.ts TrainSiteFactors: the layout its product reads). */
+type SiteFactors = TrainSiteFactors;
 
 /**
  * The chunk's table gradients on the device, restricted to the rows some train example touches (the set U; a row
@@ -420,24 +423,18 @@ function mergeFactors(chunk: TrainBatch[], C: number): TrainFactors | undefined 
   try {
     for (const variable of [...chunk[0].factors.keys()]) {
       const parts = chunk.map((t) => t.factors!.get(variable)!);
-      const counts = parts.flatMap((f) => f.counts);
-      const key = counts.join(',');
-      let segT = segs.get(key);
-      if (!segT) {
-        segT = tf.tidy(() => tf.transpose(segmentMatrix(counts, C)) as tf.Tensor2D); // [C·nT, C·Nc]
-        segs.set(key, segT);
-        owned.push(segT);
-      }
-      const merged = tf.tidy(() => {
-        const aT = tf.transpose(parts.length === 1 ? parts[0].a : tf.concat(parts.map((f) => f.a), 0)) as tf.Tensor2D; // [in, nT]
-        // δ class-major per batch [C·n_b, out] → [C, n_b, out], joined along the rows → [C·nT, out] → [out, C·nT]
-        const out = parts[0].delta.shape[1];
-        const d = parts.length === 1 ? parts[0].delta
-          : tf.reshape(tf.concat(parts.map((f) => tf.reshape(f.delta, [C, -1, out])), 1), [-1, out]);
-        return { aT, dT: tf.transpose(d) as tf.Tensor2D };
+      const key = parts.flatMap((f) => f.counts).join(',');
+      const site = mergeTrainSite(parts, C, () => {
+        let segT = segs.get(key);
+        if (!segT) {
+          segT = tf.tidy(() => tf.transpose(segmentMatrix(parts.flatMap((f) => f.counts), C)) as tf.Tensor2D); // [C·nT, C·Nc]
+          segs.set(key, segT);
+          owned.push(segT);
+        }
+        return segT;
       });
-      owned.push(merged.aT, merged.dT);
-      sites.set(variable, { ...merged, segT, counts });
+      owned.push(site.aT, site.rows ?? site.cols!.dT);
+      sites.set(variable, site);
       // Release the batches' copies site by site: both at once would double the chunk's factors at the peak (~0.7 GB
       // for a GPT-2-small chunk of 32 SST-2 prompts, ~1.3 GB for SmolLM2-135M, inside wasm's 4 GiB heap).
       for (const t of chunk) {
@@ -461,7 +458,11 @@ function denseCosts(site: DenseSite, nE: number, Be: number, Nc: number, factors
   const out = site.delta.shape[2];
   const explicit = 2 * Re * inner * out * C + 2 * Be * C * inner * out * Nc * C;
   const nT = factors?.sites.get(site.variable)?.aT.shape[1];
-  const structured = nT === undefined ? Infinity : 2 * nE * nT * inner + 2 * C * C * nE * nT * out + 2 * C * C * nE * nT * (1 + Be + Nc);
+  // the fused wasm product: C products per token pair (and one read of δ per output); the tf-op form: C², then the
+  // class-block Hadamard and the two segment products
+  const structured = nT === undefined ? Infinity
+    : fusedStructuredProduct() ? 2 * nE * nT * inner + 2 * C * nE * nT * out + 2 * C * C * nE * out * Nc
+      : 2 * nE * nT * inner + 2 * C * C * nE * nT * out + 2 * C * C * nE * nT * (1 + Be + Nc);
   return { explicit, structured };
 }
 
@@ -542,15 +543,12 @@ async function contractHeldTrain(chunk: TrainBatch[], rows: TrainBatch[], factor
  * merged factors) against the whole chunk: [C·B, C·Nc].
  */
 function heldRowsProduct(train: SiteFactors, start: number, B: number, C: number): tf.Tensor2D {
-  const counts = train.counts.slice(start, start + B);
-  const off = train.counts.slice(0, start).reduce((x, y) => x + y, 0);
-  const n = counts.reduce((x, y) => x + y, 0);
-  const nT = train.aT.shape[1];
-  return tf.tidy(() => {
-    const aE = tf.transpose(tf.slice(train.aT, [0, off], [-1, n])) as tf.Tensor2D; // [n, in]
-    const dE = tf.transpose(tf.concat(Array.from({ length: C }, (_, c) => tf.slice(train.dT, [0, c * nT + off], [-1, n])), 1)) as tf.Tensor2D; // [C·n, out]
-    return structuredDenseProduct(aE, dE, segmentMatrix(counts, C), train.aT, train.dT, train.segT, C);
-  });
+  const e = trainRowsAsEvaluated(train, start, B, C);
+  try {
+    return structuredSiteProduct(e.a, e.delta, e.counts, train, C);
+  } finally {
+    tf.dispose([e.a, e.delta]);
+  }
 }
 
 /**
@@ -601,7 +599,6 @@ async function contractBatch(
   const Nc = chunk.reduce((s, t) => s + t.indices.length, 0);
   // Device products: each [C·Be, C·Bt] (rows c'·Be + e, columns c·Bt + j); read back once, summed across sites in float64.
   const products: Omit<Product, 'rows'>[] = [];
-  const segs = new Map<string, tf.Tensor2D>(); // the evaluated batch's segment matrices, by rows per example
   try {
     for (const site of split.dense) {
       const nE = site.a.shape[0];
@@ -616,10 +613,7 @@ async function contractBatch(
             const train = factors!.sites.get(site.variable)!;
             const f = compactFactors(site, lengths, C, false); // every row: sorted batches have little padding
             try {
-              const key = f.counts.join(',');
-              let seg = segs.get(key);
-              if (!seg) { seg = segmentMatrix(f.counts, C); segs.set(key, seg); }
-              products.push({ tensor: structuredDenseProduct(f.a, f.delta, seg, train.aT, train.dT, train.segT, C), batch: factors!, target });
+              products.push({ tensor: structuredSiteProduct(f.a, f.delta, f.counts, train, C), batch: factors!, target });
             } finally {
               tf.dispose([f.a, f.delta]);
             }
@@ -658,6 +652,5 @@ async function contractBatch(
     await addProducts(products.map((p) => ({ ...p, rows: evalIdx })), C, result, setName, M);
   } finally {
     tf.dispose(products.map((p) => p.tensor));
-    tf.dispose([...segs.values()]);
   }
 }

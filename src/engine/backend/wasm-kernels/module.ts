@@ -1,5 +1,6 @@
 /**
- * Our WebAssembly kernels for tfjs's wasm backend (batch_matmul.c, gelu.c, reduce.c, softmax_cross_entropy.c, adamw.c), compiled together into one module that
+ * Our WebAssembly kernels for tfjs's wasm backend (batch_matmul.c, gelu.c, reduce.c, softmax_cross_entropy.c, adamw.c,
+ * structured_product.c), compiled together into one module that
  * imports the backend's own WebAssembly.Memory: the kernels read their inputs and write their outputs where tfjs
  * keeps tensors, with no copies. binary.ts holds two builds of the same C: with fused multiply-adds (relaxed SIMD)
  * where the runtime accepts it, else SIMD128. Node 22 has relaxed SIMD on; Node 20 (VS Code 1.100's) has it behind
@@ -31,6 +32,8 @@ export interface KernelExports {
   softmax_xent_gradient(z: number, lse: number, labels: number, M: number, V: number, scale: number, dz: number): void;
   adamw_update(p: number, g: number, m: number, v: number, n: number, beta1: number, oneMinusBeta1: number, beta2: number,
     oneMinusBeta2: number, eps: number, stepSize: number, decay: number, pOut: number, mOut: number, vOut: number): void;
+  structured_product(Be: number, Nt: number, C: number, nE: number, nT: number, width: number, At: number, dE: number,
+    dT: number, eStarts: number, tOwner: number, out: number, scratch: number): void;
 }
 
 /** One instance per backend object (it is bound to that backend's memory), with its reusable scratch buffer. */

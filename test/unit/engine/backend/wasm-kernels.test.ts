@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../../src/engine/backend';
 import { SOURCE_SHA256 } from '../../../../src/engine/backend/wasm-kernels/binary';
-import { useWasmKernelVariant, wasmGeluWithGrad, wasmKernelVariant, type WasmKernelVariant } from '../../../../src/engine/backend/wasm-kernels';
+import { useWasmKernelVariant, wasmGeluWithGrad, wasmKernelVariant, wasmStructuredProduct, type WasmKernelVariant } from '../../../../src/engine/backend/wasm-kernels';
 import { mulberry32 } from '../../../../src/engine/util/random';
 
 const root = path.resolve(__dirname, '../../../..');
@@ -113,6 +113,46 @@ for (const variant of ['simd128', 'relaxed-simd-fma'] as WasmKernelVariant[]) de
       });
     } finally {
       sentinels.forEach((s) => s.dispose());
+    }
+  });
+
+  it('the fused structured eNTK product equals its float64 double sum Σ_{s∈e} Σ_{t∈n} (a_s·a_t)(δ_s·δ_t) for odd widths, row counts and C', () => {
+    const rand = mulberry32(11);
+    // widths below, at and past the 8-wide panels; train rows nT % 4 = 0..3; evaluated examples of 1 to 9 rows
+    const cases = [
+      { C: 1, width: 3, eCounts: [1], tCounts: [2] },
+      { C: 2, width: 8, eCounts: [4, 4], tCounts: [3, 5, 1] },
+      { C: 2, width: 13, eCounts: [2, 7, 1], tCounts: [4, 4, 3] },
+      { C: 3, width: 21, eCounts: [5, 9], tCounts: [1, 6, 2, 7] },
+      { C: 2, width: 40, eCounts: [6], tCounts: [8, 8, 8, 8, 5] },
+    ];
+    for (const { C, width, eCounts, tCounts } of cases) {
+      const nE = eCounts.reduce((x, y) => x + y), nT = tCounts.reduce((x, y) => x + y);
+      const At = randomArray(nT * nE, rand), dE = randomArray(C * nE * width, rand), dT = randomArray(C * nT * width, rand);
+      const sentinel = tf.fill([50], 0.25); // made before: the product must not write outside its output
+      const got = tf.tidy(() => wasmStructuredProduct(tf.tensor2d(At, [nT, nE]), tf.tensor2d(dE, [C * nE, width]),
+        tf.tensor2d(dT, [C * nT, width]), eCounts, tCounts, C)!.dataSync());
+      assert.ok(sentinel.dataSync().every((x) => x === 0.25), 'a tensor made before was overwritten');
+      sentinel.dispose();
+      const Be = eCounts.length, Nt = tCounts.length;
+      assert.equal(got.length, C * Be * C * Nt);
+      const starts = (counts: number[]) => counts.map((_, i) => counts.slice(0, i).reduce((x, y) => x + y, 0));
+      const eS = starts(eCounts), tS = starts(tCounts);
+      let worst = 0;
+      for (let c2 = 0; c2 < C; c2++) for (let e = 0; e < Be; e++) for (let c = 0; c < C; c++) for (let n = 0; n < Nt; n++) {
+        let ref = 0, scale = 0;
+        for (let s = eS[e]; s < eS[e] + eCounts[e]; s++) {
+          for (let t = tS[n]; t < tS[n] + tCounts[n]; t++) {
+            let dd = 0, da = 0;
+            for (let o = 0; o < width; o++) { dd += dE[(c2 * nE + s) * width + o] * dT[(c * nT + t) * width + o]; da += Math.abs(dE[(c2 * nE + s) * width + o] * dT[(c * nT + t) * width + o]); }
+            ref += At[t * nE + s] * dd;
+            scale += Math.abs(At[t * nE + s]) * da;
+          }
+        }
+        const err = Math.abs(got[((c2 * Be + e) * C + c) * Nt + n] - ref) / scale; // relative to Σ|terms|: float32 rounding
+        worst = Math.max(worst, err);
+      }
+      assert.ok(worst < 1e-6, `C ${C}, width ${width}, rows ${eCounts} × ${tCounts}: error ${worst} of Σ|terms|`);
     }
   });
 

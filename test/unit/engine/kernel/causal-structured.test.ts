@@ -28,7 +28,8 @@ import type { Params } from '../../../../src/engine/model';
 import {
   causalFamilyFor, causalRecordingModel, parseCausalConfig, randomCausalParams, type CausalConfig, type CausalRecordHead,
 } from '../../../../src/engine/model/causal';
-import '../../../../src/engine/backend'; // registers the linear-time UnsortedSegmentSum for cpu
+import { initBackend } from '../../../../src/engine/backend'; // also registers the linear-time UnsortedSegmentSum for cpu
+import { fusedStructuredProduct } from '../../../../src/engine/kernel/structured-features';
 
 const cfg = (json: Record<string, unknown>): CausalConfig => parseCausalConfig(json, '<test config.json>');
 const V = 40;
@@ -267,5 +268,38 @@ describe('kernel/structured-ntk on causal LMs: the tap recording = per-example a
       assert.equal(tf.memory().numTensors, before, `${config.modelType}: a disposed recording leaves tensors`);
       for (const v of new Set(params.values())) v.dispose();
     }
+  });
+});
+
+describe('kernel/structured-ntk on wasm: the fused structured product (wasm-kernels/structured_product.c) = per-example autodiff eNTK', function () {
+  this.timeout(300000);
+  let previous: string;
+  before(async () => { previous = tf.getBackend(); await initBackend('wasm'); });
+  after(async () => { if (previous) await tf.setBackend(previous); });
+
+  // gpt2 tied (C = 3; widths 36, 12, 20, 12: not multiples of the kernel's 8-wide panels) and llama GQA (C = 2, SwiGLU)
+  CASES.filter((c) => c.name === 'gpt2 tied' || c.name.startsWith('llama GQA')).forEach(({ name, config, labels }, n) => {
+    it(`${name}: sgd in the structured form (one chunk; and two chunks, train×train streamed) and 'auto', against the plain kernel on wasm`, async () => {
+      assert.ok(fusedStructuredProduct(), 'the wasm backend runs the fused product');
+      const family = causalFamilyFor(config.modelType)!;
+      const params = tinyParams(config, 120 + n);
+      const classify = promptClassifier(params, config, 0, labels);
+      const all = selectParameters(params, 'all', (p) => family.parameterGroup(p, config));
+      const train = inputs(7, 131 + n, labels[0]);
+      const sets = [{ name: 'test', inputs: inputs(6, 141 + n, labels[1]) }];
+      const C = labels.length;
+      const model = causalRecordingModel(params, config, 0, { kind: 'lm', labelIds: labels });
+      const before = tf.memory().numTensors;
+      const plain = await empiricalNtkFn((x: EncodedExample) => classify([x], { training: false }), all, { kinds: ['sgd'] })(train, sets);
+      for (const [what, o] of [
+        ['structured, one chunk, batches of 3', { form: 'structured', batchSize: 3 }],
+        ['structured, two chunks', { form: 'structured', batchSize: 2, maxGradientsInMemory: 5 * C }],
+        ['auto, one chunk', { form: 'auto', batchSize: 4 }],
+      ] as [string, Partial<StructuredNtkOptions>][]) {
+        assertSameKernels(await structuredNtkFn(model, all, { kinds: ['sgd'], ...o })(train, sets), plain, `sgd (${what}, wasm)`, `${name} (wasm)`);
+      }
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      for (const v of new Set(params.values())) v.dispose();
+    });
   });
 });
