@@ -9,7 +9,8 @@ import type { KernelParameter } from '../../../../src/engine/kernel/types';
 import { parameterGroup } from '../../../../src/engine/model';
 import { recordingModel, type RecordHead } from '../../../../src/engine/model/recording';
 import { assertSameKernels, maskedExamples, tinyMaskedModel } from '../../../support/masked-kernel-fixtures';
-import '../../../../src/engine/backend'; // registers the linear-time UnsortedSegmentSum for cpu
+import { initBackend } from '../../../../src/engine/backend'; // also registers the linear-time UnsortedSegmentSum for cpu
+import { fusedStructuredProduct } from '../../../../src/engine/kernel/structured-features';
 
 describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (float32, 1e-4 relative)', function () {
   this.timeout(60000);
@@ -107,4 +108,31 @@ describe('kernel/structured-ntk: structured eNTK = per-example autodiff eNTK (fl
     assert.throws(() => structuredNtkFn(model, [{ variable: w, name: 'q', project: (g) => g }], { kinds: ['sgd'] }), /LoRA.*plain implementation/);
     for (const v of params.values()) v.dispose();
   });
+});
+
+describe('kernel/structured-ntk on wasm: masked LMs through the fused structured product = per-example autodiff eNTK', function () {
+  this.timeout(120000);
+  let previous: string;
+  before(async () => { previous = tf.getBackend(); await initBackend('wasm'); });
+  after(async () => { if (previous) await tf.setBackend(previous); });
+
+  for (const { modelType, tied, labels } of [{ modelType: 'bert', tied: true, labels: [7, 11, 30] }, { modelType: 'roberta', tied: false, labels: [9, 20] }] as const) {
+    it(`${modelType}, C = ${labels.length}: sgd in the structured form, one chunk and two, against the plain kernel on wasm`, async () => {
+      assert.ok(fusedStructuredProduct(), 'the wasm backend runs the fused product');
+      const { config, params } = tinyMaskedModel({ modelType, tied, seed: 40 + labels.length });
+      const classify = promptClassifier(params, config, config.padTokenId, [...labels]);
+      const all = selectParameters(params, 'all', (n) => parameterGroup(n, config));
+      const train = maskedExamples(6, 4, labels[0], config);
+      const sets = [{ name: 'test', inputs: maskedExamples(5, 5, labels[1], config) }];
+      const C = labels.length;
+      const model = recordingModel(params, config, config.padTokenId, { kind: 'mlm', labelIds: [...labels] });
+      const before = tf.memory().numTensors;
+      const plain = await empiricalNtkFn((x: EncodedExample) => classify([x], { training: false }), all, { kinds: ['sgd'] })(train, sets);
+      for (const maxG of [1000, 4 * C]) {
+        assertSameKernels(await structuredNtkFn(model, all, { kinds: ['sgd'], form: 'structured', batchSize: 3, maxGradientsInMemory: maxG })(train, sets), plain, `sgd (structured, wasm, maxGradients ${maxG})`);
+      }
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      for (const v of new Set(params.values())) v.dispose();
+    });
+  }
 });
