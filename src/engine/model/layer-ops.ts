@@ -33,6 +33,7 @@ export function layerNorm(params: Params, names: NormNames, x: tf.Tensor2D, eps:
 
 const SQRT_HALF = Math.SQRT1_2;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /**
  * Hugging Face activations. 'gelu' is the exact x·Φ(x) = ½x(1 + erf(x/√2)) (tf.erf has a registered gradient);
@@ -61,6 +62,19 @@ const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([dy]);
   return { value: y, gradFunc: (g: tf.Tensor, saved: tf.Tensor[]) => tf.mul(g, saved[0]) };
 }) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+/**
+ * The exact GELU and its derivative, y = ½u(1 + erf(u/√2)) (as `activation`) and y' = Φ(u) + u·φ(u): one pass of
+ * gelu.c on wasm, else one evaluation of erf. For the masked LMs' hand-written recording (recording.ts).
+ */
+export function geluWithGrad(u: tf.Tensor): { y: tf.Tensor; dy: tf.Tensor } {
+  const fused = wasmGeluWithGrad(u);
+  if (fused) return fused;
+  return tf.tidy(() => {
+    const onePlusErf = tf.add(1, tf.erf(tf.mul(u, SQRT_HALF)));
+    return { y: tf.mul(tf.mul(u, 0.5), onePlusErf), dy: tf.add(tf.mul(onePlusErf, 0.5), tf.mul(u, tf.mul(tf.exp(tf.mul(tf.square(u), -0.5)), INV_SQRT_2PI))) };
+  });
+}
 
 /**
  * The tanh GELU and its derivative from one evaluation of tanh: t = tanh(z), z = √(2/π)(u + 0.044715·u·u·u),

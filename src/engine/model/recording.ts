@@ -28,11 +28,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DenseSite, Recording, RowsSite, Site, StructuredModel, VectorSite } from '../kernel/structured-types';
 import { mmBT } from '../backend/matmul';
-import { wasmGeluWithGrad } from '../backend/wasm-kernels';
 import { attentionBias } from './attention';
 import { positionIdsOnHost } from './embeddings';
 import { headActivation, type EncoderConfig, type HiddenAct } from './config';
-import { param, tanhGeluWithGrad } from './layer-ops';
+import { geluWithGrad, param, tanhGeluWithGrad } from './layer-ops';
 import { decoderWeight } from './mlm-head';
 import { embeddingNames, headNames, layerNames, type DenseNames, type NormNames } from './param-names';
 import type { Params } from './weights';
@@ -62,18 +61,12 @@ export function recordingModel(params: Params, config: EncoderConfig, padId: num
   };
 }
 
-const SQRT_HALF = Math.SQRT1_2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
 /** The activation y(u) and its derivative y'(u), from one evaluation of the shared pieces (erf, tanh). */
 function activationWithGrad(kind: HiddenAct, u: tf.Tensor2D): { y: tf.Tensor2D; dy: tf.Tensor2D } {
   switch (kind) {
-    case 'gelu': { // y = ½u(1 + erf(u/√2)) as layer-ops.ts, y' = Φ(u) + u φ(u); one pass on wasm (gelu.c)
-      const fused = wasmGeluWithGrad(u);
-      if (fused) return { y: fused.y as tf.Tensor2D, dy: fused.dy as tf.Tensor2D };
-      const onePlusErf = tf.add(1, tf.erf(tf.mul(u, SQRT_HALF)));
-      const y = tf.mul(tf.mul(u, 0.5), onePlusErf) as tf.Tensor2D;
-      return { y, dy: tf.add(tf.mul(onePlusErf, 0.5), tf.mul(u, tf.mul(tf.exp(tf.mul(tf.square(u), -0.5)), INV_SQRT_2PI))) as tf.Tensor2D };
+    case 'gelu': { // layer-ops.ts's exact GELU, y and y' in one pass on wasm (gelu.c)
+      const { y, dy } = geluWithGrad(u);
+      return { y: y as tf.Tensor2D, dy: dy as tf.Tensor2D };
     }
     case 'gelu_new':
     case 'gelu_pytorch_tanh': { // layer-ops.ts's formula, y and y' on the same tanh
