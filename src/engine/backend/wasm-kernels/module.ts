@@ -100,11 +100,15 @@ export function bind(be: WasmBackend): Bound {
   return b;
 }
 
-/** A scratch buffer of at least `bytes` from the backend's malloc (so tfjs never hands it to a tensor), reused. */
+/**
+ * A scratch buffer of at least `bytes` from the backend's malloc (so tfjs never hands it to a tensor), reused. The
+ * address is read unsigned (`>>> 0`, as tfjs reads its own): the heap grows to 4 GiB, and malloc's i32 result comes
+ * back negative above 2 GiB, which a typed-array view rejects. (Passed back into wasm, either reading is the same i32.)
+ */
 export function scratchFor(be: WasmBackend, b: Bound, bytes: number): number {
   if (bytes > b.scratchBytes) {
     if (b.scratch) be.wasm._free(b.scratch);
-    b.scratch = be.wasm._malloc(bytes);
+    b.scratch = be.wasm._malloc(bytes) >>> 0;
     if (!b.scratch) throw new Error(`backend/wasm-kernels: out of wasm memory allocating ${bytes} bytes of scratch`);
     b.scratchBytes = bytes;
   }

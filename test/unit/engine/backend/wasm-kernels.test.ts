@@ -226,3 +226,45 @@ describe('engine/backend/wasm-kernels: the registered BatchMatMul and the build'
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   });
 });
+
+/**
+ * Run in a fresh Node process so that the heap is laid out as the test says: 2.2 GB of tensors first, so that the
+ * kernel's scratch buffer (malloc'd afterwards) lies above 2³¹, where a wasm pointer read back into JavaScript as a
+ * signed int32 is negative. Prints the product's largest error against the float64 double sum, and the pointer.
+ */
+const ABOVE_2GIB = `
+const tf = require('@tensorflow/tfjs');
+const { initBackend } = require('./src/engine/backend');
+const { wasmStructuredProduct } = require('./src/engine/backend/wasm-kernels');
+const { bind } = require('./src/engine/backend/wasm-kernels/module');
+(async () => {
+  await initBackend('wasm');
+  const filler = tf.zeros([550e6]); // 2.2 GB
+  const C = 2, width = 5, eCounts = [3, 4], tCounts = [2, 3, 1];
+  const nE = 7, nT = 6;
+  const r = (n, k) => Float32Array.from({ length: n }, (_, i) => Math.sin(1.7 * i + k));
+  const At = r(nT * nE, 1), dE = r(C * nE * width, 2), dT = r(C * nT * width, 3);
+  const got = wasmStructuredProduct(tf.tensor2d(At, [nT, nE]), tf.tensor2d(dE, [C * nE, width]), tf.tensor2d(dT, [C * nT, width]), eCounts, tCounts, C).dataSync();
+  const st = (cs) => cs.map((_, i) => cs.slice(0, i).reduce((x, y) => x + y, 0));
+  const eS = st(eCounts), tS = st(tCounts);
+  let worst = 0;
+  for (let c2 = 0; c2 < C; c2++) for (let e = 0; e < 2; e++) for (let c = 0; c < C; c++) for (let n = 0; n < 3; n++) {
+    let ref = 0;
+    for (let s = eS[e]; s < eS[e] + eCounts[e]; s++) for (let t = tS[n]; t < tS[n] + tCounts[n]; t++)
+      for (let o = 0; o < width; o++) ref += At[t * nE + s] * dE[(c2 * nE + s) * width + o] * dT[(c * nT + t) * width + o];
+    worst = Math.max(worst, Math.abs(got[((c2 * 2 + e) * C + c) * 3 + n] - ref));
+  }
+  console.log(JSON.stringify({ worst, scratch: bind(tf.backend()).scratch, filler: filler.size }));
+})().catch((e) => { console.error(e && e.stack || e); process.exit(1); });
+`;
+
+describe('engine/backend/wasm-kernels: above 2 GiB of wasm memory (the 4 GiB heap is addressed unsigned)', function () {
+  this.timeout(120_000);
+  it('the fused structured product works with its scratch buffer above 2³¹ (it read its pointer as a negative offset)', () => {
+    const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', ABOVE_2GIB], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { worst: number; scratch: number };
+    assert.ok(out.scratch >= 2 ** 31, `the scratch buffer should lie above 2³¹ for this test to mean anything: at ${out.scratch}`);
+    assert.ok(out.worst < 1e-4, `largest error against the float64 double sum: ${out.worst}`);
+  });
+});
