@@ -101,7 +101,7 @@ export async function writeCausalSst2(name: string, dir: string, opts: { testLim
 
 export interface CausalSst2Figures {
   model: string; parameters?: number; evaluated: number; meanTokens: number; seconds: number; kernelSeconds?: number;
-  floorSeconds: number; floorRatio: number; peakRssMB?: number; exitCode: number | null; error?: string;
+  floorSeconds: number; floorRatio?: number; peakRssMB?: number; exitCode: number | null; error?: string;
 }
 
 /** `ntk-lens kernel` on the file, timed; the floor at `gflops`. */
@@ -131,7 +131,7 @@ export function runCausalSst2(name: string, setup: CausalSst2Setup, gflops: numb
   const rss = /maxrss_kb=(\d+)/.exec(r.stderr ?? '');
   return {
     model: name, parameters, evaluated: setup.lengths.eval.length, meanTokens: setup.meanTokens, seconds, kernelSeconds,
-    floorSeconds, floorRatio: seconds / floorSeconds, peakRssMB: rss ? Number(rss[1]) / 1024 : undefined, exitCode: r.status,
+    floorSeconds, floorRatio: r.status === 0 ? seconds / floorSeconds : undefined, peakRssMB: rss ? Number(rss[1]) / 1024 : undefined, exitCode: r.status,
     error: r.status === 0 ? undefined : (r.stderr ?? '').slice(-2000),
   };
 }

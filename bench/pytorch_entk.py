@@ -20,8 +20,12 @@ takes (--memory-gb, default the machine's): G_train held in chunks, every evalua
 The timed rows are discarded after flattening (at ~124-135M parameters one [P] float32 row is ~0.5 GB), so memory
 stays at a few GB; the contraction is never run on them, only extrapolated.
 
-Needs Debian's python3-torch WITH libopenblas0-pthread (otherwise torch uses the reference BLAS, ~40x slower):
-  apt-get install -y python3-torch libopenblas0-pthread
+Needs Debian's python3-torch WITH libopenblas0-pthread (otherwise torch uses the reference BLAS, ~40x slower), and
+libtcmalloc-minimal4 (the script preloads it; glibc's malloc made the gradients up to 18x slower):
+  apt-get install -y python3-torch libopenblas0-pthread libtcmalloc-minimal4
+On a CPU with AVX-512 also set OPENBLAS_CORETYPE=SkylakeX: Debian's OpenBLAS 0.3.21 predates Zen 5, and the
+2026-12-04 machine's environment pinned Haswell (AVX2) kernels: 1024^3 GEMM 62-95 GFLOP/s there, up to 180 with
+SkylakeX. The JSON line records the core type and the 1024^3 rate, so a slow peer shows.
   /usr/bin/python3 bench/pytorch_entk.py --threads 1 [--lengths lengths.json] [--seq 64]
   # GPT-2 (124M):
   /usr/bin/python3 bench/pytorch_entk.py --threads 1 --family gpt2 --vocab 50257 --hidden 768 --layers 12 --heads 12 \
@@ -46,6 +50,19 @@ import time
 _threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, _threads)
+
+# The allocator. Every example's gradients are fresh ~0.5 GB tensors; glibc's malloc serves blocks that large with
+# mmap and returns them at free, so each one is page-faulted in again (on the 2026-12-04 machine: 8.8 s per gpt2
+# example gradient with glibc, 0.49 s with tcmalloc). The fastest PyTorch is the peer, so the script re-runs itself
+# with tcmalloc preloaded where Debian's libtcmalloc-minimal4 is installed (--malloc system keeps glibc's).
+_TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+_malloc = sys.argv[sys.argv.index("--malloc") + 1] if "--malloc" in sys.argv else "tcmalloc"
+if _malloc == "tcmalloc" and "tcmalloc" not in os.environ.get("LD_PRELOAD", ""):
+    if os.path.exists(_TCMALLOC):
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, "LD_PRELOAD": _TCMALLOC})
+    print(f"warning: {_TCMALLOC} not found (apt-get install libtcmalloc-minimal4): glibc's malloc page-faults every "
+          "gradient in again, which made per-example gradients up to 18x slower here; the figures flatter ntk-lens",
+          file=sys.stderr)
 
 import torch
 import torch.nn.functional as F
@@ -374,6 +391,8 @@ def main():
     ap.add_argument("--memory-gb", type=float, help="RAM the run may use (default: this machine's)")
     ap.add_argument("--batch", type=int, help="functorch vmap batch (default 8 for bert, 2 for gpt2/llama)")
     ap.add_argument("--check", action="store_true", help="tiny-shape correctness self-check, then exit")
+    ap.add_argument("--malloc", choices=["tcmalloc", "system"], default="tcmalloc",
+                    help="allocator (read before torch loads: see the top of the file)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.check:
@@ -409,6 +428,16 @@ def main():
         best = min(best, time.perf_counter() - t0)
     mm_rate = 2 * A.shape[0] * A.shape[1] * 64 / best
     del A, Bm
+    # The square 1024^3 product, as bench/run.ts times ntk-lens' matMul (the two rates side by side: the BLAS gap)
+    A, Bm = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    A @ Bm
+    gemm = math.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        A @ Bm
+        gemm = min(gemm, time.perf_counter() - t0)
+    gemm_rate = 2 * 1024 ** 3 / gemm
+    del A, Bm
     contraction = 2 * (N * C) * P * ((N + M) * C) / mm_rate
     # What this machine can hold: G_train [N*C, P] float32 is N*C*4P bytes (32 GB for GPT-2 small), beyond 24 GiB. A
     # run that can actually finish here holds the train gradients in chunks of k examples (80 % of RAM, less the model,
@@ -422,7 +451,7 @@ def main():
         shape.update({"kv_heads": a.kv_heads or a.heads, "rope_theta": a.rope_theta, "tied": not a.untied})
     out = {"family": a.family, "shape": shape, "threads": a.threads, "parameters": P, "N": N, "M": M, "C": C,
            "mean_tokens": sum(allT) / len(allT), "sample": a.sample, "functorch_batch": a.batch,
-           "contraction_seconds": contraction, "matmul_gflops": mm_rate / 1e9, "torch": torch.__version__,
+           "contraction_seconds": contraction, "matmul_gflops": mm_rate / 1e9, "gemm_1024_gflops": gemm_rate / 1e9, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "detected"), "torch": torch.__version__, "allocator": "tcmalloc" if "tcmalloc" in os.environ.get("LD_PRELOAD", "") else "glibc",
            "memory_gb": mem / 2**30, "train_gradients_gb": N * per_example / 1e9, "train_chunk": k, "train_chunks": chunks}
     for name, fn in [("loop", lambda ex: grads_loop(model, ex, label_ids)),
                      ("functorch", lambda ex: grads_functorch(model, ex, label_ids, a.batch))]:

@@ -294,7 +294,7 @@ async function main(): Promise<void> {
       for (const c of causal) {
         console.log(`${c.model} (random, real shape${c.parameters ? `, ${(c.parameters / 1e6).toFixed(1)}M params` : ''}): SST-2 16-shot SGD kernel `
           + (c.exitCode === 0 ? `${c.seconds.toFixed(0)} s measured end to end (ntk-lens kernel; kernel ${c.kernelSeconds?.toFixed(0)} s), ` : `FAILED (exit ${c.exitCode}): ${c.error}\n`)
-          + `mean ${c.meanTokens.toFixed(1)} tokens, floor ${c.floorSeconds.toFixed(0)} s → ratio ${c.floorRatio.toFixed(2)}, peak RSS ${c.peakRssMB?.toFixed(0)} MB`);
+          + `mean ${c.meanTokens.toFixed(1)} tokens, floor ${c.floorSeconds.toFixed(0)} s${c.floorRatio !== undefined ? ` → ratio ${c.floorRatio.toFixed(2)}` : ''}, peak RSS ${c.peakRssMB?.toFixed(0)} MB`);
         console.log(`  PyTorch peer: /usr/bin/python3 bench/pytorch_entk.py --family ${CAUSAL_SHAPES[c.model].spec.modelType === 'gpt2' ? 'gpt2' : 'llama'} `
           + `--threads 1 --lengths bench/results/sst2-lengths-${c.model}.json (and the shape flags in its docstring)`);
       }
@@ -315,6 +315,7 @@ async function main(): Promise<void> {
     const file = path.join(ROOT, `bench/results/${date}-${used}${only}.json`);
     fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`written ${path.relative(ROOT, file)}`);
+    if ((out.causal as CausalSst2Figures[] | undefined)?.some((c) => c.exitCode !== 0)) process.exitCode = 1; // a failed kernel run is a failed bench, not a figure
   }
   console.log(`PyTorch comparison (same shape, SST-2 token counts): /usr/bin/python3 bench/pytorch_entk.py --threads 1 --lengths ${path.relative(ROOT, lengthsFile)} `
     + '--hidden H --heads NH --intermediate I --layers L --vocab V (the built-in model\'s config.json)');
