@@ -10,6 +10,7 @@ import { registerSegmentSumKernel } from './segment-sum';
 import { registerWasmBatchMatMul, registerWasmSum } from './wasm-kernels';
 import { registerWasmGather } from './wasm-gather';
 import { registerWasmIdentity } from './wasm-identity';
+import { registerWasmSlice } from './wasm-slice';
 import { guardSyncReads, setupWebGpu, type WebGpuOptions } from './webgpu-setup';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -55,6 +56,7 @@ async function initWasm(): Promise<string> {
   registerWasmSum();
   registerWasmIdentity();
   registerWasmGather();
+  registerWasmSlice();
   const name = await activate('wasm');
   if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) {
     // Still correct, about 4× slower (7 GFLOP/s); Node ≥ 16 always has SIMD, so this is only a note.
