@@ -117,6 +117,17 @@ class Bert(torch.nn.Module):
         return t @ self.word.weight[label_ids].T + self.bias[label_ids]
 
 
+def best_seconds(fn, rounds):
+    """The fastest of `rounds` timed calls of fn, after one untimed warm-up call."""
+    fn()
+    best = math.inf
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def causal_bias(mask):
     """mask [B, T] (1 = real token, right padding) -> additive attention bias [B, 1, T, T]: causal AND key is real."""
     T = mask.shape[1]
@@ -420,23 +431,12 @@ def main():
     K = min(P // 8, 1 << 21)
     A = torch.randn(N * C, K)
     Bm = torch.randn(64, K)
-    A @ Bm.T
-    best = math.inf  # best of 3: one timing can catch a load spike, and a slow rate would flatter ntk-lens
-    for _ in range(3):
-        t0 = time.perf_counter()
-        A @ Bm.T
-        best = min(best, time.perf_counter() - t0)
-    mm_rate = 2 * A.shape[0] * A.shape[1] * 64 / best
+    # best of 3: one timing can catch a load spike, and a slow rate would flatter ntk-lens
+    mm_rate = 2 * A.shape[0] * A.shape[1] * 64 / best_seconds(lambda: A @ Bm.T, 3)
     del A, Bm
     # The square 1024^3 product, as bench/run.ts times ntk-lens' matMul (the two rates side by side: the BLAS gap)
     A, Bm = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    A @ Bm
-    gemm = math.inf
-    for _ in range(5):
-        t0 = time.perf_counter()
-        A @ Bm
-        gemm = min(gemm, time.perf_counter() - t0)
-    gemm_rate = 2 * 1024 ** 3 / gemm
+    gemm_rate = 2 * 1024 ** 3 / best_seconds(lambda: A @ Bm, 5)
     del A, Bm
     contraction = 2 * (N * C) * P * ((N + M) * C) / mm_rate
     # What this machine can hold: G_train [N*C, P] float32 is N*C*4P bytes (32 GB for GPT-2 small), beyond 24 GiB. A

@@ -1,6 +1,7 @@
 /**
  * `npm run bench:product`: the structured eNTK's dense-site product on wasm, fused (wasm-kernels/structured_product.c)
- * against the tf-op form it replaces (kernel/structured-features.ts structuredDenseProduct) and against our 1024³
+ * against the tf-op form it replaces (both through kernel/structured-features.ts structuredSiteProduct, with the train
+ * factors laid out for each) and against our 1024³
  * matMul, all in this one process, each timed as the best of 9 (alternating, so a load spike hits all three alike).
  *
  * Shapes: the dense sites of GPT-2 small and SmolLM2-135M, C = 2, one evaluated batch of 8 prompts against a train
@@ -19,7 +20,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend';
 import { wasmKernelVariant, wasmStructuredProduct } from '../src/engine/backend/wasm-kernels';
-import { segmentMatrix, structuredDenseProduct } from '../src/engine/kernel/structured-features';
+import { segmentMatrix, structuredSiteProduct } from '../src/engine/kernel/structured-features';
 
 const now = () => performance.now() / 1000;
 const C = 2, BE = 8, NT_EX = 32, T = 24;
@@ -30,7 +31,7 @@ const SITES: Record<string, [string, number, number][]> = {
   'SmolLM2-135M': [['q_proj', 576, 576], ['k_proj|v_proj', 576, 192], ['o_proj', 576, 576], ['gate|up_proj', 576, 3072], ['down_proj', 1536, 576]],
 };
 
-async function best(rounds: number, fns: (() => tf.Tensor)[]): Promise<number[]> {
+function best(rounds: number, fns: (() => tf.Tensor)[]): number[] {
   const t = fns.map(() => Infinity);
   for (let r = 0; r < rounds; r++) {
     fns.forEach((fn, i) => {
@@ -61,14 +62,14 @@ async function main(): Promise<void> {
       const dE = tf.randomNormal([C * nE, out]) as tf.Tensor2D, dT = tf.randomNormal([C * nT, out]) as tf.Tensor2D;
       const At = tf.matMul(aT, aE, false, true) as tf.Tensor2D; // [nT, nE], as structuredSiteProduct forms it
       const aTT = tf.transpose(aT) as tf.Tensor2D, dTT = tf.transpose(dT) as tf.Tensor2D;
-      const segE = segmentMatrix(eCounts, C), segTT = tf.transpose(segmentMatrix(tCounts, C)) as tf.Tensor2D;
+      const segTT = tf.transpose(segmentMatrix(tCounts, C)) as tf.Tensor2D;
       const fused = () => wasmStructuredProduct(At, dE, dT, eCounts, tCounts, C)!;
-      const fusedSite = () => tf.tidy(() => wasmStructuredProduct(tf.matMul(aTT, aE, true, true) as tf.Tensor2D, dE, dT, eCounts, tCounts, C)!);
-      const tfOps = () => structuredDenseProduct(aE, dE, segE, aTT, dTT, segTT, C);
-      const [tf1, tMm, tSite, tOps] = await best(rounds, [fused, () => tf.matMul(a, b), fusedSite, tfOps]);
+      const fusedSite = () => structuredSiteProduct(aE, dE, eCounts, { aT: aTT, counts: tCounts, rows: dT }, C);
+      const tfOps = () => structuredSiteProduct(aE, dE, eCounts, { aT: aTT, counts: tCounts, cols: { dT: dTT, segT: segTT } }, C);
+      const [tf1, tMm, tSite, tOps] = best(rounds, [fused, () => tf.matMul(a, b), fusedSite, tfOps]);
       const k1 = fused(), k2 = tfOps();
       const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(k1, k2))).dataSync()[0] / tf.max(tf.abs(k2)).dataSync()[0]);
-      tf.dispose([k1, k2, aE, aT, dE, dT, At, aTT, dTT, segE, segTT]);
+      tf.dispose([k1, k2, aE, aT, dE, dT, At, aTT, dTT, segTT]);
       const flops = 2 * C * nT * out * (nE + C * BE);
       const g = flops / tf1 / 1e9, gm = 2 * 1024 ** 3 / tMm / 1e9;
       console.log(`${model.padEnd(12)} ${site.padEnd(15)} ${`${inDim} × ${out}`.padStart(10)} ${tf1.toFixed(3).padStart(9)} ${g.toFixed(1).padStart(9)} `

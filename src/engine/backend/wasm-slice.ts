@@ -34,7 +34,7 @@ function sliceInPlace(fallback: tf.KernelFunc): tf.KernelFunc {
     const strides = new Array<number>(rank); // element strides of x, row-major
     for (let k = rank - 1, s = 1; k >= 0; k--) { strides[k] = s; s *= shape[k]; }
     // The trailing dimensions taken whole, together with the last one that is cut, are one contiguous run.
-    let k = Math.max(rank - 1, 0);
+    let k = rank - 1; // rank ≥ 1: tfjs refuses to slice a scalar
     while (k > 0 && begin[k] === 0 && size[k] === shape[k]) k--;
     const run = size.slice(k).reduce((p, d) => p * d, 1);
     const base = begin.reduce((p, bk, j) => p + bk * strides[j], 0);
