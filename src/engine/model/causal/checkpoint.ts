@@ -37,12 +37,22 @@ async function storedTensors(dir: string, data: boolean): Promise<{ source: stri
 
 const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
+/** What matching a folder's tensors needs of a family: every causal family, and ModernBERT (modernbert/checkpoint.ts). */
+export interface TensorNaming<C> {
+  expectedShapes(config: C): Map<string, number[]>;
+  canonicalName(key: string): string;
+  ignoredTensor(name: string, config: C): boolean;
+}
+
+/** The config fields the messages of matchCausalTensors name. */
+interface NamedShape { modelType: string; numLayers: number; hiddenSize: number; tieWordEmbeddings: boolean }
+
 /**
  * The stored tensors under their canonical names, asserting the exact expected key set and shapes (ignored buffers
  * skipped). Throws naming `source` (file or index) and the tensors at fault.
  */
-export function matchCausalTensors<T extends { shape: number[]; file: string }>(
-  tensors: Map<string, T>, config: CausalConfig, family: CausalFamily, source: string,
+export function matchCausalTensors<T extends { shape: number[]; file: string }, C extends NamedShape = CausalConfig>(
+  tensors: Map<string, T>, config: C, family: TensorNaming<C>, source: string,
 ): Map<string, T> {
   const expected = family.expectedShapes(config);
   const found = new Map<string, T>();
@@ -74,7 +84,7 @@ export function matchCausalTensors<T extends { shape: number[]; file: string }>(
   if (unexpected.length > 0) {
     throw new Error(`${source}: unexpected tensor ${unexpected.slice(0, 5).join(', ')}`
       + `${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''}; this is not a plain ${config.modelType} `
-      + 'causal-LM checkpoint for this config.json.');
+      + `${'family' in config ? 'causal-LM' : 'masked-LM'} checkpoint for this config.json.`);
   }
   return found;
 }
@@ -127,17 +137,25 @@ export async function saveCausalCheckpoint(dir: string, config: CausalConfig, pa
   await fs.rm(path.join(dir, SAFE_INDEX_FILE), { force: true });
 }
 
-/** Norm weights (LayerNorm γ, RMSNorm weight) of every family: ln_1/ln_2/ln_f, *_layernorm, final_layer_norm, model.norm. */
-const NORM_WEIGHT = /(^|\.)(ln_\w+|\w*layernorm|\w*layer_norm|norm)\.weight$/;
+/**
+ * Norm weights (LayerNorm γ, RMSNorm weight) of every family: ln_1/ln_2/ln_f, *_layernorm, final_layer_norm,
+ * model.norm; ModernBERT's attn_norm, mlp_norm, final_norm, embeddings.norm and head.norm.
+ */
+const NORM_WEIGHT = /(^|\.)(ln_\w+|\w*layernorm|\w*_norm|norm)\.weight$/;
 
 /**
  * Fresh trainable Params for `config`: weights ~ normal(0, 0.02), biases 0, norm weights 1. The same (config, seed)
  * gives the same values on every backend (tfjs draws seeded normals in JS), one stream per tensor as randomParams.
  */
 export function randomCausalParams(config: CausalConfig, seed: number): Params {
+  return randomParamsOfShapes(causalFamilyOf(config).expectedShapes(config), seed);
+}
+
+/** randomCausalParams for any family's expected shapes (norm weights 1, biases 0, the rest normal(0, 0.02)). */
+export function randomParamsOfShapes(shapes: Map<string, number[]>, seed: number): Params {
   const params: Params = new Map();
   let k = 0;
-  for (const [name, shape] of causalFamilyOf(config).expectedShapes(config)) {
+  for (const [name, shape] of shapes) {
     const tensorSeed = seed * 7919 + k++;
     const t = NORM_WEIGHT.test(name) ? tf.ones(shape) : name.endsWith('.bias') ? tf.zeros(shape)
       : tf.randomNormal(shape, 0, INIT_STD, 'float32', tensorSeed);

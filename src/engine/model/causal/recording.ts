@@ -1,6 +1,8 @@
 /**
  * Every causal family (GPT-2, GPT-NeoX, the Llama layout) as a recording model for the structured eNTK
- * (kernel/structured-ntk.ts), from the family's OWN forward pass: no per-family backward is written out.
+ * (kernel/structured-ntk.ts), from the family's OWN forward pass: no per-family backward is written out. Any other
+ * forward built from the layer pieces records the same way (tappedRecordingModel: ModernBERT, modernbert/recording.ts,
+ * read at its [MASK] row; its pads are keys no real token reads, so their cotangents are 0 as well).
  *
  * How: the parameterised layer pieces (layers/linear.ts, layer-norm.ts, rms-norm.ts, lm-head.ts, and the embedding
  * sum of each family's forward) report to a recorder (layers/recorder.ts) passed in the forward options. In recording
@@ -30,7 +32,7 @@
  *   embeddings          RowsSite per table: the token rows (ids), GPT-2's position rows (0..T−1), values δ;
  *   LM head             RowsSite on the head weight (the token embeddings when tied), class-major ids: class c's row
  *                       is its label id, value δ_c·h (the objective reads column c of copy c only, so the other
- *                       columns' δ are 0);
+ *                       columns' δ are 0); a head bias (ModernBERT's decoder.bias) a width-1 RowsSite, value δ_c;
  *   linear head         (standard mode) DenseSite(HEAD_WEIGHT; a = h, δ = e_c) + VectorSite(HEAD_BIAS).
  * Padding: batches are right-padded. A pad row is read by no real token (the causal mask puts pads after every real
  * token, and the masked probabilities are exactly 0), so its cotangent is exactly 0 at every site
@@ -56,12 +58,35 @@ export type CausalRecordHead =
   | { kind: 'lm'; labelIds: number[] }
   | { kind: 'linear'; weight: tf.Variable /* [C, H] */; bias: tf.Variable /* [C] */ };
 
+/**
+ * What the recording needs of a model built from the layer pieces: its hidden states and its label-word logits, each
+ * computed with the recorder passed through (every causal family; ModernBERT, modernbert/forward.ts, whose readout is
+ * its [MASK] row: maskPos).
+ */
+export interface TappedForward {
+  hiddenSize: number;
+  /** Last hidden states [N, T, H] of the (replicated) batch, every parameterised piece reporting to `rec`. */
+  hidden(batch: { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D }, rec: LayerRecorder): tf.Tensor3D;
+  /** h [N, H] → [N, C] for the label ids, the head's pieces reporting to `rec`. */
+  lmLogits(h: tf.Tensor2D, vocabIds: number[], rec: LayerRecorder): tf.Tensor2D;
+}
+
 export function causalRecordingModel(params: Params, config: CausalConfig, padId: number, head: CausalRecordHead): StructuredModel<CausalRecordInput> {
+  const family = causalFamilyOf(config);
+  return tappedRecordingModel({
+    hiddenSize: config.hiddenSize,
+    hidden: (batch, rec) => family.hidden(params, config, batch, { training: false, recorder: rec }),
+    lmLogits: (h, vocabIds, rec) => family.lmLogits(params, config, h, vocabIds, rec),
+  }, padId, head);
+}
+
+/** The recording of any forward that passes a recorder through its layer pieces (see the file's comment). */
+export function tappedRecordingModel(forward: TappedForward, padId: number, head: CausalRecordHead): StructuredModel<CausalRecordInput> {
   const C = head.kind === 'lm' ? head.labelIds.length : head.weight.shape[0];
   return {
     numClasses: C,
     length: (x) => x.inputIds.length,
-    record: (inputs) => record(params, config, padId, head, C, inputs),
+    record: (inputs) => record(forward, padId, head, C, inputs),
   };
 }
 
@@ -174,7 +199,7 @@ class TapRecorder implements LayerRecorder {
     return this.tap(tf.add(x, this.origin) as tf.Tensor2D, (delta) => sites.map(({ variable, ids }) => ({ kind: 'rows' as const, variable, rowsPerExample, ids, values: delta })));
   }
 
-  lmHead(logits: tf.Tensor2D, h: tf.Tensor2D, weight: tf.Variable, vocabIds: number[]): tf.Tensor2D {
+  lmHead(logits: tf.Tensor2D, h: tf.Tensor2D, weight: tf.Variable, vocabIds: number[], bias?: tf.Variable): tf.Tensor2D {
     const { C, B } = this;
     if (vocabIds.length !== C || logits.shape[0] !== C * B) {
       throw new Error(`model/causal/recording.ts: the LM head was recorded with ${vocabIds.length} ids on ${logits.shape[0]} rows; expected ${C} label ids on ${C}·${B} rows`);
@@ -186,8 +211,12 @@ class TapRecorder implements LayerRecorder {
     for (let c = 0; c < C; c++) ids.fill(vocabIds[c], c * B, (c + 1) * B);
     return this.tap(logits, (delta) => {
       // ∂f_c/∂W[label_c] = δ[c, b, c]·h_b; the other columns of copy c have δ = 0 (the objective reads column c only).
-      const values = this.keep(tf.tidy(() => tf.mul(tf.sum(tf.mul(delta, tf.reshape(tf.eye(C), [C, 1, C])), -1, true), hByClass)) as tf.Tensor3D); // [C, B, H]
-      return [{ kind: 'rows', variable: table, rowsPerExample: 1, ids, values }];
+      const own = this.keep(tf.tidy(() => tf.sum(tf.mul(delta, tf.reshape(tf.eye(C), [C, 1, C])), -1, true)) as tf.Tensor3D); // [C, B, 1]: δ[c, b, c]
+      const values = this.keep(tf.mul(own, hByClass) as tf.Tensor3D); // [C, B, H]
+      return [
+        { kind: 'rows', variable: table, rowsPerExample: 1, ids, values },
+        ...(bias ? [{ kind: 'rows' as const, variable: variableOf(bias, 'LM head bias'), rowsPerExample: 1, ids, values: own }] : []), // ∂f_c/∂b[label_c] = δ[c, b, c]
+      ];
     });
   }
 
@@ -209,15 +238,14 @@ class TapRecorder implements LayerRecorder {
   }
 }
 
-async function record(params: Params, config: CausalConfig, padId: number, head: CausalRecordHead, C: number, inputs: CausalRecordInput[]): Promise<Recording> {
-  const family = causalFamilyOf(config);
+async function record(forward: TappedForward, padId: number, head: CausalRecordHead, C: number, inputs: CausalRecordInput[]): Promise<Recording> {
   const B = inputs.length;
   if (B === 0) throw new Error('model/causal/recording.ts: record() needs at least one input');
   if (inputs.some((x) => x.inputIds.length === 0)) throw new Error('model/causal/recording.ts: an input has no tokens');
   const T = Math.max(...inputs.map((x) => x.inputIds.length));
   const R = B * T;
   const N = C * B;
-  const H = config.hiddenSize;
+  const H = forward.hiddenSize;
 
   // Host-side: C class-major copies of the right-padded batch (as classifier/batch.ts makeBatch), the read-out rows,
   // and the selector of the objective (copy c reads class c).
@@ -246,10 +274,10 @@ async function record(params: Params, config: CausalConfig, padId: number, head:
       const select = tf.tensor2d(selector, [N, C]);
       tf.valueAndGrads((origin: tf.Tensor) => {
         rec.origin = origin;
-        const hidden = family.hidden(params, config, batch, { training: false, recorder: rec }); // [N, T, H]
+        const hidden = forward.hidden(batch, rec); // [N, T, H]
         const h = tf.gather(tf.reshape(hidden, [N * T, H]), readIndex) as tf.Tensor2D; // [N, H]
         const logits = head.kind === 'lm'
-          ? family.lmLogits(params, config, h, head.labelIds, rec) // [N, C]
+          ? forward.lmLogits(h, head.labelIds, rec) // [N, C]
           : rec.dense(h, { // as standardClassifier: W h + b
             weight: head.weight, bias: head.bias,
             apply: (z) => tf.add(mmBT(z, head.weight), head.bias) as tf.Tensor2D,

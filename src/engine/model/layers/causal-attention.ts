@@ -23,11 +23,19 @@ export function causalAllowedOnHost(T: number, slidingWindow?: number): Float32A
 
 /** attentionMask [B, T] (1 real, 0 pad) → additive bias [B, 1, T, T]: 0 where query i may read key j, else MASKED_SCORE. */
 export function causalAttentionBias(attentionMask: tf.Tensor2D, slidingWindow?: number): tf.Tensor4D {
+  return attentionBias(attentionMask, causalAllowedOnHost(attentionMask.shape[1], slidingWindow));
+}
+
+/**
+ * attentionMask [B, T] and the keys each query may read, allowed [T·T] (1/0, row-major) → additive bias [B, 1, T, T]:
+ * 0 where query i may read key j (allowed, and j is a real token), else MASKED_SCORE.
+ */
+export function attentionBias(attentionMask: tf.Tensor2D, allowed: Float32Array): tf.Tensor4D {
   const [B, T] = attentionMask.shape;
   return tf.tidy(() => {
-    const causal = tf.tensor4d(causalAllowedOnHost(T, slidingWindow), [1, 1, T, T]);
+    const pattern = tf.tensor4d(allowed, [1, 1, T, T]);
     const keys = tf.reshape(tf.cast(attentionMask, 'float32'), [B, 1, 1, T]);
-    return tf.mul(tf.sub(1, tf.mul(causal, keys)), MASKED_SCORE) as tf.Tensor4D; // [B, 1, T, T]
+    return tf.mul(tf.sub(1, tf.mul(pattern, keys)), MASKED_SCORE) as tf.Tensor4D; // [B, 1, T, T]
   });
 }
 

@@ -37,6 +37,6 @@ export interface LayerRecorder {
    * position ('positions': 0..T−1 in every row, right padding) was added into x.
    */
   embeddings(x: tf.Tensor2D, tables: { table: tf.Variable; rows: 'tokens' | 'positions' }[]): tf.Tensor2D;
-  /** The LM head on the selected vocabulary rows: logits [N, C] = h [N, H] · weight[vocabIds]ᵀ. */
-  lmHead(logits: tf.Tensor2D, h: tf.Tensor2D, weight: tf.Variable, vocabIds: number[]): tf.Tensor2D;
+  /** The LM head on the selected vocabulary rows: logits [N, C] = h [N, H] · weight[vocabIds]ᵀ (+ bias[vocabIds]). */
+  lmHead(logits: tf.Tensor2D, h: tf.Tensor2D, weight: tf.Variable, vocabIds: number[], bias?: tf.Variable): tf.Tensor2D;
 }
