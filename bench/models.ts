@@ -41,9 +41,10 @@ import { crossEntropyLoss, finetune, type OptimizerName } from '../src/engine/fi
 import { empiricalNtkFn, exampleJacobian, structuredNtkFn, type KernelParameter, type StructuredModel } from '../src/engine/kernel';
 import { expectedShapes as encoderShapes, makeEncoderConfig, randomParams, type EncoderConfig, type Params } from '../src/engine/model';
 import { causalFamilyOf, parseCausalConfig, randomCausalParams, type CausalConfig } from '../src/engine/model/causal';
-import { isCausalConfig, languageModel, type ModelConfig } from '../src/engine/model/language-model';
+import { isCausalConfig, isModernBertConfig, languageModel, type ModelConfig } from '../src/engine/model/language-model';
+import { modernBertExpectedShapes, modernBertRecordingModel, parseModernBertConfig, randomModernBertParams } from '../src/engine/model/modernbert';
 import { recordingModel } from '../src/engine/model/recording';
-import { estimateMemory, fmtBytes, mlpActivationFactor, WASM_HEAP_BYTES, type FitSettings, type MemoryEstimate, type ModelShape } from '../src/engine/run/memory-fit';
+import { estimateMemory, fmtBytes, mlpActivationFactor, mlpKindOf, WASM_HEAP_BYTES, type FitSettings, type MemoryEstimate, type ModelShape } from '../src/engine/run/memory-fit';
 
 const ROOT = path.resolve(__dirname, '..');
 const now = (): number => performance.now() / 1000;
@@ -76,6 +77,10 @@ export const MODELS: ModelEntry[] = [
   {
     name: 'albert-base-v2', source: 'huggingface.co/albert-base-v2 config.json (AlbertForMaskedLM: one layer shared by 12 depths, E = 128)',
     config: () => makeEncoderConfig({ modelType: 'albert', vocabSize: 30000, embeddingSize: 128, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, maxPositions: 512, typeVocabSize: 2, layerNormEps: 1e-12, padTokenId: 0, hiddenAct: 'gelu_new' }),
+  },
+  {
+    name: 'ModernBERT-base', source: 'huggingface.co/answerdotai/ModernBERT-base config.json (ModernBertForMaskedLM, 149 M)',
+    config: () => parseModernBertConfig({ model_type: 'modernbert', vocab_size: 50368, hidden_size: 768, intermediate_size: 1152, num_hidden_layers: 22, num_attention_heads: 12, hidden_activation: 'gelu', max_position_embeddings: 8192, norm_eps: 1e-5, norm_bias: false, global_rope_theta: 160000, local_rope_theta: 10000, global_attn_every_n_layers: 3, local_attention: 128, pad_token_id: 50283 }, 'bench/models.ts (ModernBERT-base)'),
   },
   {
     name: 'gpt2', source: 'huggingface.co/gpt2 config.json (GPT2LMHeadModel, 124 M)',
@@ -124,6 +129,7 @@ const BACKENDS = ['wasm', 'tensorflow', 'webgpu'] as const;
 // ---- shapes and estimates --------------------------------------------------------------------------------------------
 
 function shapesOf(config: ModelConfig): Map<string, number[]> {
+  if (isModernBertConfig(config)) return modernBertExpectedShapes(config);
   return isCausalConfig(config) ? causalFamilyOf(config).expectedShapes(config) : encoderShapes(config as EncoderConfig);
 }
 
@@ -146,7 +152,7 @@ function modelShape(config: ModelConfig, parameters: number): ModelShape {
   const largestTensor = Math.max(...[...shapesOf(config).values()].map((s) => s.reduce((a, b) => a * b, 1)));
   return {
     parameters, hiddenSize: config.hiddenSize, numLayers: config.numLayers, numHeads: config.numHeads, intermediateSize: config.intermediateSize,
-    largestTensor, mlpActivations: mlpActivationFactor(config.hiddenAct),
+    largestTensor, mlpActivations: mlpActivationFactor(mlpKindOf(config)),
   };
 }
 
@@ -234,12 +240,12 @@ function inputsFor(config: ModelConfig): { examples: EncodedExample[]; padId: nu
       labelIds: [500, 900],
     };
   }
-  const enc = config as EncoderConfig;
-  // [CLS], [SEP], [MASK] ids of each vocabulary: BERT's WordPiece, ALBERT's SentencePiece, RoBERTa's BPE
-  const [cls, sep, mask] = enc.modelType === 'bert' ? [101, 102, 103] : enc.modelType === 'albert' ? [2, 3, 4] : [0, 2, 50264];
+  // [CLS], [SEP], [MASK] ids of each vocabulary: BERT's WordPiece, ALBERT's SentencePiece, ModernBERT's and RoBERTa's BPE
+  const [cls, sep, mask] = config.modelType === 'bert' ? [101, 102, 103] : config.modelType === 'albert' ? [2, 3, 4]
+    : config.modelType === 'modernbert' ? [50281, 50282, 50284] : [0, 2, 50264];
   return {
     examples: LENGTHS.map((T) => ({ inputIds: [cls, ...body(T - 4), mask, 1012, sep], tokenTypeIds: new Array<number>(T).fill(0), maskPos: T - 3 })),
-    padId: enc.padTokenId,
+    padId: config.padTokenId,
     labelIds: [500, 900],
   };
 }
@@ -276,7 +282,7 @@ async function measureModel(entry: ModelEntry, opts: { skipAdam: boolean }, emit
   const config = entry.config();
   const { parameters: P, loraTrained } = countParameters(config);
   const res: ModelResult = {
-    name: entry.name, source: entry.source, family: isCausalConfig(config) ? config.family : (config as EncoderConfig).modelType,
+    name: entry.name, source: entry.source, family: isCausalConfig(config) ? config.family : config.modelType,
     parameters: P, loraTrainedParameters: loraTrained, config: { ...config } as Record<string, unknown>,
     estimates: runEstimates(config, P, loraTrained), measured: false,
   };
@@ -290,7 +296,8 @@ async function measureModel(entry: ModelEntry, opts: { skipAdam: boolean }, emit
   res.matmulGflops = await matmulGflops();
   res.loadavg = os.loadavg();
   let t0 = now();
-  const params: Params = isCausalConfig(config) ? randomCausalParams(config, 1) : randomParams(config as EncoderConfig, 1);
+  const params: Params = isCausalConfig(config) ? randomCausalParams(config, 1)
+    : isModernBertConfig(config) ? randomModernBertParams(config, 1) : randomParams(config as EncoderConfig, 1);
   res.buildSeconds = now() - t0;
   const trained = new Map<string, tf.Variable>();
   const seen = new Set<tf.Variable>();
@@ -365,12 +372,13 @@ async function measureModel(entry: ModelEntry, opts: { skipAdam: boolean }, emit
       floorSeconds: (SST2.N + SST2.M) * res.secondsPerGradient,
     };
 
-    // Structured kernel: BERT/RoBERTa (model/recording.ts), and the two causal models the issue names (gpt2,
+    // Structured kernel: BERT/RoBERTa (model/recording.ts), ModernBERT (modernbert/recording.ts), and the two causal models the issue names (gpt2,
     // SmolLM2-135M) when seed-run.ts sends causal LMs to it (model/causal/recording.ts). bench/run.ts's extrapolation.
     const structuredCausal = isCausalConfig(config) && STRUCTURED_CAUSAL.includes(entry.name) && !causalStructuredUnsupported();
     if (!isCausalConfig(config) || structuredCausal) {
       let model: StructuredModel<EncodedExample> | undefined;
-      if (!isCausalConfig(config)) model = recordingModel(params, config as EncoderConfig, padId, { kind: 'mlm', labelIds });
+      if (isModernBertConfig(config)) model = modernBertRecordingModel(params, config, padId, { kind: 'lm', labelIds });
+      else if (!isCausalConfig(config)) model = recordingModel(params, config as EncoderConfig, padId, { kind: 'mlm', labelIds });
       else {
         try {
           // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -581,7 +589,7 @@ async function main(): Promise<void> {
       // The estimate without the child (it failed or ran out of time).
       const config = entry.config();
       const { parameters, loraTrained } = countParameters(config);
-      res = { name: entry.name, source: entry.source, family: isCausalConfig(config) ? config.family : (config as EncoderConfig).modelType, parameters, loraTrainedParameters: loraTrained,
+      res = { name: entry.name, source: entry.source, family: isCausalConfig(config) ? config.family : config.modelType, parameters, loraTrainedParameters: loraTrained,
         config: { ...config } as Record<string, unknown>, estimates: runEstimates(config, parameters, loraTrained), measured: false,
         error: r.error ? String(r.error.message) : `exit ${r.status} signal ${r.signal}: ${(r.stdout ?? '').slice(-300)}` };
     }

@@ -109,14 +109,13 @@ const DISTILBERT_KEYS: Record<string, string> = {
 };
 
 const SUPPORTED_TEXT = 'ntk-lens supports the masked LMs bert and roberta (e.g. bert-base-uncased, roberta-base), plus '
-  + 'xlm-roberta, distilbert, electra and albert (e.g. xlm-roberta-base, distilbert-base-uncased, the generator '
-  + 'google/electra-small-generator, albert-base-v2), and the causal LMs gpt2, gpt_neox, llama, mistral and qwen2 (e.g. gpt2, '
+  + 'xlm-roberta, distilbert, electra, albert and modernbert (e.g. xlm-roberta-base, distilbert-base-uncased, the generator '
+  + 'google/electra-small-generator, albert-base-v2, answerdotai/ModernBERT-base), and the causal LMs gpt2, gpt_neox, llama, mistral and qwen2 (e.g. gpt2, '
   + 'EleutherAI/pythia-70m, HuggingFaceTB/SmolLM2-135M).';
 
 /** Why a model_type that is a masked LM of another layout is not read (the error says so instead of only "unsupported"). */
 const NOT_SUPPORTED_WHY: Record<string, string> = {
-  modernbert: 'ModernBERT (rotary positions, GeGLU, alternating local/global attention, no biases) is a different layout; '
-    + 'ntk-lens does not read it yet',
+  modernbert: 'ModernBERT is read by model/modernbert/, not as a BERT-layout config',
 };
 
 /**

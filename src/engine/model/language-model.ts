@@ -1,7 +1,8 @@
 /**
  * One view of a loaded checkpoint for the layers above `model/` (classifier, kernel, run): what f(x) needs of a
- * masked LM (BERT, RoBERTa: logits at the [MASK] row) and of a causal LM (GPT-2, GPT-NeoX, the Llama layout: the
- * next-token logits at the last real token) alike. Each family keeps its own files; this is only the seam.
+ * masked LM (BERT's layout and its relatives; ModernBERT: logits at the [MASK] row) and of a causal LM (GPT-2,
+ * GPT-NeoX, the Llama layout: the next-token logits at the last real token) alike. Each family keeps its own files;
+ * this is only the seam.
  * B batch, T tokens, H hidden, C label ids.
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -9,12 +10,18 @@ import { encode, mlmLogits } from './bert';
 import { causalFamilyFor } from './causal/registry';
 import type { CausalConfig, CausalFamily } from './causal/types';
 import type { EncoderConfig } from './config';
+import {
+  MODERNBERT_LORA_TARGET, modernBertExpectedShapes, modernBertHidden, modernBertMlmLogits, modernBertParameterGroup, type ModernBertConfig,
+} from './modernbert';
 import { expectedShapes, maskedLoraTarget } from './param-names';
 import { parameterGroup, type Params } from './weights';
 
-export type ModelConfig = EncoderConfig | CausalConfig;
+export type ModelConfig = EncoderConfig | CausalConfig | ModernBertConfig;
 
 export const isCausalConfig = (c: ModelConfig): c is CausalConfig => 'family' in c;
+export const isModernBertConfig = (c: ModelConfig): c is ModernBertConfig => c.modelType === 'modernbert';
+/** BERT's layout and the masked LMs mapped onto it by parameter roles (param-names.ts): not causal, not ModernBERT. */
+export const isEncoderConfig = (c: ModelConfig): c is EncoderConfig => !isCausalConfig(c) && !isModernBertConfig(c);
 
 export interface LmBatch {
   inputIds: tf.Tensor2D; // int32 [B, T]
@@ -52,6 +59,18 @@ export function languageModel(config: ModelConfig): LanguageModel {
       maxTokens: config.maxPositions,
       expectedShapes: () => family.expectedShapes(config),
       lora: { isTarget: (name) => family.loraTarget.test(name), layout: family.loraLayout },
+    };
+  }
+  if (isModernBertConfig(config)) {
+    return {
+      kind: 'masked',
+      config,
+      hidden: (params, batch, options) => modernBertHidden(params, config, { inputIds: batch.inputIds, attentionMask: batch.attentionMask }, options),
+      logits: (params, h, vocabIds) => modernBertMlmLogits(params, config, h, vocabIds),
+      parameterGroup: (name) => modernBertParameterGroup(name),
+      maxTokens: config.maxPositions,
+      expectedShapes: () => modernBertExpectedShapes(config),
+      lora: { isTarget: (name) => MODERNBERT_LORA_TARGET.test(name), layout: 'out-in' },
     };
   }
   return {

@@ -1,14 +1,15 @@
 /**
- * Loading any supported checkpoint folder: config.json's `model_type` picks the family — a masked LM (bert, roberta,
- * xlm-roberta, distilbert, electra, albert: checkpoint.ts; any type that is not causal goes there, so an unknown one gets
- * config.ts's error listing every supported type) or a causal LM (gpt2, gpt_neox, llama, mistral, qwen2:
- * causal/checkpoint.ts).
+ * Loading any supported checkpoint folder: config.json's `model_type` picks the family — a masked LM of BERT's layout
+ * (bert, roberta, xlm-roberta, distilbert, electra, albert: checkpoint.ts; any type not read elsewhere goes there, so
+ * an unknown one gets config.ts's error listing every supported type), ModernBERT (modernbert/checkpoint.ts) or a
+ * causal LM (gpt2, gpt_neox, llama, mistral, qwen2: causal/checkpoint.ts).
  */
 import * as path from 'node:path';
 import { CONFIG_FILE, exists, readJson } from './checkpoint-files';
 import { inspectCheckpoint, loadCheckpoint } from './checkpoint';
 import { CAUSAL_MODEL_TYPES, inspectCausalCheckpoint, loadCausalCheckpoint } from './causal';
 import type { ModelConfig } from './language-model';
+import { inspectModernBertCheckpoint, isModernBertType, loadModernBertCheckpoint } from './modernbert';
 import type { Params } from './weights';
 
 /** config.json's model_type, when the folder has a readable config (else undefined: the loader then says why). */
@@ -26,7 +27,9 @@ const isCausalType = (t: unknown): boolean => typeof t === 'string' && (CAUSAL_M
 
 /** Loads a masked- or causal-LM folder into trainable variables (the caller owns the Params). */
 export async function loadAnyCheckpoint(dir: string): Promise<{ config: ModelConfig; params: Params; dir: string }> {
-  if (isCausalType(await modelTypeOf(dir))) {
+  const type = await modelTypeOf(dir);
+  if (isModernBertType(type)) return loadModernBertCheckpoint(dir);
+  if (isCausalType(type)) {
     const { config, params } = await loadCausalCheckpoint(dir);
     return { config, params, dir };
   }
@@ -35,7 +38,9 @@ export async function loadAnyCheckpoint(dir: string): Promise<{ config: ModelCon
 
 /** The checks of loadAnyCheckpoint that need only the headers (preflight). */
 export async function inspectAnyCheckpoint(dir: string): Promise<{ config: ModelConfig; weightsFile: string }> {
-  if (isCausalType(await modelTypeOf(dir))) {
+  const type = await modelTypeOf(dir);
+  if (isModernBertType(type)) return inspectModernBertCheckpoint(dir);
+  if (isCausalType(type)) {
     const { config, weightsFile } = await inspectCausalCheckpoint(dir);
     return { config, weightsFile };
   }

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { initBackend, type BackendName } from '../backend';
 import { loadTaskSplits, type TaskSplits } from '../data';
 import { untieDecoder } from '../model';
-import { isCausalConfig } from '../model/language-model';
+import { isCausalConfig, isModernBertConfig } from '../model/language-model';
+import { untieModernBertDecoder } from '../model/modernbert';
 import { loadAnyCheckpoint } from '../model/load';
 import { resolveModel } from '../model/hub';
 import { summarise, verdict } from '../report/summary';
@@ -91,7 +92,7 @@ export function loadModel(spec: ExperimentSpec, opts: Pick<RunOptions, 'hubCache
         let { config, params } = await loadAnyCheckpoint(dir);
         if (spec.kernel.untieDecoder && config.tieWordEmbeddings) {
           if (isCausalConfig(config)) throw new Error(`${dir}: kernel.untie_decoder is for masked LMs (their MLM decoder and word embedding); this is a causal ${config.modelType} model`);
-          ({ config, params } = untieDecoder(config, params));
+          ({ config, params } = isModernBertConfig(config) ? untieModernBertDecoder(config, params) : untieDecoder(config, params));
         }
         const tokenizer = await loadTokenizer(dir, { causal: isCausalConfig(config) });
         return { id, dir, fingerprint, config, params, tokenizer };

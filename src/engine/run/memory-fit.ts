@@ -26,6 +26,8 @@
  * B batch, T tokens (max_length), H hidden, I MLP width, nh heads, L layers, P parameters.
  */
 
+import { isModernBertConfig, type ModelConfig } from '../model/language-model';
+
 /** What the estimate needs of the model (from config.json through its family's expected shapes). */
 export interface ModelShape {
   /** Every parameter of the checkpoint (the weights that are loaded). */
@@ -38,17 +40,25 @@ export interface ModelShape {
   largestTensor?: number;
   /**
    * Activations the MLP keeps per token and layer, in units of its width I: 5 for the GELUs (exact and tanh, each one
-   * step with its derivative kept) and ReLU, 6 for SwiGLU; the default 22 is the safe side (an activation composed of
-   * ~10 kept steps, as the tanh GELU was until session 7). `mlpActivationFactor(hiddenAct)` gives it from the config.
+   * step with its derivative kept) and ReLU, 6 for SwiGLU, 16 for ModernBERT's layer (GeGLU from one fused Wi [2I, H],
+   * plus its two attention masks: measured 11–14·I above the SwiGLU layer's figure); the default 22 is the safe side
+   * (an activation composed of ~10 kept steps, as the tanh GELU was until session 7). `mlpActivationFactor` gives it
+   * from the config's MLP kind (`mlpKindOf`).
    */
   mlpActivations?: number;
 }
 
-/** The MLP's kept activations per token and layer, in units of I, for a config's hidden_act (see ModelShape). */
+/** What mlpActivationFactor reads of a model: its hidden_act, or 'geglu' for ModernBERT's gated GELU MLP. */
+export function mlpKindOf(config: ModelConfig): string {
+  return isModernBertConfig(config) ? 'geglu' : config.hiddenAct;
+}
+
+/** The MLP's kept activations per token and layer, in units of I, for a config's MLP kind (mlpKindOf; see ModelShape). */
 export function mlpActivationFactor(hiddenAct: string): number {
   // exact and tanh GELU keep y' alone (one fused step each, layer-ops.ts), ReLU its mask
   if (hiddenAct === 'gelu' || hiddenAct === 'gelu_new' || hiddenAct === 'gelu_pytorch_tanh' || hiddenAct === 'relu') return 5;
   if (hiddenAct === 'silu' || hiddenAct === 'swish') return 6;
+  if (hiddenAct === 'geglu') return 16;
   return 22; // anything not measured: what a composed activation of ~10 kept steps takes
 }
 

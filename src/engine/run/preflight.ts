@@ -19,7 +19,7 @@ import { DataError, loadTaskSplits } from '../data';
 import { NATIVE_TENSORFLOW_PACKAGES, type BackendName } from '../backend';
 import { WASM_GRADIENT_BYTES } from '../kernel/structured-ntk';
 import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
-import { estimateMemory, fitProblem, mlpActivationFactor, trainedParameterCount, type FitSettings, type ModelShape } from './memory-fit';
+import { estimateMemory, fitProblem, mlpActivationFactor, mlpKindOf, trainedParameterCount, type FitSettings, type ModelShape } from './memory-fit';
 import { inspectAnyCheckpoint } from '../model/load';
 import { resolveModel } from '../model/hub';
 import { SpecErrors, type ExperimentSpec, type SourceRange, type SpecError, type TemplateSpec } from '../spec';
@@ -236,7 +236,7 @@ function checkMemory(spec: ExperimentSpec, templates: TemplateSpec[], config: Mo
     parameters: sizes.reduce((a, b) => a + b, 0),
     hiddenSize: config.hiddenSize, numLayers: config.numLayers, numHeads: config.numHeads, intermediateSize: config.intermediateSize,
     largestTensor: Math.max(...sizes),
-    mlpActivations: mlpActivationFactor(config.hiddenAct),
+    mlpActivations: mlpActivationFactor(mlpKindOf(config)),
   };
   const maxTokens = Math.min(spec.maxLength, lm.maxTokens);
   const seen = new Set<string>();

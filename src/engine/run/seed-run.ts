@@ -20,9 +20,10 @@ import { crossEntropyLoss, finetune, linearizedDynamics } from '../finetune';
 import { defaultMaxGradients, empiricalNtkFn, loraSubspace, selectParameters, type KernelBlock, type KernelParameter, type KernelResult as KernelBlocks } from '../kernel';
 import { defaultRecordBudget, mergeKernelTiles, structuredNtkFn, WASM_GRADIENT_BYTES, type EmpiricalNtk, type StructuredNtkOptions } from '../kernel';
 import type { Params } from '../model';
-import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
+import { isCausalConfig, isModernBertConfig, languageModel, type ModelConfig } from '../model/language-model';
 import { recordingModel, type RecordHead } from '../model/recording';
 import { causalRecordingModel, type CausalRecordHead } from '../model/causal/recording';
+import { modernBertRecordingModel } from '../model/modernbert';
 import { agreement, argmaxRows, marginCorrelation } from '../report/metrics';
 import { writeNpy } from '../report/npy';
 import { describeHolder, type LockHolder, type ResultsStore } from '../report/store';
@@ -513,19 +514,20 @@ function classIndex(classes: string[], e: Example): number {
 
 /**
  * The kernel function: structured (one batched recording per batch of examples) unless 'plain' or LoRA (the plain
- * kernel, the structured one's reference, computes those). Masked LMs record with model/recording.ts (a hand-written
- * backward), causal LMs with model/causal/recording.ts (taps on the family's own forward pass).
+ * kernel, the structured one's reference, computes those). BERT's layout records with model/recording.ts (a hand-written
+ * backward); causal LMs and ModernBERT with model/causal/recording.ts (taps on the family's own forward pass).
  */
 function kernelFn(ctx: SeedContext, params: Params, outputFn: (x: EncodedExample) => tf.Tensor2D, kernelParams: KernelParameter[], opts: StructuredNtkOptions): EmpiricalNtk<EncodedExample> {
   const config = ctx.model.config;
   if ((ctx.kernelImplementation ?? 'structured') === 'plain' || parameterSetOf(ctx.spec, ctx.template) === 'lora') {
     return empiricalNtkFn(outputFn, kernelParams, opts);
   }
-  if (isCausalConfig(config)) {
+  if (isCausalConfig(config) || isModernBertConfig(config)) {
     const head: CausalRecordHead = ctx.template.mode === 'prompt'
       ? { kind: 'lm', labelIds: ctx.labelIds! }
       : { kind: 'linear', weight: params.get(HEAD_WEIGHT)!, bias: params.get(HEAD_BIAS)! };
-    return structuredNtkFn(causalRecordingModel(params, config, ctx.model.tokenizer.padId, head), kernelParams, opts);
+    const padId = ctx.model.tokenizer.padId;
+    return structuredNtkFn(isCausalConfig(config) ? causalRecordingModel(params, config, padId, head) : modernBertRecordingModel(params, config, padId, head), kernelParams, opts);
   }
   const head: RecordHead = ctx.template.mode === 'prompt'
     ? { kind: 'mlm', labelIds: ctx.labelIds! }

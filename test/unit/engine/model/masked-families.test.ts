@@ -139,7 +139,7 @@ describe('engine/model: XLM-RoBERTa, DistilBERT, ELECTRA generator and ALBERT co
     assert.throws(() => parseEncoderConfig({ ...distilbertBase, activation: 'swish' }, 'd.json'), /d\.json: activation "swish" is not supported/);
     assert.throws(() => parseEncoderConfig({ ...electraSmallGenerator, embedding_size: 0 }, 'e.json'), /e\.json: "embedding_size" must be an integer ≥ 1/);
     assert.throws(() => parseEncoderConfig({ model_type: 'modernbert' }, 'm.json'),
-      /^Error: m\.json: unsupported model_type "modernbert" \(ModernBERT \(rotary.*masked LMs bert and roberta.*xlm-roberta, distilbert, electra and albert/);
+      /^Error: m\.json: unsupported model_type "modernbert" \(ModernBERT is read by model\/modernbert\/.*masked LMs bert and roberta.*xlm-roberta, distilbert, electra, albert and modernbert/);
     assert.deepEqual([...MASKED_MODEL_TYPES], ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'electra', 'albert']);
   });
 
@@ -336,8 +336,8 @@ describe('engine/model: XLM-RoBERTa, DistilBERT, ELECTRA generator and ALBERT ch
     });
   }
 
-  it('inspectAnyCheckpoint (preflight) on a ModernBERT folder says why it is not read, naming config.json', async () => {
-    for (const [type, why] of [['modernbert', /ModernBERT \(rotary/]] as const) {
+  it('inspectAnyCheckpoint (preflight) reads a ModernBERT folder with ModernBERT\'s config rules, naming config.json', async () => {
+    for (const [type, why] of [['modernbert', /"hidden_size" 8 is not divisible by "num_attention_heads" 12/]] as const) {
       const dir = path.join(root, `unsupported-${type}`);
       await fs.mkdir(dir, { recursive: true });
       await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify({ model_type: type, hidden_size: 8 }));

@@ -3,7 +3,7 @@
  * peak of the distinct tensor buffers alive (util/byte-peaks.ts) during one fine-tuning forward and backward pass
  * (prompt logits, cross-entropy, dropout on) on the wasm backend, for each kind of layer the estimate distinguishes:
  * BERT's post-LN block with exact GELU, GPT-2's pre-LN block with the tanh GELU, the Llama layout (RMSNorm, rotary,
- * GQA, SwiGLU) and ALBERT's one shared layer, at two lengths. Measured minus the gradients the pass returns must not
+ * GQA, SwiGLU), ALBERT's one shared layer and ModernBERT's (GeGLU from one fused Wi), at two lengths. Measured minus the gradients the pass returns must not
  * exceed the estimate (a run it passes must not overflow wasm's heap), and the estimate must stay within 1.6× of it (a
  * run that fits must not be refused).
  */
@@ -15,6 +15,7 @@ import { crossEntropyLoss } from '../../../../src/engine/finetune/losses';
 import { disposeParams, makeEncoderConfig, randomParams, type Params } from '../../../../src/engine/model';
 import { parseCausalConfig, randomCausalParams } from '../../../../src/engine/model/causal';
 import type { ModelConfig } from '../../../../src/engine/model/language-model';
+import { parseModernBertConfig, randomModernBertParams } from '../../../../src/engine/model/modernbert';
 import { activationBytes, mlpActivationFactor } from '../../../../src/engine/run/memory-fit';
 import { BytePeaks } from '../../../../src/engine/util/byte-peaks';
 
@@ -25,6 +26,7 @@ const MODELS: { name: string; act: string; make: () => { config: ModelConfig; pa
   { name: 'ALBERT (one shared layer, E = 32, tanh GELU)', act: 'gelu_new', make: () => { const config = makeEncoderConfig({ modelType: 'albert', vocabSize: V, embeddingSize: 32, hiddenSize: H, numLayers: L, numHeads: NH, intermediateSize: I, maxPositions: 128, hiddenAct: 'gelu_new' }); return { config, params: randomParams(config, 1) }; } },
   { name: 'GPT-2 (pre-LN, tanh GELU)', act: 'gelu_new', make: () => { const config = parseCausalConfig({ model_type: 'gpt2', vocab_size: V, n_positions: 128, n_embd: H, n_layer: L, n_head: NH, n_inner: I }, 'test'); return { config, params: randomCausalParams(config, 1) }; } },
   { name: 'Llama (RMSNorm, rotary, GQA, SwiGLU)', act: 'silu', make: () => { const config = parseCausalConfig({ model_type: 'llama', vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: L, num_attention_heads: NH, num_key_value_heads: 2, max_position_embeddings: 128 }, 'test'); return { config, params: randomCausalParams(config, 1) }; } },
+  { name: 'ModernBERT (rotary, GeGLU, local/global attention, no biases)', act: 'geglu', make: () => { const config = parseModernBertConfig({ model_type: 'modernbert', vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: L, num_attention_heads: NH, max_position_embeddings: 128, pad_token_id: 0, local_attention: 16 }, 'test'); return { config, params: randomModernBertParams(config, 1) }; } },
 ];
 
 describe('run/memory-fit: the activation estimate against the buffers a fine-tuning pass keeps (wasm)', function () {
