@@ -2,6 +2,8 @@
  * Causal self-attention on projected q/k/v: heads, rotary (optional), grouped-query attention (nh query heads share
  * nkv key/value heads, query head h reading kv head ⌊h / (nh/nkv)⌋ as transformers' repeat_kv), the causal mask,
  * the key padding mask and an optional sliding window as one additive bias (MASKED_SCORE, as model/attention.ts).
+ * What a query reads is decided by the bias alone: ModernBERT's bidirectional layers (modernbert/forward.ts) call the
+ * same function with a bias built by `attentionBias` from their own key pattern (padding, and a window on local layers).
  * B batch, T tokens, nh query heads, nkv key/value heads, hs head size.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -54,7 +56,7 @@ export interface CausalAttentionOptions {
 }
 
 /**
- * q [B·T, nh·hs], k and v [B·T, nkv·hs], bias [B, 1, T, T] (causalAttentionBias) → the merged context
+ * q [B·T, nh·hs], k and v [B·T, nkv·hs], bias [B, 1, T, T] (causalAttentionBias, or attentionBias) → the merged context
  * [B·T, nh·hs], before the output projection. Scores are scaled by 1/√hs.
  */
 export function causalAttention(
