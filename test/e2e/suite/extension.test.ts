@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { RunController } from '../../../src/editor/runs';
 import type { Report, RunEvent, TemplateReport } from '../../../src/engine/report/types';
 import { causalSuite } from './causal';
+import { modernBertSuite } from './modernbert';
 
 const until = async <T>(f: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 20000): Promise<T> => {
   const t0 = Date.now();
@@ -207,3 +208,5 @@ describe('ntk-lens in a real extension host (real engine, ntk-mini, wasm)', () =
 
 // the same checks on a causal LM (tiny random GPT-2), after the suite above: suite/causal.ts
 causalSuite();
+// and on ModernBERT (a masked LM built from the shared layer pieces): suite/modernbert.ts
+modernBertSuite();

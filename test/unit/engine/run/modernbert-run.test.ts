@@ -13,29 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { runExperiment } from '../../../../src/engine/run/experiment';
 import { FakeHub } from '../model/hub/fake-hub';
 import { assertCompleteTemplates } from '../../../support/report-checks';
-import { wordLevelByteBpe } from '../../../support/tiny-causal-files';
 import { tinyModernBertConfig, writeTinyModernBert } from '../../../support/tiny-modernbert-checkpoint';
-import { REVIEW_TEXTS, writeReviewTsvs } from '../../../support/tiny-review-task';
-
-const SPECIALS = ['[UNK]', '[CLS]', '[SEP]', '[PAD]', '[MASK]'];
-
-/** A ModernBERT-layout tokenizer.json in which every word of `sentences` is one token (" word" → "Ġword"), BERT's five specials last. */
-function modernBertTokenizer(sentences: string[]): { files: Record<string, string>; vocabSize: number; padId: number } {
-  const tok = wordLevelByteBpe(sentences) as { model: { vocab: Record<string, number> }; added_tokens: unknown[]; post_processor: unknown };
-  const base = Object.keys(tok.model.vocab).length;
-  SPECIALS.forEach((s, i) => { tok.model.vocab[s] = base + i; });
-  tok.added_tokens = [...tok.added_tokens, ...SPECIALS.map((content, i) => ({
-    id: base + i, content, single_word: false, lstrip: content === '[MASK]', rstrip: false, normalized: false, special: true,
-  }))];
-  tok.post_processor = {
-    type: 'TemplateProcessing',
-    single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
-    pair: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }, { Sequence: { id: 'B', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
-    special_tokens: { '[CLS]': { id: '[CLS]', ids: [base + 1], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [base + 2], tokens: ['[SEP]'] } },
-  };
-  const config = { cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]', tokenizer_class: 'PreTrainedTokenizerFast' };
-  return { files: { 'tokenizer.json': JSON.stringify(tok), 'tokenizer_config.json': JSON.stringify(config) }, vocabSize: base + SPECIALS.length, padId: base + 3 };
-}
+import { modernBertTokenizerFiles, writeTinyModernBertFiles } from '../../../support/tiny-modernbert-files';
 
 describe('ModernBERT through the whole engine', function () {
   this.timeout(300000);
@@ -47,33 +26,16 @@ describe('ModernBERT through the whole engine', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('prompt, standard and LoRA templates: kernels (sgd, A-SignGD), fine-tuning, diagnostics and a verdict; the model is reported as modernbert', async () => {
-    const modelDir = path.join(dir, 'model');
-    const tok = modernBertTokenizer([...REVIEW_TEXTS, 'It was terrible great']);
-    await writeTinyModernBert(modelDir, tinyModernBertConfig({ vocab_size: tok.vocabSize, pad_token_id: tok.padId, hidden_size: 32 }), 11);
-    for (const [f, text] of Object.entries(tok.files)) fs.writeFileSync(path.join(modelDir, f), text);
-    writeReviewTsvs(dir);
-    const specFile = path.join(dir, 'modernbert.ntk.yaml');
-    fs.writeFileSync(specFile, `task: custom
-columns: {text_a: sentence, label: label}
-labels: ["0", "1"]
-data: .
-files: {train: train.tsv, dev: dev.tsv, test: test.tsv}
-seeds: [13]
-model: ./model
-max_length: 32
-backend: cpu
-finetune: {optimizer: sgd, learning_rate: 1.0e-2, steps: 4, batch_size: 4, eval_every: 2}
-kernel: {kinds: [sgd, asymmetric-signgd], solver: lstsq, lora_rank: 2}
-templates:
-  - name: it-was
+    const { specFile, vocab } = await writeTinyModernBertFiles(dir, {
+      backend: 'cpu', kernel: ', lora_rank: 2', templates: `  - name: it-was
     template: "*cls**sent_0*_It_was*mask*.*sep+*"
     words: {"0": terrible, "1": great}
   - name: standard
   - name: lora
     template: "*cls**sent_0*_It_was*mask*.*sep+*"
     words: {"0": terrible, "1": great}
-    parameters: lora
-`);
+    parameters: lora` });
+    const vocabSize = Object.keys(vocab).length;
     const report = await runExperiment(specFile, {});
     assertCompleteTemplates(report, { modelType: 'modernbert', templates: ['it-was', 'standard', 'lora'], kinds: ['sgd', 'asymmetric-signgd'], tests: 8, steps: 4 });
     const [prompt, standard, lora] = report.templates;
@@ -83,9 +45,9 @@ templates:
     assert.equal(prompt.seeds[0].finetune!.trainable.tensors, tensors);
     // Standard mode: the MLM head's three tensors (H² + H + V) give way to the linear head [2, H] + [2].
     assert.equal(standard.seeds[0].finetune!.trainable.tensors, tensors - 3 + 2);
-    assert.equal(standard.seeds[0].finetune!.trainable.count - prompt.seeds[0].finetune!.trainable.count, 2 * 32 + 2 - (32 * 32 + 32 + tok.vocabSize));
+    assert.equal(standard.seeds[0].finetune!.trainable.count - prompt.seeds[0].finetune!.trainable.count, 2 * 32 + 2 - (32 * 32 + 32 + vocabSize));
     // LoRA: rank-2 factors on Wqkv [96, 32] and Wo [32, 32] of each layer, and the head group (head.dense, head.norm, decoder.bias).
-    assert.equal(lora.seeds[0].finetune!.trainable.count, 4 * (2 * (96 + 32) + 2 * (32 + 32)) + 32 * 32 + 32 + tok.vocabSize);
+    assert.equal(lora.seeds[0].finetune!.trainable.count, 4 * (2 * (96 + 32) + 2 * (32 + 32)) + 32 * 32 + 32 + vocabSize);
   });
 
   it('examples/masked/modernbert.ntk.yaml downloads its model by Hub id and produces a report with a verdict', async () => {
@@ -94,7 +56,7 @@ templates:
     const id = text.match(/^model: (\S+)/m)![1];
     const data = path.join(examples, 'quickstart', 'data');
     const sentences = ['train', 'dev', 'test'].flatMap((s) => fs.readFileSync(path.join(data, `${s}.tsv`), 'utf8').split('\n').slice(1).map((l) => l.split('\t')[0]));
-    const tok = modernBertTokenizer([...sentences, 'It was terrible great']);
+    const tok = modernBertTokenizerFiles([...sentences, 'It was terrible great']);
     const ckpt = await writeTinyModernBert(path.join(dir, 'hub-model'), tinyModernBertConfig({ vocab_size: tok.vocabSize, pad_token_id: tok.padId }), 12);
     const hub = await FakeHub.start();
     const previous = process.env.HF_ENDPOINT;
