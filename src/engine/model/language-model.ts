@@ -11,9 +11,9 @@ import { causalFamilyFor } from './causal/registry';
 import type { CausalConfig, CausalFamily } from './causal/types';
 import type { EncoderConfig } from './config';
 import {
-  MODERNBERT_LORA_TARGET, modernBertExpectedShapes, modernBertHidden, modernBertMlmLogits, modernBertParameterGroup, type ModernBertConfig,
+  MODERNBERT_LORA_TARGET, MODERNBERT_NAMES, modernBertExpectedShapes, modernBertHidden, modernBertMlmLogits, modernBertParameterGroup, type ModernBertConfig,
 } from './modernbert';
-import { expectedShapes, maskedLoraTarget } from './param-names';
+import { expectedShapes, headNames, maskedLoraTarget } from './param-names';
 import { parameterGroup, type Params } from './weights';
 
 export type ModelConfig = EncoderConfig | CausalConfig | ModernBertConfig;
@@ -44,6 +44,11 @@ export interface LanguageModel {
   expectedShapes(): Map<string, number[]>;
   /** Weights LoRA factors attach to (the attention projections; causal LMs: also the MLP's), and their layout. */
   readonly lora: { isTarget: (name: string) => boolean; layout: 'out-in' | 'in-out' };
+  /**
+   * The vocabulary bias added straight to the logits (a masked LM's MLM head bias), if any: its gradient is the same
+   * one-hot vector for every input, so a kernel over it alone cannot tell examples apart (run/preflight.ts).
+   */
+  readonly outputBias?: string;
 }
 
 export function languageModel(config: ModelConfig): LanguageModel {
@@ -71,6 +76,7 @@ export function languageModel(config: ModelConfig): LanguageModel {
       maxTokens: config.maxPositions,
       expectedShapes: () => modernBertExpectedShapes(config),
       lora: { isTarget: (name) => MODERNBERT_LORA_TARGET.test(name), layout: 'out-in' },
+      outputBias: config.decoderBias ? MODERNBERT_NAMES.decoderBias : undefined,
     };
   }
   return {
@@ -82,5 +88,6 @@ export function languageModel(config: ModelConfig): LanguageModel {
     maxTokens: config.maxPositions - config.positionOffset,
     expectedShapes: () => expectedShapes(config),
     lora: { isTarget: (name) => maskedLoraTarget(config).test(name), layout: 'out-in' },
+    outputBias: headNames(config).bias,
   };
 }

@@ -40,8 +40,9 @@ export interface ModelShape {
   largestTensor?: number;
   /**
    * Activations the MLP keeps per token and layer, in units of its width I: 5 for the GELUs (exact and tanh, each one
-   * step with its derivative kept) and ReLU, 6 for SwiGLU, 16 for ModernBERT's layer (GeGLU from one fused Wi [2I, H],
-   * plus its two attention masks: measured 11–14·I above the SwiGLU layer's figure); the default 22 is the safe side
+   * step with its derivative kept) and ReLU, 6 for SwiGLU, 18 for ModernBERT's layer (GeGLU from one fused Wi [2I, H]:
+   * measured at about BERT's layer + 9·I + 3·H per token, which 18·I covers from I = 1.5·H, ModernBERT-base's, up to
+   * 4·H; memory-activations.test.ts checks both); the default 22 is the safe side
    * (an activation composed of ~10 kept steps, as the tanh GELU was until session 7). `mlpActivationFactor` gives it
    * from the config's MLP kind (`mlpKindOf`).
    */
@@ -58,7 +59,7 @@ export function mlpActivationFactor(hiddenAct: string): number {
   // exact and tanh GELU keep y' alone (one fused step each, layer-ops.ts), ReLU its mask
   if (hiddenAct === 'gelu' || hiddenAct === 'gelu_new' || hiddenAct === 'gelu_pytorch_tanh' || hiddenAct === 'relu') return 5;
   if (hiddenAct === 'silu' || hiddenAct === 'swish') return 6;
-  if (hiddenAct === 'geglu') return 16;
+  if (hiddenAct === 'geglu') return 18;
   return 22; // anything not measured: what a composed activation of ~10 kept steps takes
 }
 

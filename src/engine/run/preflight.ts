@@ -17,7 +17,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, loadTaskSplits } from '../data';
 import { NATIVE_TENSORFLOW_PACKAGES, type BackendName } from '../backend';
+import { IDENTICALLY_ZERO_GRADIENT } from '../kernel/parameter-subsets';
 import { WASM_GRADIENT_BYTES } from '../kernel/structured-ntk';
+import { HEAD_BIAS } from '../classifier/masked-lm-classifier';
 import { isCausalConfig, languageModel, type ModelConfig } from '../model/language-model';
 import { estimateMemory, fitProblem, mlpActivationFactor, mlpKindOf, trainedParameterCount, type FitSettings, type ModelShape } from './memory-fit';
 import { inspectAnyCheckpoint } from '../model/load';
@@ -299,9 +301,35 @@ function resolveBackend(name: BackendName): BackendName {
 
 /**
  * Parameter sets that select nothing of this model: `head` in prompt mode on a causal LM whose output layer is its
- * token embedding (GPT-2, tied Llama-layout models) — its logits have no parameters of their own.
+ * token embedding (GPT-2, tied Llama-layout models) — its logits have no parameters of their own; and `biases` on a
+ * model whose only bias is the one added straight to the logits (ModernBERT without attention, MLP, norm or head
+ * biases: its decoder bias; in standard mode the linear head's) — that bias's gradient is the same one-hot vector for
+ * every input, so its kernel cannot tell examples apart.
  */
 function checkParameterSets(spec: ExperimentSpec, templates: TemplateSpec[], config: ModelConfig): PreflightProblem[] {
+  return [...checkBiasesSets(spec, templates, config), ...checkTiedHeadSets(spec, templates, config)];
+}
+
+function checkBiasesSets(spec: ExperimentSpec, templates: TemplateSpec[], config: ModelConfig): PreflightProblem[] {
+  const lm = languageModel(config);
+  const biases = [...lm.expectedShapes().keys()].filter((n) => n.includes('bias') && !IDENTICALLY_ZERO_GRADIENT.test(n));
+  return templates.filter((t) => (t.parameters ?? spec.kernel.parameters) === 'biases').flatMap((t) => {
+    // standard mode: the MLM head gives way to the linear head, whose bias is also added straight to the logits
+    const standard = t.mode === 'standard';
+    const outputBias = standard ? HEAD_BIAS : lm.outputBias;
+    const selected = standard ? [...biases.filter((n) => lm.parameterGroup(n) !== 'head'), HEAD_BIAS] : biases;
+    if (selected.some((n) => n !== outputBias)) return [];
+    const at = t.parameters ? t.ranges.item : spec.ranges.kernel;
+    if (selected.length === 0) {
+      return [problem(spec, at, `template '${t.name}': 'parameters: biases' selects no parameter of this ${config.modelType} model: it has no bias tensors. Use no-embeddings, lora or all.`)];
+    }
+    return [problem(spec, at,
+      `template '${t.name}': 'parameters: biases' selects only ${outputBias} of this ${config.modelType} model, which has no other bias tensors; `
+      + 'that bias\'s gradient is the same one-hot vector for every input, so its kernel cannot tell examples apart. Use no-embeddings, lora or all.')];
+  });
+}
+
+function checkTiedHeadSets(spec: ExperimentSpec, templates: TemplateSpec[], config: ModelConfig): PreflightProblem[] {
   if (!isCausalConfig(config) || !config.tieWordEmbeddings) return [];
   return templates.filter((t) => t.mode === 'prompt' && (t.parameters ?? spec.kernel.parameters) === 'head').map((t) => problem(spec, t.parameters ? t.ranges.item : spec.ranges.kernel,
     `template '${t.name}': 'parameters: head' selects nothing of this ${config.modelType} model: its output layer is the token embedding `

@@ -113,24 +113,25 @@ function globalLayers(r: ConfigReader, layerTypes: unknown, numLayers: number, f
 }
 
 /**
- * The rotary bases of the global and the local layers: v5's `rope_parameters.{full_attention,sliding_attention}`
- * where given (rope_type "default" only), else global_rope_theta and local_rope_theta (null: the global one).
+ * The rotary bases of the global and the local layers: v5's `rope_parameters.{full_attention,sliding_attention}
+ * .rope_theta` where given (rope_type "default" only), else global_rope_theta and local_rope_theta (null: the global
+ * one), each falling back to ModernBertConfig's default as transformers does.
  */
 function ropeThetas(r: ConfigReader, ropeParameters: unknown, file: string): { globalRopeTheta: number; localRopeTheta: number } {
-  if (ropeParameters !== undefined && ropeParameters !== null) {
-    const theta = (kind: string): number => {
-      const p = (ropeParameters as Record<string, unknown>)[kind] as Record<string, unknown> | undefined;
-      const type = p?.rope_type ?? 'default';
-      if (typeof p !== 'object' || p === null || type !== 'default' || typeof p.rope_theta !== 'number' || !(p.rope_theta > 0)) {
-        throw new Error(`${file}: "rope_parameters.${kind}" must be {"rope_type": "default", "rope_theta": θ > 0}; found ${JSON.stringify(p ?? null)} (rotary scaling is not supported for ModernBERT).`);
-      }
-      return p.rope_theta;
-    };
-    return { globalRopeTheta: theta('full_attention'), localRopeTheta: theta('sliding_attention') };
-  }
-  const globalRopeTheta = r.num('global_rope_theta', Number.MIN_VALUE, Infinity);
-  const local = r.get('local_rope_theta');
-  return { globalRopeTheta, localRopeTheta: local === null ? globalRopeTheta : r.num('local_rope_theta', Number.MIN_VALUE, Infinity) };
+  const fromV5 = (kind: string): number | undefined => {
+    if (ropeParameters === undefined || ropeParameters === null) return undefined;
+    const p = (ropeParameters as Record<string, unknown>)[kind];
+    if (p === undefined || p === null) return undefined;
+    const o = p as Record<string, unknown>;
+    if (typeof p !== 'object' || (o.rope_type ?? 'default') !== 'default' || (o.rope_theta !== undefined && !(typeof o.rope_theta === 'number' && o.rope_theta > 0))) {
+      throw new Error(`${file}: "rope_parameters.${kind}" must be {"rope_type": "default", "rope_theta": θ > 0}; found ${JSON.stringify(p)} (rotary scaling is not supported for ModernBERT).`);
+    }
+    return o.rope_theta as number | undefined;
+  };
+  const globalRopeTheta = fromV5('full_attention') ?? r.num('global_rope_theta', Number.MIN_VALUE, Infinity);
+  const local = fromV5('sliding_attention');
+  if (local !== undefined) return { globalRopeTheta, localRopeTheta: local };
+  return { globalRopeTheta, localRopeTheta: r.get('local_rope_theta') === null ? globalRopeTheta : r.num('local_rope_theta', Number.MIN_VALUE, Infinity) };
 }
 
 /** N where layer i is global iff i % N = 0 (what v4's global_attn_every_n_layers can say), else undefined. */

@@ -86,6 +86,9 @@ describe('model/modernbert: config.json, checkpoints, and the forward pass again
       rope_parameters: { full_attention: { rope_type: 'default', rope_theta: 160000 }, sliding_attention: { rope_type: 'default', rope_theta: 10000 } } }, 'v5.json');
     assert.deepEqual(v5, c);
     assert.equal(parseModernBertConfig({ ...BASE, local_rope_theta: null }, 'c.json').localRopeTheta, 160000);
+    // a v5 rope_parameters without one kind (or without its θ) takes the v4 key, else the default, as transformers
+    const partial = parseModernBertConfig({ ...v4less, rope_parameters: { full_attention: { rope_type: 'default', rope_theta: 5e5 }, sliding_attention: { rope_type: 'default' } } }, 'p.json');
+    assert.deepEqual([partial.globalRopeTheta, partial.localRopeTheta], [5e5, 10000]);
   });
 
   it('config errors name the file and the key', () => {
@@ -214,6 +217,9 @@ describe('model/modernbert: config.json, checkpoints, and the forward pass again
       assert.notEqual(decoder, params.get('model.embeddings.tok_embeddings.weight'));
       assert.deepEqual(engineLogits(untied.config, untied.params), engineLogits(config as ModernBertConfig, params));
       assert.deepEqual([...languageModel(untied.config).expectedShapes().keys()].filter((n) => n.startsWith('decoder.')), ['decoder.weight', 'decoder.bias']);
+      const table = Float32Array.from(await params.get('model.embeddings.tok_embeddings.weight')!.data());
+      decoder.assign(tf.zerosLike(decoder));
+      assert.deepEqual(Float32Array.from(await params.get('model.embeddings.tok_embeddings.weight')!.data()), table, 'the token embeddings are not the decoder');
     } finally {
       untied.params.get('decoder.weight')!.dispose();
       disposeParams(params);

@@ -21,12 +21,16 @@ import { BytePeaks } from '../../../../src/engine/util/byte-peaks';
 
 const H = 64, L = 3, NH = 4, I = 256, B = 4, V = 200;
 
-const MODELS: { name: string; act: string; make: () => { config: ModelConfig; params: Params } }[] = [
+const MODELS: { name: string; act: string; width?: number; make: () => { config: ModelConfig; params: Params } }[] = [
   { name: 'BERT (post-LN, exact GELU)', act: 'gelu', make: () => { const config = makeEncoderConfig({ modelType: 'bert', vocabSize: V, hiddenSize: H, numLayers: L, numHeads: NH, intermediateSize: I, maxPositions: 128, hiddenAct: 'gelu' }); return { config, params: randomParams(config, 1) }; } },
   { name: 'ALBERT (one shared layer, E = 32, tanh GELU)', act: 'gelu_new', make: () => { const config = makeEncoderConfig({ modelType: 'albert', vocabSize: V, embeddingSize: 32, hiddenSize: H, numLayers: L, numHeads: NH, intermediateSize: I, maxPositions: 128, hiddenAct: 'gelu_new' }); return { config, params: randomParams(config, 1) }; } },
   { name: 'GPT-2 (pre-LN, tanh GELU)', act: 'gelu_new', make: () => { const config = parseCausalConfig({ model_type: 'gpt2', vocab_size: V, n_positions: 128, n_embd: H, n_layer: L, n_head: NH, n_inner: I }, 'test'); return { config, params: randomCausalParams(config, 1) }; } },
   { name: 'Llama (RMSNorm, rotary, GQA, SwiGLU)', act: 'silu', make: () => { const config = parseCausalConfig({ model_type: 'llama', vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: L, num_attention_heads: NH, num_key_value_heads: 2, max_position_embeddings: 128 }, 'test'); return { config, params: randomCausalParams(config, 1) }; } },
-  { name: 'ModernBERT (rotary, GeGLU, local/global attention, no biases)', act: 'geglu', make: () => { const config = parseModernBertConfig({ model_type: 'modernbert', vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: L, num_attention_heads: NH, max_position_embeddings: 128, pad_token_id: 0, local_attention: 16 }, 'test'); return { config, params: randomModernBertParams(config, 1) }; } },
+  ...[I, 96].map((width) => ({
+    // at I = 4·H as the others, and at ModernBERT-base's own I = 1.5·H (the GeGLU's share of its layer is smaller there)
+    name: `ModernBERT (rotary, GeGLU, local/global attention, no biases), I = ${width}`, act: 'geglu', width,
+    make: () => { const config = parseModernBertConfig({ model_type: 'modernbert', vocab_size: V, hidden_size: H, intermediate_size: width, num_hidden_layers: L, num_attention_heads: NH, max_position_embeddings: 128, pad_token_id: 0, local_attention: 16 }, 'test'); return { config, params: randomModernBertParams(config, 1) }; },
+  })),
 ];
 
 describe('run/memory-fit: the activation estimate against the buffers a fine-tuning pass keeps (wasm)', function () {
@@ -35,7 +39,7 @@ describe('run/memory-fit: the activation estimate against the buffers a fine-tun
   before(async () => { previous = tf.getBackend(); await initBackend('wasm'); });
   after(async () => { if (previous) await tf.setBackend(previous); });
 
-  for (const { name, act, make } of MODELS) {
+  for (const { name, act, width, make } of MODELS) {
     it(`${name}: measured ≤ estimate ≤ 1.6 × measured, at 24 and 64 tokens`, () => {
       const { config, params } = make();
       try {
@@ -53,7 +57,7 @@ describe('run/memory-fit: the activation estimate against the buffers a fine-tun
             peaks.stop();
           }
           const kept = peaks.dataBytes - base - 4 * P; // what the pass kept beyond the gradients it returns
-          const estimate = activationBytes({ parameters: P, hiddenSize: H, numLayers: L, numHeads: NH, intermediateSize: I, mlpActivations: mlpActivationFactor(act) }, B, T);
+          const estimate = activationBytes({ parameters: P, hiddenSize: H, numLayers: L, numHeads: NH, intermediateSize: width ?? I, mlpActivations: mlpActivationFactor(act) }, B, T);
           console.log(`      T ${T}: kept ${(kept / 2 ** 20).toFixed(2)} MiB (${(kept / (4 * B * T * L * H)).toFixed(1)} H per token and layer), estimate ${(estimate / 2 ** 20).toFixed(2)} MiB`);
           assert.ok(kept > 0, `${name}, T ${T}: nothing measured`);
           assert.ok(kept <= estimate, `${name}, T ${T}: kept ${(kept / 2 ** 20).toFixed(2)} MiB > estimate ${(estimate / 2 ** 20).toFixed(2)} MiB`);

@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { runExperiment } from '../../../../src/engine/run/experiment';
+import { preflight } from '../../../../src/engine/run/preflight';
+import { loadSpec } from '../../../../src/engine/spec';
 import { FakeHub } from '../model/hub/fake-hub';
 import { assertCompleteTemplates } from '../../../support/report-checks';
 import { tinyModernBertConfig, writeTinyModernBert } from '../../../support/tiny-modernbert-checkpoint';
@@ -48,6 +50,41 @@ describe('ModernBERT through the whole engine', function () {
     assert.equal(standard.seeds[0].finetune!.trainable.count - prompt.seeds[0].finetune!.trainable.count, 2 * 32 + 2 - (32 * 32 + 32 + vocabSize));
     // LoRA: rank-2 factors on Wqkv [96, 32] and Wo [32, 32] of each layer, and the head group (head.dense, head.norm, decoder.bias).
     assert.equal(lora.seeds[0].finetune!.trainable.count, 4 * (2 * (96 + 32) + 2 * (32 + 32)) + 32 * 32 + 32 + vocabSize);
+  });
+
+  it('preflight: `parameters: biases` on a ModernBERT with no bias but the decoder\'s is an error at the template (its kernel is one constant block); with attention biases it is not', async () => {
+    const templates = `  - name: bitfit
+    template: "*cls**sent_0*_It_was*mask*.*sep+*"
+    words: {"0": terrible, "1": great}
+    parameters: biases
+  - name: bitfit-standard
+    parameters: biases`;
+    const files = await writeTinyModernBertFiles(path.join(dir, 'bitfit'), { backend: 'cpu', templates });
+    const problems = (await preflight(loadSpec(files.specFile))).filter((p) => p.severity === 'error');
+    const text = fs.readFileSync(files.specFile, 'utf8').split('\n');
+    assert.deepEqual(problems.map((p) => text[p.line - 1].trim()), ['- name: bitfit', '- name: bitfit-standard'], 'located at each template item');
+    assert.match(problems[0].message, /^template 'bitfit': 'parameters: biases' selects only decoder\.bias of this modernbert model, which has no other bias tensors; .*same one-hot vector for every input/);
+    assert.match(problems[1].message, /^template 'bitfit-standard': 'parameters: biases' selects only classifier\.bias of this modernbert model/);
+    await assert.rejects(runExperiment(files.specFile, {}), /parameters: biases' selects only decoder\.bias/);
+    // With biases inside the layers the set is the BitFit kernel, as for BERT.
+    const config = path.join(files.modelDir, 'config.json');
+    const biased = await writeTinyModernBertFiles(path.join(dir, 'bitfit-biased'), { backend: 'cpu', templates });
+    const json = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, unknown>;
+    assert.equal(json.attention_bias, undefined);
+    await writeTinyModernBert(biased.modelDir, { ...json, attention_bias: true } as unknown as ReturnType<typeof tinyModernBertConfig>, 11);
+    assert.deepEqual((await preflight(loadSpec(biased.specFile))).filter((p) => p.severity === 'error'), []);
+  });
+
+  it('kernel.untie_decoder: the run trains a decoder.weight of its own beside the token embeddings (one tensor more)', async () => {
+    const files = await writeTinyModernBertFiles(path.join(dir, 'untie'), { backend: 'cpu', kernel: ', untie_decoder: true' });
+    const report = await runExperiment(files.specFile, {});
+    assertCompleteTemplates(report, { modelType: 'modernbert', templates: ['it-was'], kinds: ['sgd', 'asymmetric-signgd'], tests: 8, steps: 4 });
+    const V = Object.keys(files.vocab).length;
+    const trainable = report.templates[0].seeds[0].finetune!.trainable;
+    assert.equal(trainable.tensors, 2 + 4 * 6 - 1 + 1 + 3 + 1);
+    // every tensor of the tied model (tok_embeddings counted once) plus a second V × H table
+    const tied = V * 32 + 32 + 4 * (96 * 32 + 32 * 32 + 2 * 32 + 24 * 32 + 32 * 12) - 32 + 32 + 32 * 32 + 32 + V; // embeddings + norm, layers (two norms but layer 0), final_norm, head, decoder.bias
+    assert.equal(trainable.count, tied + V * 32);
   });
 
   it('examples/masked/modernbert.ntk.yaml downloads its model by Hub id and produces a report with a verdict', async () => {
