@@ -104,12 +104,14 @@ export interface CausalSst2Figures {
   floorSeconds: number; floorRatio?: number; peakRssMB?: number; exitCode: number | null; error?: string;
 }
 
-/** `ntk-lens kernel` on the file, timed; the floor at `gflops`. */
-export function runCausalSst2(name: string, setup: CausalSst2Setup, gflops: number): CausalSst2Figures {
-  const d = CAUSAL_SHAPES[name].dims;
+/** What one timed `ntk-lens kernel` run gives: wall seconds, the SGD kernel's own seconds and parameter count (from its --json report), peak RSS. */
+export interface KernelCliRun { seconds: number; kernelSeconds?: number; parameters?: number; peakRssMB?: number; exitCode: number | null; stderr: string }
+
+/** `ntk-lens kernel FILE --backend wasm --json` in a child process under /usr/bin/time (also bench/modernbert-sst2.ts). */
+export function runKernelCli(specFile: string): KernelCliRun {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-lens-bench-out-'));
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', 'npx', 'tsx', 'src/engine/run/cli.ts', 'kernel', setup.specFile, '--backend', 'wasm', '--out', outDir, '--json'],
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', 'npx', 'tsx', 'src/engine/run/cli.ts', 'kernel', specFile, '--backend', 'wasm', '--out', outDir, '--json'],
     { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = (performance.now() - t0) / 1000;
   // The report (--json, stdout): the SGD kernel's own seconds and parameter count (kernels.sgd of the seed).
@@ -126,13 +128,20 @@ export function runCausalSst2(name: string, setup: CausalSst2Setup, gflops: numb
   };
   try { visit(JSON.parse(r.stdout)); } catch { /* a failed run: no report */ }
   fs.rmSync(outDir, { recursive: true, force: true });
+  const rss = /maxrss_kb=(\d+)/.exec(r.stderr ?? '');
+  return { seconds, kernelSeconds, parameters, peakRssMB: rss ? Number(rss[1]) / 1024 : undefined, exitCode: r.status, stderr: r.stderr ?? '' };
+}
+
+/** `ntk-lens kernel` on the file, timed; the floor at `gflops`. */
+export function runCausalSst2(name: string, setup: CausalSst2Setup, gflops: number): CausalSst2Figures {
+  const d = CAUSAL_SHAPES[name].dims;
+  const run = runKernelCli(setup.specFile);
   const all = [...setup.lengths.train, ...setup.lengths.eval];
   const floorSeconds = all.reduce((a, T) => a + 5 * causalForwardFlops(d, T, 2), 0) / (gflops * 1e9);
-  const rss = /maxrss_kb=(\d+)/.exec(r.stderr ?? '');
   return {
-    model: name, parameters, evaluated: setup.lengths.eval.length, meanTokens: setup.meanTokens, seconds, kernelSeconds,
-    floorSeconds, floorRatio: r.status === 0 ? seconds / floorSeconds : undefined, peakRssMB: rss ? Number(rss[1]) / 1024 : undefined, exitCode: r.status,
-    error: r.status === 0 ? undefined : (r.stderr ?? '').slice(-2000),
+    model: name, parameters: run.parameters, evaluated: setup.lengths.eval.length, meanTokens: setup.meanTokens, seconds: run.seconds,
+    kernelSeconds: run.kernelSeconds, floorSeconds, floorRatio: run.exitCode === 0 ? run.seconds / floorSeconds : undefined,
+    peakRssMB: run.peakRssMB, exitCode: run.exitCode, error: run.exitCode === 0 ? undefined : run.stderr.slice(-2000),
   };
 }
 

@@ -11,7 +11,6 @@
  * solver: lstsq}`, default memory settings, one process. Floor: one forward and C = 2 backward passes per example at
  * the measured matMul rate (modernBertForwardFlops × (1 + 2·2)), the rule of bench/causal-sst2.ts.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,9 +21,8 @@ import { parseModernBertConfig, randomModernBertParams, saveModernBertCheckpoint
 import { compilePrompt, prepareTemplate } from '../src/engine/template';
 import { loadTokenizer } from '../src/engine/tokenize';
 import { wordLevelByteBpe } from '../test/support/tiny-causal-files';
-import { SST2_DIR } from './causal-sst2';
+import { runKernelCli, SST2_DIR } from './causal-sst2';
 
-const ROOT = path.resolve(__dirname, '..');
 const TEMPLATE = '*cls**sent_0*_It_was*mask*.*sep+*';
 /** huggingface.co/answerdotai/ModernBERT-base config.json (the keys the engine reads). */
 const BASE = {
@@ -84,31 +82,17 @@ async function main(): Promise<void> {
   const meanTokens = lengths.reduce((a, b) => a + b, 0) / lengths.length;
   console.error(`ModernBERT-base: files in ${dir}; ${lengths.length} examples, mean ${meanTokens.toFixed(1)} tokens; running ntk-lens kernel`);
 
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ntk-lens-bench-out-'));
-  const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', 'npx', 'tsx', 'src/engine/run/cli.ts', 'kernel', specFile, '--backend', 'wasm', '--out', outDir, '--json'],
-    { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
-  const seconds = (performance.now() - t0) / 1000;
-  let kernelSeconds: number | undefined;
-  let parameters: number | undefined;
-  const visit = (x: unknown): void => {
-    if (!x || typeof x !== 'object') return;
-    const o = x as Record<string, unknown>;
-    if (typeof o.parameterCount === 'number' && typeof o.seconds === 'number' && kernelSeconds === undefined) { kernelSeconds = o.seconds; parameters = o.parameterCount; }
-    Object.values(o).forEach(visit);
-  };
-  try { visit(JSON.parse(r.stdout)); } catch { /* a failed run: no report */ }
-  fs.rmSync(outDir, { recursive: true, force: true });
+  const run = runKernelCli(specFile);
   const gflops = Number(opt('--gflops') ?? '40');
   const floorSeconds = lengths.reduce((a, T) => a + 5 * modernBertForwardFlops(T, 2), 0) / (gflops * 1e9);
-  const rss = /maxrss_kb=(\d+)/.exec(r.stderr ?? '');
   console.log(JSON.stringify({
-    model: 'ModernBERT-base', parameters, evaluated: lengths.length - splits.train.length, meanTokens, seconds, kernelSeconds, gflops, floorSeconds,
-    floorRatio: r.status === 0 ? seconds / floorSeconds : undefined, peakRssMB: rss ? Number(rss[1]) / 1024 : undefined, exitCode: r.status,
-    error: r.status === 0 ? undefined : (r.stderr ?? '').slice(-2000), machine: `${os.cpus()[0]?.model}, ${os.cpus().length} cores, Node ${process.version}`,
+    model: 'ModernBERT-base', parameters: run.parameters, evaluated: lengths.length - splits.train.length, meanTokens, seconds: run.seconds,
+    kernelSeconds: run.kernelSeconds, gflops, floorSeconds, floorRatio: run.exitCode === 0 ? run.seconds / floorSeconds : undefined,
+    peakRssMB: run.peakRssMB, exitCode: run.exitCode, error: run.exitCode === 0 ? undefined : run.stderr.slice(-2000),
+    machine: `${os.cpus()[0]?.model}, ${os.cpus().length} cores, Node ${process.version}`,
   }, null, 2));
   if (!keep) fs.rmSync(dir, { recursive: true, force: true });
-  if (r.status !== 0) process.exitCode = 1;
+  if (run.exitCode !== 0) process.exitCode = 1;
 }
 
 if (require.main === module) main().catch((e) => { console.error(e instanceof Error ? e.stack ?? e.message : e); process.exit(1); });
