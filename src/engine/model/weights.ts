@@ -164,11 +164,19 @@ export function parameterGroup(name: string, config: EncoderConfig): 'embeddings
  * The word-embedding variable is shared with the input Params, not copied.
  */
 export function untieDecoder(config: EncoderConfig, params: Params): { config: EncoderConfig; params: Params } {
+  return untieTable(config, params, embeddingNames(config).word, headNames(config).decoder, 'model/weights.ts untieDecoder');
+}
+
+/**
+ * untieDecoder for any family (ModernBERT's too): tieWordEmbeddings false, and `decoder` a new variable equal to the
+ * `word` table, which stays shared with the input Params. A config that is not tied comes back as it is.
+ */
+export function untieTable<C extends { tieWordEmbeddings: boolean }>(config: C, params: Params, word: string, decoder: string, where: string): { config: C; params: Params } {
   if (!config.tieWordEmbeddings) return { config, params };
-  const word = params.get(embeddingNames(config).word);
-  if (!word) throw new Error('model/weights.ts untieDecoder: params have no word embeddings.');
+  const table = params.get(word);
+  if (!table) throw new Error(`${where}: params have no word embeddings ("${word}").`);
   const out: Params = new Map(params);
-  out.set(headNames(config).decoder, toVariable(word.clone()));
+  out.set(decoder, toVariable(table.clone()));
   return { config: { ...config, tieWordEmbeddings: false }, params: out };
 }
 

@@ -1,5 +1,6 @@
 /**
- * Causal-LM checkpoint folders in the Hugging Face layout: config.json plus model.safetensors, or the shards of
+ * Checkpoint folders in the Hugging Face layout for the families built from model/layers/ (the causal ones here,
+ * ModernBERT through its own CheckpointFormat): config.json plus model.safetensors, or the shards of
  * model.safetensors.index.json (transformers' order); tensors under the family's canonical names, its ignored buffers
  * skipped, the exact key set and shapes asserted. Also the F32 writer and seeded random parameters.
  */
@@ -15,23 +16,32 @@ import { isPickleWeights, pickleRefusal, toVariable, type LoadedTensor, type Par
 import { causalFamilyOf, parseCausalConfig } from './registry';
 import type { CausalConfig, CausalFamily } from './types';
 
-const causalRefusal = (file: string): Error => pickleRefusal(file, 'AutoModelForCausalLM');
+/**
+ * What reading and writing a family's checkpoint folder needs: its config.json reader and writer, the refusal of
+ * pickled weights, and its tensor names (TensorNaming). Every causal family (CAUSAL_FORMAT) and ModernBERT
+ * (modernbert/checkpoint.ts) use the functions below through one.
+ */
+export interface CheckpointFormat<C extends NamedShape> extends TensorNaming<C> {
+  parseConfig(raw: unknown, file: string): C;
+  configToJson(config: C): Record<string, unknown>;
+  /** The error for a folder of .bin/.pt weights (weights.ts pickleRefusal with the family's Auto class). */
+  refusal(file: string): Error;
+}
 
-/** config.json of a causal checkpoint folder, normalised, and its family. */
-async function readCausalConfig(dir: string): Promise<{ config: CausalConfig; family: CausalFamily }> {
-  if (isPickleWeights(dir)) throw causalRefusal(dir);
+/** config.json of a checkpoint folder, normalised by the format's reader. */
+async function readFolderConfig<C extends NamedShape>(dir: string, format: CheckpointFormat<C>): Promise<C> {
+  if (isPickleWeights(dir)) throw format.refusal(dir);
   const file = path.join(dir, CONFIG_FILE);
   if (!(await exists(file))) {
     throw new Error(`${file}: not found. A checkpoint folder needs config.json and model.safetensors `
       + `(or ${SAFE_INDEX_FILE} with its shards).`);
   }
-  const config = parseCausalConfig(await readJson(file), file);
-  return { config, family: causalFamilyOf(config) };
+  return format.parseConfig(await readJson(file), file);
 }
 
 /** Every stored tensor of the folder's weight files, keyed by stored name; `data` false reads headers only. */
-async function storedTensors(dir: string, data: boolean): Promise<{ source: string; tensors: Map<string, LoadedTensor & { dtype: string }> }> {
-  const weights = await locateWeights(dir, causalRefusal);
+async function storedTensors(dir: string, refusal: (file: string) => Error, data: boolean): Promise<{ source: string; tensors: Map<string, LoadedTensor & { dtype: string }> }> {
+  const weights = await locateWeights(dir, refusal);
   return { source: weights.file, tensors: await weightTensors(weights, data ? readSafetensorsFile : readSafetensorsHeader) };
 }
 
@@ -40,7 +50,7 @@ const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
 /** What matching a folder's tensors needs of a family: every causal family, and ModernBERT (modernbert/checkpoint.ts). */
 export interface TensorNaming<C> {
   expectedShapes(config: C): Map<string, number[]>;
-  canonicalName(key: string): string;
+  canonicalName(key: string, config: C): string;
   ignoredTensor(name: string, config: C): boolean;
 }
 
@@ -59,7 +69,7 @@ export function matchCausalTensors<T extends { shape: number[]; file: string }, 
   const storedAs = new Map<string, string>();
   const unexpected: string[] = [];
   for (const [key, t] of tensors) {
-    const name = family.canonicalName(key);
+    const name = family.canonicalName(key, config);
     if (expected.has(name)) {
       if (found.has(name)) throw new Error(`${t.file}: tensors "${storedAs.get(name)}" and "${key}" are both "${name}".`);
       found.set(name, t);
@@ -89,17 +99,27 @@ export function matchCausalTensors<T extends { shape: number[]; file: string }, 
   return found;
 }
 
+/** The causal families as one checkpoint format: config.json's model_type picks the family (causal/registry.ts). */
+const CAUSAL_FORMAT: CheckpointFormat<CausalConfig> = {
+  parseConfig: parseCausalConfig,
+  configToJson: (c) => causalFamilyOf(c).configToJson(c),
+  refusal: (file) => pickleRefusal(file, 'AutoModelForCausalLM'),
+  expectedShapes: (c) => causalFamilyOf(c).expectedShapes(c),
+  canonicalName: (key, c) => causalFamilyOf(c).canonicalName(key),
+  ignoredTensor: (name, c) => causalFamilyOf(c).ignoredTensor(name, c),
+};
+
 /**
- * Loads config.json and the safetensors weights (F32/F16/BF16) of a GPT-2, GPT-NeoX or Llama-layout folder into
- * trainable variables keyed by canonical names. The caller owns the Params (dispose with disposeParams).
+ * Loads config.json and the safetensors weights (F32/F16/BF16) of a folder in `format` into trainable variables keyed
+ * by canonical names. The caller owns the Params (dispose with disposeParams).
  */
-export async function loadCausalCheckpoint(dir: string): Promise<{ config: CausalConfig; family: CausalFamily; params: Params; dir: string }> {
-  const { config, family } = await readCausalConfig(dir);
-  const { source, tensors } = await storedTensors(dir, true);
-  const found = matchCausalTensors(tensors, config, family, source);
+export async function loadFolder<C extends NamedShape>(dir: string, format: CheckpointFormat<C>): Promise<{ config: C; params: Params }> {
+  const config = await readFolderConfig(dir, format);
+  const { source, tensors } = await storedTensors(dir, format.refusal, true);
+  const found = matchCausalTensors(tensors, config, format, source);
   const params: Params = new Map();
   try {
-    for (const name of family.expectedShapes(config).keys()) {
+    for (const name of format.expectedShapes(config).keys()) {
       const t = found.get(name)!;
       params.set(name, toVariable(tf.tensor(t.read(), t.shape, 'float32')));
     }
@@ -107,34 +127,50 @@ export async function loadCausalCheckpoint(dir: string): Promise<{ config: Causa
     for (const v of params.values()) v.dispose();
     throw e;
   }
-  return { config, family, params, dir };
+  return { config, params };
 }
 
-/** loadCausalCheckpoint's checks without the tensor data (headers only): config, files, names, shapes, dtypes. */
-export async function inspectCausalCheckpoint(dir: string): Promise<{ config: CausalConfig; family: CausalFamily; weightsFile: string }> {
-  const { config, family } = await readCausalConfig(dir);
-  const { source, tensors } = await storedTensors(dir, false);
-  for (const [name, t] of matchCausalTensors(tensors, config, family, source)) {
+/** loadFolder's checks without the tensor data (headers only): config, files, names, shapes, dtypes. */
+export async function inspectFolder<C extends NamedShape>(dir: string, format: CheckpointFormat<C>): Promise<{ config: C; weightsFile: string }> {
+  const config = await readFolderConfig(dir, format);
+  const { source, tensors } = await storedTensors(dir, format.refusal, false);
+  for (const [name, t] of matchCausalTensors(tensors, config, format, source)) {
     if (!['F32', 'F16', 'BF16'].includes(t.dtype)) {
       throw new Error(`${t.file}: tensor "${name}" has dtype ${t.dtype}; only F32, F16 and BF16 weights can be loaded.`);
     }
   }
-  return { config, family, weightsFile: source };
+  return { config, weightsFile: source };
 }
 
 /** Writes config.json and model.safetensors (F32, canonical names, checkpoint order); removes a stale shard index. */
-export async function saveCausalCheckpoint(dir: string, config: CausalConfig, params: Params): Promise<void> {
-  const family = causalFamilyOf(config);
+export async function saveFolder<C extends NamedShape>(dir: string, config: C, format: CheckpointFormat<C>, params: Params): Promise<void> {
   const tensors: TensorToWrite[] = [];
-  for (const [name, shape] of family.expectedShapes(config)) {
+  for (const [name, shape] of format.expectedShapes(config)) {
     const v = params.get(name);
-    if (!v) throw new Error(`model/causal/checkpoint.ts saveCausalCheckpoint: params lack "${name}" (shape ${shapeText(shape)}).`);
+    if (!v) throw new Error(`model/causal/checkpoint.ts saveFolder: params lack "${name}" (shape ${shapeText(shape)}).`);
     tensors.push({ name, shape: v.shape, data: Float32Array.from(await v.data() as Float32Array) });
   }
   await fs.mkdir(dir, { recursive: true });
-  await writeAtomic(path.join(dir, CONFIG_FILE), `${JSON.stringify(family.configToJson(config), null, 2)}\n`);
+  await writeAtomic(path.join(dir, CONFIG_FILE), `${JSON.stringify(format.configToJson(config), null, 2)}\n`);
   await writeAtomic(path.join(dir, SAFE_WEIGHTS_FILE), encodeSafetensors(tensors, 'F32'));
   await fs.rm(path.join(dir, SAFE_INDEX_FILE), { force: true });
+}
+
+/** A GPT-2, GPT-NeoX or Llama-layout folder (loadFolder), with its family. */
+export async function loadCausalCheckpoint(dir: string): Promise<{ config: CausalConfig; family: CausalFamily; params: Params; dir: string }> {
+  const { config, params } = await loadFolder(dir, CAUSAL_FORMAT);
+  return { config, family: causalFamilyOf(config), params, dir };
+}
+
+/** loadCausalCheckpoint's checks without the tensor data (inspectFolder). */
+export async function inspectCausalCheckpoint(dir: string): Promise<{ config: CausalConfig; family: CausalFamily; weightsFile: string }> {
+  const { config, weightsFile } = await inspectFolder(dir, CAUSAL_FORMAT);
+  return { config, family: causalFamilyOf(config), weightsFile };
+}
+
+/** saveFolder for a causal config. */
+export async function saveCausalCheckpoint(dir: string, config: CausalConfig, params: Params): Promise<void> {
+  await saveFolder(dir, config, CAUSAL_FORMAT, params);
 }
 
 /**
