@@ -14,6 +14,7 @@
  * B batch, T tokens, H hidden, nh heads, hs head size, I intermediate, V vocabulary, C label ids.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkLmBatch } from '../causal/batch-check';
 import { makeDropout, param, type Dropout } from '../layer-ops';
 import { causalActivation } from '../layers/activation';
 import { attentionBias, causalAttention } from '../layers/causal-attention';
@@ -82,14 +83,9 @@ function modernBertLayer(
 
 /** Last hidden states after final_norm [B, T, H]. */
 export function modernBertHidden(params: Params, config: ModernBertConfig, batch: ModernBertBatch, options: ModernBertForwardOptions): tf.Tensor3D {
+  const [B, T] = checkLmBatch(batch, config.maxPositions, 'max_position_embeddings', WHERE);
   const ids = batch.inputIds;
-  if (ids.rank !== 2) throw new Error(`${WHERE}: batch.inputIds must be [B, T], got shape [${ids.shape}].`);
-  const [B, T] = ids.shape;
   const m = batch.attentionMask;
-  if (m.rank !== 2 || m.shape[0] !== B || m.shape[1] !== T) throw new Error(`${WHERE}: batch.attentionMask has shape [${m.shape}], inputIds [${B}, ${T}]; they must match.`);
-  if (T > config.maxPositions) {
-    throw new Error(`${WHERE}: ${T} tokens exceed the model's ${config.maxPositions} positions (config max_position_embeddings); truncate inputs to ${config.maxPositions} tokens.`);
-  }
   const H = config.hiddenSize;
   const outer = modernBertOuterNames(config);
   return tf.tidy(() => {
