@@ -39,10 +39,11 @@ import type { EncodedExample } from '../src/engine/classifier/batch';
 import { promptClassifier } from '../src/engine/classifier/masked-lm-classifier';
 import { crossEntropyLoss, finetune, type OptimizerName } from '../src/engine/finetune';
 import { empiricalNtkFn, exampleJacobian, structuredNtkFn, type KernelParameter, type StructuredModel } from '../src/engine/kernel';
-import { expectedShapes as encoderShapes, makeEncoderConfig, randomParams, type EncoderConfig, type Params } from '../src/engine/model';
-import { causalFamilyOf, parseCausalConfig, randomCausalParams, type CausalConfig } from '../src/engine/model/causal';
+import { makeEncoderConfig, randomParams, type EncoderConfig, type Params } from '../src/engine/model';
+import { parseCausalConfig, randomCausalParams, type CausalConfig } from '../src/engine/model/causal';
 import { isCausalConfig, isModernBertConfig, languageModel, type ModelConfig } from '../src/engine/model/language-model';
-import { modernBertExpectedShapes, modernBertRecordingModel, parseModernBertConfig, randomModernBertParams } from '../src/engine/model/modernbert';
+import { modernBertRecordingModel, parseModernBertConfig, randomModernBertParams } from '../src/engine/model/modernbert';
+import { MODERNBERT_BASE } from './modernbert-sst2';
 import { recordingModel } from '../src/engine/model/recording';
 import { estimateMemory, fmtBytes, mlpActivationFactor, mlpKindOf, WASM_HEAP_BYTES, type FitSettings, type MemoryEstimate, type ModelShape } from '../src/engine/run/memory-fit';
 
@@ -80,7 +81,7 @@ export const MODELS: ModelEntry[] = [
   },
   {
     name: 'ModernBERT-base', source: 'huggingface.co/answerdotai/ModernBERT-base config.json (ModernBertForMaskedLM, 149 M)',
-    config: () => parseModernBertConfig({ model_type: 'modernbert', vocab_size: 50368, hidden_size: 768, intermediate_size: 1152, num_hidden_layers: 22, num_attention_heads: 12, hidden_activation: 'gelu', max_position_embeddings: 8192, norm_eps: 1e-5, norm_bias: false, global_rope_theta: 160000, local_rope_theta: 10000, global_attn_every_n_layers: 3, local_attention: 128, pad_token_id: 50283 }, 'bench/models.ts (ModernBERT-base)'),
+    config: () => parseModernBertConfig(MODERNBERT_BASE, 'bench/models.ts (ModernBERT-base)'),
   },
   {
     name: 'gpt2', source: 'huggingface.co/gpt2 config.json (GPT2LMHeadModel, 124 M)',
@@ -129,8 +130,7 @@ const BACKENDS = ['wasm', 'tensorflow', 'webgpu'] as const;
 // ---- shapes and estimates --------------------------------------------------------------------------------------------
 
 function shapesOf(config: ModelConfig): Map<string, number[]> {
-  if (isModernBertConfig(config)) return modernBertExpectedShapes(config);
-  return isCausalConfig(config) ? causalFamilyOf(config).expectedShapes(config) : encoderShapes(config as EncoderConfig);
+  return languageModel(config).expectedShapes();
 }
 
 /** Distinct parameters (a tied decoder counted once), and the LoRA-trained count (rank r factors + the head group). */

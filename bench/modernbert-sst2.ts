@@ -20,17 +20,17 @@ import { disposeParams } from '../src/engine/model';
 import { parseModernBertConfig, randomModernBertParams, saveModernBertCheckpoint } from '../src/engine/model/modernbert';
 import { compilePrompt, prepareTemplate } from '../src/engine/template';
 import { loadTokenizer } from '../src/engine/tokenize';
-import { wordLevelByteBpe } from '../test/support/tiny-causal-files';
+import { modernBertTokenizerFiles } from '../test/support/tiny-modernbert-files';
 import { runKernelCli, SST2_DIR } from './causal-sst2';
 
 const TEMPLATE = '*cls**sent_0*_It_was*mask*.*sep+*';
-/** huggingface.co/answerdotai/ModernBERT-base config.json (the keys the engine reads). */
-const BASE = {
+/** huggingface.co/answerdotai/ModernBERT-base config.json (the keys the engine reads; also bench/models.ts's entry). */
+export const MODERNBERT_BASE = {
   architectures: ['ModernBertForMaskedLM'], model_type: 'modernbert', vocab_size: 50368, hidden_size: 768, intermediate_size: 1152,
   num_hidden_layers: 22, num_attention_heads: 12, hidden_activation: 'gelu', max_position_embeddings: 8192, norm_eps: 1e-5,
   norm_bias: false, global_rope_theta: 160000, local_rope_theta: 10000, global_attn_every_n_layers: 3, local_attention: 128,
+  pad_token_id: 50283,
 };
-const SPECIALS = ['[UNK]', '[CLS]', '[SEP]', '[PAD]', '[MASK]'];
 
 /**
  * Flops of one forward over T tokens (2 per multiply-add): Wqkv (3H×H), Wo (H×H), Wi (2I×H), the MLP's Wo (H×I) per
@@ -38,7 +38,7 @@ const SPECIALS = ['[UNK]', '[CLS]', '[SEP]', '[PAD]', '[MASK]'];
  * local ones; the head (H×H) and C decoder rows at the [MASK] row.
  */
 export function modernBertForwardFlops(T: number, C: number): number {
-  const { hidden_size: H, intermediate_size: I, num_hidden_layers: L, global_attn_every_n_layers: every, local_attention: window } = BASE;
+  const { hidden_size: H, intermediate_size: I, num_hidden_layers: L, global_attn_every_n_layers: every, local_attention: window } = MODERNBERT_BASE;
   let f = 0;
   for (let l = 0; l < L; l++) f += T * 2 * (4 * H * H + 3 * I * H) + 4 * T * (l % every === 0 ? T : Math.min(T, window + 1)) * H;
   return f + 2 * H * H + 2 * H * C;
@@ -54,16 +54,11 @@ async function main(): Promise<void> {
   fs.mkdirSync(modelDir, { recursive: true });
 
   const splits = loadTaskSplits('SST-2', SST2_DIR, { shots: 16, seed: 13, testSet: 'full' });
-  type TokenizerJson = { model: { vocab: Record<string, number> }; added_tokens: unknown[] };
-  const tok = wordLevelByteBpe([...[...splits.train, ...splits.dev, ...splits.test].map((e) => e.textA), 'It was terrible great .']) as TokenizerJson;
-  const base = Object.keys(tok.model.vocab).length;
-  if (base + SPECIALS.length > BASE.vocab_size) throw new Error(`bench/modernbert-sst2.ts: the SST-2 word vocabulary (${base}) exceeds ModernBERT's table`);
-  SPECIALS.forEach((s, i) => { tok.model.vocab[s] = base + i; });
-  tok.added_tokens = [...tok.added_tokens, ...SPECIALS.map((content, i) => ({ id: base + i, content, single_word: false, lstrip: content === '[MASK]', rstrip: false, normalized: false, special: true }))];
-  fs.writeFileSync(path.join(modelDir, 'tokenizer.json'), JSON.stringify(tok));
-  fs.writeFileSync(path.join(modelDir, 'tokenizer_config.json'), JSON.stringify({ cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]' }));
+  const tok = modernBertTokenizerFiles([...[...splits.train, ...splits.dev, ...splits.test].map((e) => e.textA), 'It was terrible great .']);
+  if (tok.vocabSize > MODERNBERT_BASE.vocab_size) throw new Error(`bench/modernbert-sst2.ts: the SST-2 word vocabulary (${tok.vocabSize}) exceeds ModernBERT's table`);
+  for (const [file, text] of Object.entries(tok.files)) fs.writeFileSync(path.join(modelDir, file), text);
   await initBackend('wasm');
-  const config = parseModernBertConfig({ ...BASE, pad_token_id: base + 3 }, 'bench/modernbert-sst2.ts');
+  const config = parseModernBertConfig({ ...MODERNBERT_BASE, pad_token_id: tok.padId }, 'bench/modernbert-sst2.ts');
   const params = randomModernBertParams(config, 13);
   await saveModernBertCheckpoint(modelDir, config, params);
   disposeParams(params);
