@@ -315,6 +315,14 @@ export function refRotate(x: number[], pos: number, invFreq: number[], rotaryDim
  * Query i sees key j iff j ≤ i and, with a window W, i − W < j. Returns the merged heads [T][nh·hd] (head-major).
  */
 export function refAttention(q: number[][][], k: number[][][], v: number[][][], scale: number, window?: number): Mat {
+  return refAttentionWhere(q, k, v, scale, (i, j) => j <= i && (window === undefined || j > i - window));
+}
+
+/**
+ * refAttention with any key pattern (reference-modernbert.ts: bidirectional, windowed): query i reads key j iff
+ * visible(i, j); a query that sees no key gets a zero context. Query head h reads key/value head ⌊h / (nh/nkv)⌋.
+ */
+export function refAttentionWhere(q: number[][][], k: number[][][], v: number[][][], scale: number, visible: (i: number, j: number) => boolean): Mat {
   const T = q.length;
   const nh = q[0].length;
   const nkv = k[0].length;
@@ -326,7 +334,8 @@ export function refAttention(q: number[][][], k: number[][][], v: number[][][], 
     const g = Math.floor(h / rep);
     for (let i = 0; i < T; i++) {
       const keys: number[] = [];
-      for (let j = 0; j <= i; j++) if (window === undefined || j > i - window) keys.push(j);
+      for (let j = 0; j < T; j++) if (visible(i, j)) keys.push(j);
+      if (keys.length === 0) continue;
       const scores = keys.map((j) => {
         let s = 0;
         for (let d = 0; d < hd; d++) s += q[i][h][d] * k[j][g][d];

@@ -24,7 +24,7 @@
  * unpadding). A pad query with no visible key at all (only possible on a local layer) gets a zero context; transformers
  * leaves such rows implementation-dependent, so compare real tokens only. Plain arrays and loops; tiny models only.
  */
-import { refAct, refInvFreq, refRotate } from './reference-causal';
+import { refAct, refAttentionWhere, refInvFreq, refRotate } from './reference-causal';
 
 export type ModernBertRefConfig = Record<string, unknown> & { model_type: string };
 export type ModernBertRefWeights = Map<string, { shape: number[]; values: Float64Array }>;
@@ -163,33 +163,6 @@ function layerNorm(x: Mat, W: ModernBertRefWeights, name: string, p: ModernBertR
 
 const add = (a: Mat, b: Mat): Mat => a.map((row, i) => row.map((v, j) => v + b[i][j]));
 
-/** Bidirectional multi-head attention of one sequence; visible(i, j) says whether query i may read key j. */
-function attend(q: number[][][], k: number[][][], v: number[][][], visible: (i: number, j: number) => boolean): Mat {
-  const T = q.length;
-  const nh = q[0].length;
-  const hs = q[0][0].length;
-  const out: Mat = Array.from({ length: T }, () => new Array<number>(nh * hs).fill(0));
-  const scale = 1 / Math.sqrt(hs);
-  for (let h = 0; h < nh; h++) {
-    for (let i = 0; i < T; i++) {
-      const keys: number[] = [];
-      for (let j = 0; j < T; j++) if (visible(i, j)) keys.push(j);
-      if (keys.length === 0) continue;
-      const scores = keys.map((j) => {
-        let s = 0;
-        for (let d = 0; d < hs; d++) s += q[i][h][d] * k[j][h][d];
-        return s * scale;
-      });
-      const m = Math.max(...scores);
-      const e = scores.map((s) => Math.exp(s - m));
-      const z = e.reduce((a, b) => a + b, 0);
-      keys.forEach((j, n) => {
-        for (let d = 0; d < hs; d++) out[i][h * hs + d] += (e[n] / z) * v[j][h][d];
-      });
-    }
-  }
-  return out;
-}
 
 /** Final-norm hidden states [T][H] of one sequence; attentionMask (1 real, 0 pad) defaults to all ones. */
 export function referenceModernBertHidden(
@@ -221,7 +194,7 @@ export function referenceModernBertHidden(
     const visible = p.global[l]
       ? (_i: number, j: number) => mask[j] !== 0
       : (i: number, j: number) => mask[j] !== 0 && Math.abs(i - j) <= p.halfWindow;
-    const ctx = attend(part(0, true), part(1, true), part(2, false), visible);
+    const ctx = refAttentionWhere(part(0, true), part(1, true), part(2, false), 1 / Math.sqrt(hs), visible);
     x = add(x, linear(ctx, w(weights, `${b}attn.Wo.weight`, [H, H]), opt(weights, `${b}attn.Wo.bias`, p.attnBias)));
     const m = layerNorm(x, weights, `${b}mlp_norm`, p);
     const wi = linear(m, w(weights, `${b}mlp.Wi.weight`, [2 * I, H]), opt(weights, `${b}mlp.Wi.bias`, p.mlpBias));

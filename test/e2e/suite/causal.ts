@@ -15,7 +15,8 @@ import { writeTinyCausalFiles, type TinyCausalFiles } from '../../support/tiny-c
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const figures = require('../figures') as { summaryLine(r: TemplateReport): string; statusLabel(s: string): string };
 
-const until = async <T>(f: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 30000): Promise<T> => {
+/** Polls f until it gives a value (also suite/modernbert.ts). */
+export const until = async <T>(f: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 30000): Promise<T> => {
   const t0 = Date.now();
   for (;;) {
     const v = await f();
@@ -24,7 +25,7 @@ const until = async <T>(f: () => T | undefined | false | Promise<T | undefined |
     await new Promise(r => setTimeout(r, 150));
   }
 };
-const hoverText = (hs: vscode.Hover[]) => hs.flatMap(h => h.contents.map(c => (c as vscode.MarkdownString).value ?? String(c))).join('\n');
+export const hoverText = (hs: vscode.Hover[]) => hs.flatMap(h => h.contents.map(c => (c as vscode.MarkdownString).value ?? String(c))).join('\n');
 const HINT = 'for causal models the label word is predicted after the prompt: end the template with *mask*';
 const TEMPLATE = '*cls**sent_0*_it_was*mask*';
 const NAME = 'gpt2-it-was';

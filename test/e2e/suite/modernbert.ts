@@ -8,20 +8,11 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { Report, TemplateReport } from '../../../src/engine/report/types';
 import { writeTinyModernBertFiles, type TinyModernBertFiles } from '../../support/tiny-modernbert-files';
+import { hoverText, until } from './causal';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const figures = require('../figures') as { summaryLine(r: TemplateReport): string };
 
-const until = async <T>(f: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 30000): Promise<T> => {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 150));
-  }
-};
-const hoverText = (hs: vscode.Hover[]) => hs.flatMap(h => h.contents.map(c => (c as vscode.MarkdownString).value ?? String(c))).join('\n');
 const NAME = 'modernbert-it-was';
 
 export function modernBertSuite(): void {
