@@ -20,8 +20,6 @@ export type ModelConfig = EncoderConfig | CausalConfig | ModernBertConfig;
 
 export const isCausalConfig = (c: ModelConfig): c is CausalConfig => 'family' in c;
 export const isModernBertConfig = (c: ModelConfig): c is ModernBertConfig => c.modelType === 'modernbert';
-/** BERT's layout and the masked LMs mapped onto it by parameter roles (param-names.ts): not causal, not ModernBERT. */
-export const isEncoderConfig = (c: ModelConfig): c is EncoderConfig => !isCausalConfig(c) && !isModernBertConfig(c);
 
 export interface LmBatch {
   inputIds: tf.Tensor2D; // int32 [B, T]
